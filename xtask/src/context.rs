@@ -1,0 +1,101 @@
+//! What every task receives: the project root, the global flags and a snapshot of
+//! the environment, so that tasks and their plan builders never read process state
+//! on their own (and tests can hand them any environment as a value).
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+/// How much a task prints on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Errors and the final result only.
+    Quiet,
+    /// Engine commands as they run, progress, the result.
+    Normal,
+    /// Also the reasoning: cache decisions, detected capabilities, timings.
+    Verbose,
+}
+
+/// The environment variables a task may look at, captured once in `main`.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+}
+
+impl Env {
+    /// Captures the current process environment (non-UTF-8 entries are skipped).
+    pub fn capture() -> Env {
+        Env { vars: std::env::vars().collect() }
+    }
+
+    /// An environment built from pairs; for tests and plan builders.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Env {
+        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    }
+
+    /// The variable's value, if it is set and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// Whether the variable is set and not empty.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// Shared state handed to every task.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The workspace root (the directory holding the top-level `Cargo.toml`).
+    pub root: Utf8PathBuf,
+    pub verbosity: Verbosity,
+    /// Print the engine commands a task would run, secrets redacted, and run none.
+    pub dry_run: bool,
+    /// `--engine` or `CONTAINER_ENGINE`, as given; detection happens in `engine`.
+    pub engine_choice: Option<String>,
+    pub env: Env,
+    pub stdout_is_tty: bool,
+    pub stderr_is_tty: bool,
+    pub stdin_is_tty: bool,
+}
+
+impl Context {
+    /// A context for `root` with the process's real terminals and environment.
+    pub fn new(
+        root: Utf8PathBuf,
+        verbosity: Verbosity,
+        dry_run: bool,
+        engine_choice: Option<String>,
+    ) -> Context {
+        Context {
+            root,
+            verbosity,
+            dry_run,
+            engine_choice,
+            env: Env::capture(),
+            stdout_is_tty: std::io::stdout().is_terminal(),
+            stderr_is_tty: std::io::stderr().is_terminal(),
+            stdin_is_tty: std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// Colour on stdout: only on a terminal, never with `NO_COLOR` set.
+    pub fn stdout_color(&self) -> bool {
+        self.stdout_is_tty && !self.env.is_set("NO_COLOR")
+    }
+
+    /// Colour on stderr: only on a terminal, never with `NO_COLOR` set.
+    pub fn stderr_color(&self) -> bool {
+        self.stderr_is_tty && !self.env.is_set("NO_COLOR")
+    }
+
+    /// A path relative to the project root.
+    pub fn path(&self, relative: impl AsRef<Utf8Path>) -> Utf8PathBuf {
+        self.root.join(relative)
+    }
+}
