@@ -14,5 +14,7 @@
 pub mod build_context;
 pub mod context;
 pub mod dockerfile;
+pub mod engine;
 pub mod error;
 pub mod lint_dockerfile;
+pub mod output;

@@ -1,1 +1,136 @@
-fn main() {}
+//! `cargo xtask`: parse the command line, build the task context, run one task,
+//! print its error once and map it to an exit code. Task bodies live in their
+//! own modules (see `lib.rs`).
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use camino::Utf8PathBuf;
+use clap::{Parser, Subcommand};
+
+use xtask::context::{Context, Verbosity};
+use xtask::error::{exit_code_for, Outcome, EXIT_USAGE};
+use xtask::{docker_build, healthcheck, lint_dockerfile, run_experiment, shell};
+
+/// Build, run and check the scylla-runner container.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  \
+        cargo xtask run-experiment -- --tiers T0\n  \
+        cargo xtask shell\n  \
+        cargo xtask docker-build\n  \
+        cargo xtask healthcheck\n  \
+        cargo xtask lint-dockerfile\n\n\
+        Exit codes: 0 success, 1 the task's own failure, 2 usage or environment error;\n\
+        run-experiment and shell pass the container's exit code through."
+)]
+pub struct Cli {
+    /// Container engine to drive [default: docker, else podman]
+    #[arg(long, global = true, env = "CONTAINER_ENGINE", value_parser = ["docker", "podman"])]
+    engine: Option<String>,
+    /// Print the engine commands that would change something (secrets redacted) and run none
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// Say more: cache decisions, queries, timings
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Say less: errors, warnings and results only
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Project directory mounted at /workspace and used as the build context root
+    #[arg(long, global = true, env = "SCYLLA_PROJECT_DIR", value_name = "DIR")]
+    project_dir: Option<Utf8PathBuf>,
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand, Debug)]
+enum Task {
+    /// Build the scylla-runner image from digest-pinned bases; skip it when nothing changed
+    DockerBuild(docker_build::Args),
+    /// Run one experiment in a fresh scylla-runner container
+    RunExperiment(run_experiment::Args),
+    /// Open an interactive shell in a scylla-runner container (attach, start or create)
+    Shell(shell::Args),
+    /// Check that an image or a running container is healthy with its own HEALTHCHECK
+    Healthcheck(healthcheck::Args),
+    /// Lint Dockerfiles: hadolint's rules plus this project's
+    LintDockerfile(lint_dockerfile::Args),
+}
+
+fn workspace_root() -> Utf8PathBuf {
+    // xtask/ sits directly under the workspace root.
+    let manifest_dir = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(Utf8PathBuf::from).unwrap_or(manifest_dir)
+}
+
+fn run(cli: Cli) -> Result<Outcome> {
+    let verbosity = match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let root = cli.project_dir.unwrap_or_else(workspace_root);
+    let ctx = Context::new(root, verbosity, cli.dry_run, cli.engine);
+    match cli.task {
+        Task::DockerBuild(args) => args.run(&ctx),
+        Task::RunExperiment(args) => args.run(&ctx),
+        Task::Shell(args) => args.run(&ctx),
+        Task::Healthcheck(args) => args.run(&ctx),
+        Task::LintDockerfile(args) => args.run(&ctx),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { EXIT_USAGE as u8 } else { 0 });
+        }
+    };
+    let color = xtask::output::stderr_color_from_env();
+    match run(cli) {
+        Ok(outcome) => ExitCode::from(outcome.exit_code().clamp(0, 255) as u8),
+        Err(error) => {
+            xtask::output::error(color, &error);
+            ExitCode::from(exit_code_for(&error) as u8)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn experiment_args_pass_through_after_double_dash() {
+        let cli =
+            Cli::try_parse_from(["xtask", "run-experiment", "--", "--tiers", "T0", "T1"]).unwrap();
+        let Task::RunExperiment(args) = cli.task else { panic!("wrong task") };
+        assert_eq!(args.experiment_args, vec!["--tiers", "T0", "T1"]);
+    }
+
+    #[test]
+    fn global_flags_work_after_the_task() {
+        let cli =
+            Cli::try_parse_from(["xtask", "shell", "--dry-run", "--engine", "podman"]).unwrap();
+        assert!(cli.dry_run);
+        assert_eq!(cli.engine.as_deref(), Some("podman"));
+    }
+
+    #[test]
+    fn unknown_engine_is_rejected_by_the_parser() {
+        assert!(Cli::try_parse_from(["xtask", "shell", "--engine", "lxc"]).is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! The only place that spawns processes. Every engine command passes through
+//! here, so echoing, `--dry-run` and signal handling live in one spot.
+//!
+//! Queries run even under `--dry-run` (the plan needs their answers); actions are
+//! printed to stdout instead of run. Commands are echoed to stderr: actions at the
+//! normal verbosity, queries with `-v`.
+
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _, Result};
+use xshell::{cmd, Shell};
+
+use super::{Effect, Engine, EngineCommand};
+use crate::context::Context;
+use crate::output;
+
+/// What a captured command returned.
+#[derive(Debug)]
+pub struct CommandOutput {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CommandOutput {
+    /// The exit code, with death by signal N reported as 128 + N like a shell.
+    pub fn code(&self) -> i32 {
+        exit_code(self.status)
+    }
+}
+
+/// A shell's view of an exit status: the code, or 128 + the signal number.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+fn announce(ctx: &Context, engine: &Engine, command: &EngineCommand) -> bool {
+    let rendered = command.render(engine.program_str());
+    if ctx.dry_run && command.effect == Effect::Action {
+        output::result_line(&rendered);
+        return false;
+    }
+    match command.effect {
+        Effect::Action => output::echo_command(ctx, &rendered),
+        Effect::Query => output::detail(ctx, &format!("$ {rendered}")),
+    }
+    true
+}
+
+fn to_xshell<'a>(sh: &'a Shell, engine: &Engine, command: &'a EngineCommand) -> xshell::Cmd<'a> {
+    let program = engine.program_str();
+    let mut xcmd = cmd!(sh, "{program}").args(&command.args).quiet().ignore_status();
+    for (name, value) in &command.env {
+        xcmd = xcmd.env(name, value);
+    }
+    if let Some(bytes) = &command.stdin {
+        // The stream may carry credentials: keep the argv out of xshell's errors.
+        xcmd = xcmd.stdin(bytes).secret(true);
+    }
+    xcmd
+}
+
+fn shell() -> Result<Shell> {
+    Shell::new().context("cannot set up the command runner")
+}
+
+fn spawn_error(engine: &Engine, command: &EngineCommand, error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!(
+        "cannot start `{} {}`: {error}",
+        engine.program_str(),
+        command.args.first().map(String::as_str).unwrap_or("")
+    )
+}
+
+/// Runs a command and captures its output. Under `--dry-run` an action is only
+/// printed and reported as a success with empty output.
+pub fn output(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<CommandOutput> {
+    if !announce(ctx, engine, command) {
+        return Ok(CommandOutput { status: success_status(), stdout: String::new(), stderr: String::new() });
+    }
+    let sh = shell()?;
+    let out = to_xshell(&sh, engine, command).output().map_err(|e| spawn_error(engine, command, e))?;
+    Ok(CommandOutput {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Runs a command with its output streamed to the user's terminal and returns
+/// its exit code (0 under `--dry-run` for an action).
+pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<i32> {
+    if !announce(ctx, engine, command) {
+        return Ok(0);
+    }
+    let sh = shell()?;
+    let mut process = std::process::Command::from(to_xshell(&sh, engine, command));
+    if command.stdin.is_some() {
+        // xshell feeds stdin itself only in run/output; streamed commands with
+        // input are not needed and would need a writer thread.
+        return Err(anyhow!("internal: streamed commands cannot take stdin bytes"));
+    }
+    process.stdin(std::process::Stdio::null());
+    let status = process.status().map_err(|e| spawn_error(engine, command, e))?;
+    Ok(exit_code(status))
+}
+
+/// Runs a command attached to the user's terminal (stdin included), for
+/// interactive shells. Returns its exit code.
+pub fn interactive(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<i32> {
+    if !announce(ctx, engine, command) {
+        return Ok(0);
+    }
+    let sh = shell()?;
+    let mut process = std::process::Command::from(to_xshell(&sh, engine, command));
+    process.stdin(std::process::Stdio::inherit());
+    let status = process.status().map_err(|e| spawn_error(engine, command, e))?;
+    Ok(exit_code(status))
+}
+
+fn success_status() -> ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    ExitStatus::from_raw(0)
+}
+
+/// A termination signal the task was asked to stop by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl Signal {
+    /// The conventional exit code after this signal: 130 for SIGINT, 143 for SIGTERM.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
+}
+
+/// SIGINT/SIGTERM/SIGHUP turned into a flag the task polls, so that it can stop
+/// its containers and clean up before exiting instead of dying mid-way.
+#[derive(Clone)]
+pub struct SignalWatch {
+    received: Arc<AtomicUsize>,
+}
+
+impl SignalWatch {
+    /// Installs the handlers (for the rest of the process's life).
+    pub fn install() -> Result<SignalWatch> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let received = Arc::new(AtomicUsize::new(0));
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            signal_hook::flag::register_usize(signal, Arc::clone(&received), signal as usize)
+                .context("cannot install the signal handlers")?;
+        }
+        Ok(SignalWatch { received })
+    }
+
+    /// The signal received so far, if any.
+    pub fn received(&self) -> Option<Signal> {
+        use signal_hook::consts::SIGINT;
+        match self.received.load(Ordering::SeqCst) {
+            0 => None,
+            n if n == SIGINT as usize => Some(Signal::Interrupt),
+            _ => Some(Signal::Terminate),
+        }
+    }
+}
+
+/// Runs a long command (attached to the terminal when `interactive`) while
+/// watching for signals; on the first one, calls `on_signal` once (which stops
+/// the container) and keeps waiting for the command to end.
+/// Returns the command's exit code and the signal, if one came.
+pub fn supervised(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+    interactive: bool,
+    watch: &SignalWatch,
+    on_signal: &mut dyn FnMut(Signal),
+) -> Result<(i32, Option<Signal>)> {
+    if !announce(ctx, engine, command) {
+        return Ok((0, None));
+    }
+    let sh = shell()?;
+    let mut process = std::process::Command::from(to_xshell(&sh, engine, command));
+    if !interactive {
+        process.stdin(std::process::Stdio::null());
+    }
+    let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
+    // A waiter thread lets the loop wake the moment the child ends, while still
+    // checking for signals every few milliseconds.
+    let (sender, receiver) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = sender.send(child.wait());
+    });
+    let mut signal = None;
+    let status = loop {
+        match receiver.recv_timeout(Duration::from_millis(25)) {
+            Ok(status) => break status.context("lost track of the engine process")?,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(anyhow!("lost track of the engine process"));
+            }
+        }
+        if signal.is_none() {
+            if let Some(received) = watch.received() {
+                signal = Some(received);
+                on_signal(received);
+            }
+        }
+    };
+    let _ = waiter.join();
+    Ok((exit_code(status), signal.or_else(|| watch.received())))
+}
