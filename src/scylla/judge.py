@@ -267,7 +267,8 @@ def _reasoning(results: list[ItemResult], llm_reasoning: str) -> str:
     if commands:
         passed = [r.id for r in commands if r.status == "pass"]
         failed = [f"{r.id} ({r.reason})" for r in commands if r.status == "fail"]
-        lines.append(f"Machine checks: {len(passed)} of {len(commands)} passed.")
+        applicable = [r for r in commands if r.status != "na"]
+        lines.append(f"Machine checks: {len(passed)} of {len(applicable)} applicable passed.")
         if failed:
             lines.append("Failed: " + "; ".join(failed) + ".")
     not_applicable = [r for r in results if r.status == "na"]
