@@ -1,0 +1,158 @@
+"""The agents under evaluation: ``oracle`` and ``claude-code``.
+
+``oracle`` copies the fixture's reference solution into the workspace. It
+proves the harness end to end without a model: on a sound fixture it scores
+1.0.
+
+``claude-code`` runs ``claude --model M --print --output-format stream-json
+--verbose --dangerously-skip-permissions [tier extra args] <prompt>`` in the
+workspace under the task's timeout and reads tokens and cost from the stream.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from .claude import ClaudeAvailability, claude_availability, run_with_timeout
+from .errors import FixtureError, UsageError
+from .fixture import Fixture
+from .stream_json import TokenStats, parse_stream
+from .tiers import TierSettings
+
+AGENT_CHOICES = ("auto", "claude-code", "oracle")
+DEFAULT_AGENT_MODEL = "sonnet"
+
+
+@dataclass
+class AgentRun:
+    exit_code: int
+    timed_out: bool
+    duration_s: float
+    tokens: TokenStats = field(default_factory=TokenStats)
+    cost_usd: float | None = 0.0
+    model: str | None = None
+    log_files: list[str] = field(default_factory=list)
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AgentChoice:
+    name: str  # "oracle" or "claude-code"
+    reason: str
+
+
+def choose_agent(requested: str, env: Mapping[str, str]) -> AgentChoice:
+    """Resolve --agent; auto falls back to oracle when Claude Code is unusable."""
+    availability = claude_availability(env)
+    if requested == "oracle":
+        return AgentChoice("oracle", "requested with --agent oracle")
+    if requested == "claude-code":
+        if not availability.available:
+            raise UsageError(
+                f"--agent claude-code needs Claude Code, but {availability.reason()}; "
+                "install the CLI and log in, or set ANTHROPIC_API_KEY"
+            )
+        return AgentChoice("claude-code", "requested with --agent claude-code")
+    if requested != "auto":
+        raise UsageError(f"unknown agent {requested!r}: choose one of {', '.join(AGENT_CHOICES)}")
+    if availability.available:
+        return AgentChoice("claude-code", f"auto: {availability.reason()}")
+    return AgentChoice("oracle", f"auto: {availability.reason()}, so the oracle agent runs")
+
+
+def check_agent_fixture(agent: str, fixture: Fixture) -> None:
+    """Fail before any run when the fixture cannot serve the agent."""
+    if agent != "oracle":
+        return
+    reference = fixture.reference_solution
+    if reference is None:
+        raise FixtureError(
+            f"the oracle agent needs a reference solution, but {fixture.root / 'test.yaml'} "
+            "sets no 'reference_solution' directory"
+        )
+    if not reference.is_dir():
+        raise FixtureError(f"the oracle agent's reference solution is missing: {reference}")
+
+
+def run_oracle(fixture: Fixture, workspace: Path, run_dir: Path) -> AgentRun:
+    started = time.monotonic()
+    reference = fixture.reference_solution
+    assert reference is not None  # checked by check_agent_fixture before any run
+    copied = []
+    for source in sorted(reference.rglob("*")):
+        target = workspace / source.relative_to(reference)
+        if source.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            copied.append(source.relative_to(reference).as_posix())
+    log = run_dir / "agent.log"
+    log.write_text(
+        "oracle agent: copied the reference solution\n"
+        + "".join(f"  {path}\n" for path in copied),
+        encoding="utf-8",
+    )
+    return AgentRun(
+        exit_code=0,
+        timed_out=False,
+        duration_s=time.monotonic() - started,
+        cost_usd=0.0,
+        log_files=[log.name],
+        detail=f"copied {len(copied)} file(s) from {reference.name}/",
+    )
+
+
+def claude_agent_argv(executable: str, model: str, settings: TierSettings, prompt: str) -> list[str]:
+    return [
+        executable,
+        "--model",
+        model,
+        "--print",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--dangerously-skip-permissions",
+        *settings.extra_args,
+        prompt,
+    ]
+
+
+def run_claude_code(
+    fixture: Fixture,
+    settings: TierSettings,
+    workspace: Path,
+    run_dir: Path,
+    env: Mapping[str, str],
+    model_override: str | None,
+) -> AgentRun:
+    availability: ClaudeAvailability = claude_availability(env)
+    if availability.executable is None:
+        raise RuntimeError(f"cannot run Claude Code: {availability.reason()}")
+    model = model_override or settings.model or fixture.model or DEFAULT_AGENT_MODEL
+    argv = claude_agent_argv(availability.executable, model, settings, fixture.prompt)
+    stream_path = run_dir / "agent-stream.jsonl"
+    stderr_path = run_dir / "agent-stderr.log"
+    outcome = run_with_timeout(
+        argv, workspace, env, fixture.timeout_seconds, stream_path, stderr_path
+    )
+    summary = parse_stream(stream_path.read_text(encoding="utf-8", errors="replace"))
+    detail = f"{summary.events} stream event(s)"
+    if outcome.timed_out:
+        detail += f"; stopped after the task timeout of {fixture.timeout_seconds:g}s"
+    elif not summary.has_result_event:
+        detail += "; the stream has no final result event, so the cost is unknown"
+    return AgentRun(
+        exit_code=outcome.exit_code,
+        timed_out=outcome.timed_out,
+        duration_s=outcome.duration_s,
+        tokens=summary.tokens,
+        cost_usd=summary.cost_usd,
+        model=model,
+        log_files=[stream_path.name, stderr_path.name],
+        detail=detail,
+    )

@@ -1,0 +1,26 @@
+"""Error kinds and the exit codes they map to.
+
+Exit codes: 0 every unit completed and was judged; 1 at least one unit errored
+(the agent or the judge could not finish); 2 the run could not start as asked
+(bad flags, a bad fixture, a missing tool the user asked for); 130 interrupted.
+A low score is data, never a process failure.
+"""
+
+EXIT_OK = 0
+EXIT_UNIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class ScyllaError(Exception):
+    """Base class for errors the command line reports in one line."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(ScyllaError):
+    """Flags or environment do not allow the run (exit 2)."""
+
+
+class FixtureError(ScyllaError):
+    """The test fixture is missing a file or holds invalid data (exit 2)."""
