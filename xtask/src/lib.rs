@@ -12,9 +12,11 @@
 //! chosen: its `env_remove`/`env_clear` do not remove inherited variables.
 
 pub mod build_context;
+pub mod container;
 pub mod context;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
+pub mod healthcheck;
 pub mod lint_dockerfile;
 pub mod output;
