@@ -7,5 +7,6 @@
 //! Dockerfile's HEALTHCHECK without an engine ([`dockerfile_check`]). Exit codes:
 //! 0 healthy, 1 unhealthy, 2 could not check. See docs/healthcheck.md.
 
+pub mod dockerfile_check;
 pub mod plan;
 pub mod report;
