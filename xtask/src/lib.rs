@@ -12,9 +12,13 @@
 //! chosen: its `env_remove`/`env_clear` do not remove inherited variables.
 
 pub mod build_context;
+pub mod container;
 pub mod context;
+pub mod docker_build;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
 pub mod lint_dockerfile;
 pub mod output;
+pub mod run_experiment;
+pub mod shell;

@@ -66,8 +66,8 @@ pub fn warn_about_credentials(ctx: &Context, status: &CredentialsStatus, bundle:
         }
         _ => output::warn(
             ctx,
-            "no Claude credentials and no ANTHROPIC_API_KEY: Claude Code cannot run, the oracle agent will\n  \
-             log in once with `claude` on this machine (creates ~/.claude/.credentials.json),\n  \
+            "no Claude credentials and no ANTHROPIC_API_KEY, so the experiment falls back to the oracle agent\n  \
+             to use Claude Code: log in once with `claude` on this machine (creates ~/.claude/.credentials.json),\n  \
              or export ANTHROPIC_API_KEY=... before running",
         ),
     }
