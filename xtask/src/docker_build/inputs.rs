@@ -9,7 +9,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::pins::{self, BaseImage};
 use super::steps::{self, CopyInputs, StepRecord};
-use crate::build_context::{self as bc, Builder, BuildContext, ContentDigests, SourceHashInput};
+use crate::build_context::{self as bc, BuildContext, Builder, ContentDigests, SourceHashInput};
 use crate::dockerfile::{self, Dockerfile, SourceKind};
 use crate::error::usage;
 
@@ -48,9 +48,9 @@ pub fn read_build_args_file(path: &Utf8Path) -> Result<BTreeMap<String, String>>
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (key, value) = line
-            .split_once('=')
-            .ok_or_else(|| usage(format!("{path}:{}: expected KEY=VALUE, got `{line}`", number + 1)))?;
+        let (key, value) = line.split_once('=').ok_or_else(|| {
+            usage(format!("{path}:{}: expected KEY=VALUE, got `{line}`", number + 1))
+        })?;
         args.insert(key.trim().to_string(), value.trim().to_string());
     }
     Ok(args)
@@ -63,7 +63,11 @@ pub fn pyproject_extras(text: &str) -> Vec<String> {
     let mut groups = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim();
-        if trimmed.starts_with('[') && !trimmed.starts_with("[[") && trimmed.ends_with(']') && !line.starts_with(' ') {
+        if trimmed.starts_with('[')
+            && !trimmed.starts_with("[[")
+            && trimmed.ends_with(']')
+            && !line.starts_with(' ')
+        {
             in_section = trimmed == "[project.optional-dependencies]";
             continue;
         }
@@ -98,7 +102,9 @@ pub fn check_extras(context_dir: &Utf8Path, extras: &[String]) -> Result<()> {
 
 fn read_dockerfile(path: &Utf8Path) -> Result<(Vec<u8>, Dockerfile)> {
     let bytes = std::fs::read(path).map_err(|e| {
-        usage(format!("cannot read the Dockerfile {path}: {e}\n  pass the right one with --file PATH"))
+        usage(format!(
+            "cannot read the Dockerfile {path}: {e}\n  pass the right one with --file PATH"
+        ))
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let parsed = dockerfile::parse(&text);
@@ -115,7 +121,11 @@ fn read_dockerfile(path: &Utf8Path) -> Result<(Vec<u8>, Dockerfile)> {
 }
 
 /// Reads and checks everything; `cache_dir` keeps content hashes between runs.
-pub fn gather(request: BuildRequest, builder: Builder, cache_dir: &Utf8Path) -> Result<BuildInputs> {
+pub fn gather(
+    request: BuildRequest,
+    builder: Builder,
+    cache_dir: &Utf8Path,
+) -> Result<BuildInputs> {
     if !request.context_dir.is_dir() {
         return Err(usage(format!(
             "the build context {} is not a directory\n  pass it with --context DIR",
@@ -125,14 +135,21 @@ pub fn gather(request: BuildRequest, builder: Builder, cache_dir: &Utf8Path) -> 
     let (bytes, parsed) = read_dockerfile(&request.dockerfile)?;
     if let Some(target) = &request.target {
         if parsed.stage_named(target).is_none() {
-            return Err(usage(format!("--target {target}: {} has no such stage", request.dockerfile)));
+            return Err(usage(format!(
+                "--target {target}: {} has no such stage",
+                request.dockerfile
+            )));
         }
     }
     let bases = pins::external_bases(&request.dockerfile, &parsed, &request.build_args)?;
     if !request.allow_unpinned {
         pins::require_pinned(&request.dockerfile, &bases)?;
     }
-    let spec = bc::ContextSpec { context_dir: &request.context_dir, dockerfile: &request.dockerfile, builder };
+    let spec = bc::ContextSpec {
+        context_dir: &request.context_dir,
+        dockerfile: &request.dockerfile,
+        builder,
+    };
     let context = bc::list_context(&spec).map_err(|e| usage(format!("{e:#}")))?;
     let digests = ContentDigests::compute(&context, Some(cache_dir))?;
     let copy_inputs = copy_inputs(&request.dockerfile, &parsed, &context, &digests)?;
@@ -144,7 +161,16 @@ pub fn gather(request: BuildRequest, builder: Builder, cache_dir: &Utf8Path) -> 
     };
     let source_hash = bc::source_hash(&context, &digests, &input)?;
     let steps = steps::records(&parsed, &request.build_args, &copy_inputs);
-    Ok(BuildInputs { request, parsed, bases, context, source_hash, steps, reused: digests.reused, hashed: digests.hashed })
+    Ok(BuildInputs {
+        request,
+        parsed,
+        bases,
+        context,
+        source_hash,
+        steps,
+        reused: digests.reused,
+        hashed: digests.hashed,
+    })
 }
 
 /// Step inputs of every context COPY/ADD; a missing or excluded source is an
@@ -158,8 +184,12 @@ fn copy_inputs(
     let mut result = BTreeMap::new();
     let mut problems = Vec::new();
     for copy in parsed.context_copies().into_iter().filter(|c| !c.onbuild) {
-        let sources: Vec<&str> =
-            copy.sources.iter().filter(|s| s.kind == SourceKind::Path).map(|s| s.text.as_str()).collect();
+        let sources: Vec<&str> = copy
+            .sources
+            .iter()
+            .filter(|s| s.kind == SourceKind::Path)
+            .map(|s| s.text.as_str())
+            .collect();
         if sources.is_empty() {
             continue;
         }
@@ -169,12 +199,20 @@ fn copy_inputs(
                 bc::SourceStatus::Excluded { .. } => "is excluded by the .dockerignore",
                 _ => "does not exist in the build context",
             };
-            problems.push(format!("  {file}:{}: {} {} `{}` {why}", copy.line, copy.keyword, "source", problem.source));
+            problems.push(format!(
+                "  {file}:{}: {} {} `{}` {why}",
+                copy.line, copy.keyword, "source", problem.source
+            ));
         }
         let files = step
             .paths
             .iter()
-            .filter_map(|path| digests.by_path.get(path).map(|d| (path.clone(), bc::hex(d.as_ref())[..12].to_string())))
+            .filter_map(|path| {
+                digests
+                    .by_path
+                    .get(path)
+                    .map(|d| (path.clone(), bc::hex(d.as_ref())[..12].to_string()))
+            })
             .collect();
         result.insert(copy.instruction_index, CopyInputs { hash: step.hash, files });
     }

@@ -115,9 +115,9 @@ impl Args {
         let dockerfile = self.file.clone().unwrap_or_else(|| ctx.path("docker/Dockerfile"));
         let mut build_args = default_build_args(ctx)?;
         for pair in &self.build_args {
-            let (key, value) = pair.split_once('=').ok_or_else(|| {
-                usage(format!("--build-arg takes KEY=VALUE, got `{pair}`"))
-            })?;
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| usage(format!("--build-arg takes KEY=VALUE, got `{pair}`")))?;
             build_args.insert(key.to_string(), value.to_string());
         }
         inputs::check_extras(&context_dir, &self.extras)?;
@@ -154,7 +154,8 @@ impl Args {
             return report::explain(ctx, &engine, request, self.format);
         }
         let started = Instant::now();
-        let built = build_if_needed(ctx, &engine, request, self.force || self.no_cache, self.no_cache)?;
+        let built =
+            build_if_needed(ctx, &engine, request, self.force || self.no_cache, self.no_cache)?;
         report::build_result(ctx, &built, started.elapsed(), self.format);
         Ok(Outcome::Success)
     }
@@ -166,7 +167,10 @@ fn default_build_args(ctx: &Context) -> Result<BTreeMap<String, String>> {
         return Ok(BTreeMap::new());
     }
     let args = read_build_args_file(&path)?;
-    output::detail(ctx, &format!("build args from {path}: {}", args.keys().cloned().collect::<Vec<_>>().join(", ")));
+    output::detail(
+        ctx,
+        &format!("build args from {path}: {}", args.keys().cloned().collect::<Vec<_>>().join(", ")),
+    );
     Ok(args)
 }
 
@@ -214,11 +218,18 @@ pub fn build_if_needed(
     let inputs = inputs::gather(request, builder, &cache_dir(ctx))?;
     output::detail(
         ctx,
-        &format!("source hash {} ({} files hashed, {} from cache)", inputs.source_hash, inputs.hashed, inputs.reused),
+        &format!(
+            "source hash {} ({} files hashed, {} from cache)",
+            inputs.source_hash, inputs.hashed, inputs.reused
+        ),
     );
     let existing = inspect::image(ctx, engine, &inputs.request.tag)?;
-    let old_steps = existing.as_ref().and_then(|i| i.labels.get(steps::STEPS_LABEL)).and_then(|l| steps::from_label(l));
-    let invalidated = old_steps.map(|old| first_invalidated(&old, &inputs.steps)).unwrap_or_default();
+    let old_steps = existing
+        .as_ref()
+        .and_then(|i| i.labels.get(steps::STEPS_LABEL))
+        .and_then(|l| steps::from_label(l));
+    let invalidated =
+        old_steps.map(|old| first_invalidated(&old, &inputs.steps)).unwrap_or_default();
     if let Some(image) = &existing {
         if !force && image.labels.get(SOURCE_HASH_LABEL) == Some(&inputs.source_hash) {
             let state = ImageState {
@@ -232,14 +243,21 @@ pub fn build_if_needed(
     let command = build_command(&inputs, builder, no_cache);
     let code = exec::stream(ctx, engine, &command)?;
     if code != 0 {
-        anyhow::bail!("`{} build` failed with exit code {code}; its output above says why", engine.program_str());
+        anyhow::bail!(
+            "`{} build` failed with exit code {code}; its output above says why",
+            engine.program_str()
+        );
     }
     let id = if ctx.dry_run {
         String::from("(dry run)")
     } else {
         inspect::image(ctx, engine, &inputs.request.tag)?.map(|i| i.id).unwrap_or_default()
     };
-    let state = ImageState { reference: inputs.request.tag.clone(), id, source_hash: Some(inputs.source_hash.clone()) };
+    let state = ImageState {
+        reference: inputs.request.tag.clone(),
+        id,
+        source_hash: Some(inputs.source_hash.clone()),
+    };
     Ok(Built { inputs, image: state, skipped: false, invalidated })
 }
 
@@ -249,7 +267,10 @@ pub fn build_command(inputs: &BuildInputs, builder: Builder, no_cache: bool) -> 
     let mut argv = vec!["build".to_string(), "--file".to_string(), request.dockerfile.to_string()];
     argv.extend(["--tag".to_string(), request.tag.clone()]);
     argv.extend(["--label".to_string(), format!("{SOURCE_HASH_LABEL}={}", inputs.source_hash)]);
-    argv.extend(["--label".to_string(), format!("{}={}", steps::STEPS_LABEL, steps::to_label(&inputs.steps))]);
+    argv.extend([
+        "--label".to_string(),
+        format!("{}={}", steps::STEPS_LABEL, steps::to_label(&inputs.steps)),
+    ]);
     for (key, value) in &request.build_args {
         argv.extend(["--build-arg".to_string(), format!("{key}={value}")]);
     }
@@ -275,7 +296,10 @@ pub fn ensure_current(ctx: &Context, engine: &Engine, tag: &str) -> Result<Image
     let started = Instant::now();
     let built = build_if_needed(ctx, engine, request, false, false)?;
     if built.skipped {
-        output::detail(ctx, &format!("image {tag} is up to date ({})", short(&built.inputs.source_hash)));
+        output::detail(
+            ctx,
+            &format!("image {tag} is up to date ({})", short(&built.inputs.source_hash)),
+        );
     } else {
         output::note(ctx, &format!("built {tag} in {:.1} s", started.elapsed().as_secs_f64()));
     }
@@ -298,7 +322,12 @@ pub fn existing_image(ctx: &Context, engine: &Engine, tag: &str) -> Result<Image
 }
 
 /// `--no-build` → the image as it is; otherwise rebuilt when missing or stale.
-pub fn image_for_run(ctx: &Context, engine: &Engine, tag: &str, no_build: bool) -> Result<ImageState> {
+pub fn image_for_run(
+    ctx: &Context,
+    engine: &Engine,
+    tag: &str,
+    no_build: bool,
+) -> Result<ImageState> {
     if no_build {
         existing_image(ctx, engine, tag)
     } else {

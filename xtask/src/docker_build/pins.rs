@@ -76,7 +76,9 @@ pub fn require_pinned(file: &Utf8Path, bases: &[BaseImage]) -> Result<()> {
     let unpinned: Vec<String> = bases
         .iter()
         .filter(|b| !b.image.is_pinned())
-        .map(|b| format!("  {file}:{}: {} is not pinned by digest", b.defined_line, name_tag(&b.image)))
+        .map(|b| {
+            format!("  {file}:{}: {} is not pinned by digest", b.defined_line, name_tag(&b.image))
+        })
         .collect();
     if unpinned.is_empty() {
         return Ok(());
@@ -114,12 +116,16 @@ pub fn check(bases: &[BaseImage], timeout: Duration) -> Vec<PinReport> {
             let key = name_tag(&base.image);
             let answer = answers
                 .entry(key)
-                .or_insert_with(|| registry::current_digest(&base.image, timeout).map_err(|e| format!("{e:#}")))
+                .or_insert_with(|| {
+                    registry::current_digest(&base.image, timeout).map_err(|e| format!("{e:#}"))
+                })
                 .clone();
             let state = match (answer, base.image.sha256()) {
                 (Err(reason), _) => PinState::Unreachable { reason },
                 (Ok(current), None) => PinState::Unpinned { current },
-                (Ok(current), Some(pinned)) if current == format!("sha256:{pinned}") => PinState::Current,
+                (Ok(current), Some(pinned)) if current == format!("sha256:{pinned}") => {
+                    PinState::Current
+                }
                 (Ok(current), Some(_)) => PinState::Stale { current },
             };
             PinReport { base: base.clone(), state }
@@ -147,7 +153,8 @@ pub fn rewrite(source: &str, reports: &[PinReport]) -> Result<(String, Vec<LineE
     let mut lines: Vec<String> = source.split_inclusive('\n').map(str::to_string).collect();
     let mut edits = Vec::new();
     for report in reports.iter().filter(|r| !r.base.overridden) {
-        let (PinState::Stale { current }, Some(old)) = (&report.state, report.base.image.sha256()) else {
+        let (PinState::Stale { current }, Some(old)) = (&report.state, report.base.image.sha256())
+        else {
             continue;
         };
         let new = current.trim_start_matches("sha256:");
@@ -162,7 +169,11 @@ pub fn rewrite(source: &str, reports: &[PinReport]) -> Result<(String, Vec<LineE
         }
         let before = line.clone();
         *line = line.replace(old, new);
-        edits.push((report.base.defined_line, before.trim_end().to_string(), line.trim_end().to_string()));
+        edits.push((
+            report.base.defined_line,
+            before.trim_end().to_string(),
+            line.trim_end().to_string(),
+        ));
     }
     Ok((lines.concat(), edits))
 }
@@ -182,7 +193,9 @@ mod tests {
 
     #[test]
     fn finds_bases_through_arg_defaults_and_skips_stages_and_scratch() {
-        let src = format!("ARG BASE=python:3.12@sha256:{OLD}\nFROM ${{BASE}} AS b\nFROM b\nFROM scratch\n");
+        let src = format!(
+            "ARG BASE=python:3.12@sha256:{OLD}\nFROM ${{BASE}} AS b\nFROM b\nFROM scratch\n"
+        );
         let found = bases(&src, &[]).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].from_line, found[0].defined_line, found[0].overridden), (2, 1, false));
@@ -205,10 +218,13 @@ mod tests {
 
     #[test]
     fn rewrite_changes_only_the_digest() {
-        let src = format!("# keep me\nARG BASE=python:3.12@sha256:{OLD}  # comment\nFROM ${{BASE}}\n");
+        let src =
+            format!("# keep me\nARG BASE=python:3.12@sha256:{OLD}  # comment\nFROM ${{BASE}}\n");
         let found = bases(&src, &[]).unwrap();
-        let reports =
-            vec![PinReport { base: found[0].clone(), state: PinState::Stale { current: format!("sha256:{NEW}") } }];
+        let reports = vec![PinReport {
+            base: found[0].clone(),
+            state: PinState::Stale { current: format!("sha256:{NEW}") },
+        }];
         let (text, edits) = rewrite(&src, &reports).unwrap();
         assert_eq!(text, src.replace(OLD, NEW));
         assert_eq!(edits.len(), 1);
@@ -219,7 +235,10 @@ mod tests {
     fn rewrite_refuses_when_a_registry_is_unreachable() {
         let src = format!("FROM python:3.12@sha256:{OLD}\n");
         let found = bases(&src, &[]).unwrap();
-        let reports = vec![PinReport { base: found[0].clone(), state: PinState::Unreachable { reason: "x".into() } }];
+        let reports = vec![PinReport {
+            base: found[0].clone(),
+            state: PinState::Unreachable { reason: "x".into() },
+        }];
         assert!(rewrite(&src, &reports).is_err());
     }
 }

@@ -28,7 +28,8 @@ pub fn base_url(registry: &str) -> String {
 
 /// Parses `Bearer realm="...",service="...",scope="..."` into (realm, query).
 pub fn parse_bearer_challenge(header: &str) -> Option<(String, Vec<(String, String)>)> {
-    let rest = header.trim().strip_prefix("Bearer ").or_else(|| header.trim().strip_prefix("bearer "))?;
+    let rest =
+        header.trim().strip_prefix("Bearer ").or_else(|| header.trim().strip_prefix("bearer "))?;
     let mut realm = None;
     let mut query = Vec::new();
     for part in split_params(rest) {
@@ -65,7 +66,8 @@ fn split_params(text: &str) -> Vec<String> {
 
 /// Asks the registry which digest `image`'s tag points to now.
 pub fn current_digest(image: &ImageRef, timeout: Duration) -> Result<String> {
-    let tag = image.effective_tag().ok_or_else(|| anyhow!("{} has no tag to look up", image.name()))?;
+    let tag =
+        image.effective_tag().ok_or_else(|| anyhow!("{} has no tag to look up", image.name()))?;
     let registry = image.registry_host().to_string();
     let url = format!("{}/v2/{}/manifests/{tag}", base_url(&registry), image.repository_path());
     let agent = ureq::AgentBuilder::new().timeout(timeout).build();
@@ -85,21 +87,22 @@ pub fn current_digest(image: &ImageRef, timeout: Duration) -> Result<String> {
         }
         Err(error) => return Err(describe(&registry, error)),
     };
-    response
-        .header("Docker-Content-Digest")
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("registry {registry} sent no Docker-Content-Digest for {}", image.name()))
+    response.header("Docker-Content-Digest").map(str::to_string).ok_or_else(|| {
+        anyhow!("registry {registry} sent no Docker-Content-Digest for {}", image.name())
+    })
 }
 
 fn fetch_token(agent: &ureq::Agent, challenge: &str) -> Result<String> {
-    let (realm, query) = parse_bearer_challenge(challenge)
-        .ok_or_else(|| anyhow!("the registry asked for credentials this tool does not have ({challenge})"))?;
+    let (realm, query) = parse_bearer_challenge(challenge).ok_or_else(|| {
+        anyhow!("the registry asked for credentials this tool does not have ({challenge})")
+    })?;
     let mut request = agent.get(&realm);
     for (key, value) in &query {
         request = request.query(key, value);
     }
-    let body: serde_json::Value =
-        serde_json::from_reader(request.call().map_err(|e| anyhow!("cannot get a token from {realm}: {e}"))?.into_reader())?;
+    let body: serde_json::Value = serde_json::from_reader(
+        request.call().map_err(|e| anyhow!("cannot get a token from {realm}: {e}"))?.into_reader(),
+    )?;
     body["token"]
         .as_str()
         .or_else(|| body["access_token"].as_str())
@@ -111,7 +114,9 @@ fn describe(registry: &str, error: ureq::Error) -> anyhow::Error {
     match error {
         ureq::Error::Status(404, _) => anyhow!("registry {registry} has no such tag (404)"),
         ureq::Error::Status(code, _) => anyhow!("registry {registry} answered HTTP {code}"),
-        ureq::Error::Transport(transport) => anyhow!("registry {registry} does not answer: {transport}"),
+        ureq::Error::Transport(transport) => {
+            anyhow!("registry {registry} does not answer: {transport}")
+        }
     }
 }
 

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 
 use super::pins::{self, PinState};
 use super::steps::{first_invalidated, Cause, Invalidation};
-use super::{builder_for, cache_dir, inputs, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL};
+use super::{
+    builder_for, cache_dir, inputs, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL,
+};
 use crate::context::Context;
 use crate::engine::{inspect, Engine};
 use crate::error::{usage, Outcome};
@@ -24,7 +26,9 @@ fn invalidation_json(invalidation: Option<&Invalidation>) -> Value {
 
 fn cause_text(cause: &Cause) -> String {
     match cause {
-        Cause::Instruction => "the instruction, its base or its build arg changed (or it is new)".to_string(),
+        Cause::Instruction => {
+            "the instruction, its base or its build arg changed (or it is new)".to_string()
+        }
         Cause::Files { changed } => {
             let mut list: Vec<&str> = changed.iter().take(10).map(String::as_str).collect();
             if changed.len() > 10 {
@@ -59,11 +63,19 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
     }
     let hash = short(&built.inputs.source_hash);
     if built.skipped {
-        output::result_line(&format!("{} is up to date (source hash {hash})", built.image.reference));
+        output::result_line(&format!(
+            "{} is up to date (source hash {hash})",
+            built.image.reference
+        ));
     } else {
         output::success(
             ctx,
-            &format!("built {} ({}) in {:.1} s, source hash {hash}", built.image.reference, short_id(&built.image.id), elapsed.as_secs_f64()),
+            &format!(
+                "built {} ({}) in {:.1} s, source hash {hash}",
+                built.image.reference,
+                short_id(&built.image.id),
+                elapsed.as_secs_f64()
+            ),
         );
     }
 }
@@ -74,15 +86,25 @@ fn short_id(id: &str) -> &str {
 }
 
 /// `--explain`: compare the fresh step records with the image's.
-pub fn explain(ctx: &Context, engine: &Engine, request: BuildRequest, format: Format) -> Result<Outcome> {
+pub fn explain(
+    ctx: &Context,
+    engine: &Engine,
+    request: BuildRequest,
+    format: Format,
+) -> Result<Outcome> {
     let inputs = inputs::gather(request, builder_for(ctx, engine), &cache_dir(ctx))?;
     let tag = inputs.request.tag.clone();
     let image = inspect::image(ctx, engine, &tag)?;
-    let old = image.as_ref().and_then(|i| i.labels.get(super::steps::STEPS_LABEL)).and_then(|l| super::steps::from_label(l));
-    let up_to_date = image.as_ref().and_then(|i| i.labels.get(SOURCE_HASH_LABEL)) == Some(&inputs.source_hash);
+    let old = image
+        .as_ref()
+        .and_then(|i| i.labels.get(super::steps::STEPS_LABEL))
+        .and_then(|l| super::steps::from_label(l));
+    let up_to_date =
+        image.as_ref().and_then(|i| i.labels.get(SOURCE_HASH_LABEL)) == Some(&inputs.source_hash);
     let invalidated = old.as_ref().map(|old| first_invalidated(old, &inputs.steps));
     if format == Format::Json {
-        let stages: Vec<Value> = invalidated.iter().flatten().map(|i| invalidation_json(Some(i))).collect();
+        let stages: Vec<Value> =
+            invalidated.iter().flatten().map(|i| invalidation_json(Some(i))).collect();
         output::result_line(
             &json!({"image": tag, "exists": image.is_some(), "up_to_date": up_to_date,
                     "source_hash": inputs.source_hash, "invalidated": stages})
@@ -113,9 +135,16 @@ pub fn explain(ctx: &Context, engine: &Engine, request: BuildRequest, format: Fo
 }
 
 /// `--check-pins` and `--update-pins`.
-pub fn pins_mode(ctx: &Context, request: &BuildRequest, update: bool, format: Format, timeout: Duration) -> Result<Outcome> {
+pub fn pins_mode(
+    ctx: &Context,
+    request: &BuildRequest,
+    update: bool,
+    format: Format,
+    timeout: Duration,
+) -> Result<Outcome> {
     let file = &request.dockerfile;
-    let source = std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read the Dockerfile {file}: {e}")))?;
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| usage(format!("cannot read the Dockerfile {file}: {e}")))?;
     let parsed = crate::dockerfile::parse(&source);
     let bases = pins::external_bases(file, &parsed, &request.build_args)?;
     let reports = pins::check(&bases, timeout);
@@ -128,7 +157,8 @@ pub fn pins_mode(ctx: &Context, request: &BuildRequest, update: bool, format: Fo
             output::result_line("every pin is current: nothing to change");
         } else {
             let temporary = file.with_extension("xtask-tmp");
-            std::fs::write(&temporary, text).with_context(|| format!("cannot write {temporary}"))?;
+            std::fs::write(&temporary, text)
+                .with_context(|| format!("cannot write {temporary}"))?;
             std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {file}"))?;
             output::success(ctx, &format!("updated {} pin(s) in {file}", edits.len()));
         }
@@ -145,7 +175,11 @@ pub fn pins_mode(ctx: &Context, request: &BuildRequest, update: bool, format: Fo
         if format == Format::Json {
             rows.push(json!({"line": report.base.defined_line, "image": pins::name_tag(&report.base.image), "state": state, "detail": detail}));
         } else {
-            output::result_line(&format!("{file}:{}: {state:<11} {} {detail}", report.base.defined_line, pins::name_tag(&report.base.image)));
+            output::result_line(&format!(
+                "{file}:{}: {state:<11} {} {detail}",
+                report.base.defined_line,
+                pins::name_tag(&report.base.image)
+            ));
         }
     }
     if format == Format::Json {
@@ -154,6 +188,8 @@ pub fn pins_mode(ctx: &Context, request: &BuildRequest, update: bool, format: Fo
     if reports.iter().any(|r| matches!(r.state, PinState::Unreachable { .. })) {
         return Err(usage("a registry did not answer; the report above says which\n  check the network, or pass --registry-timeout SECONDS"));
     }
-    let stale = reports.iter().any(|r| matches!(r.state, PinState::Stale { .. } | PinState::Unpinned { .. }));
+    let stale = reports
+        .iter()
+        .any(|r| matches!(r.state, PinState::Stale { .. } | PinState::Unpinned { .. }));
     Ok(if stale { Outcome::Failure } else { Outcome::Success })
 }

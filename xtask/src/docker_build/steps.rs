@@ -87,7 +87,9 @@ pub fn records(
                 }
                 _ => {}
             }
-            if let Some(from) = instruction.flags.iter().find(|f| f.name == "from").and_then(|f| f.value.as_deref()) {
+            if let Some(from) =
+                instruction.flags.iter().find(|f| f.name == "from").and_then(|f| f.value.as_deref())
+            {
                 if let Some(source) = dockerfile.stage_named(from) {
                     depends_on.push(source.index);
                 }
@@ -99,7 +101,9 @@ pub fn records(
                 key: short_key(&[&text, &flags.join(" "), &extra]),
                 text,
                 inputs: inputs.map(|i| i.hash.clone()),
-                files: inputs.filter(|i| i.files.len() <= MAX_FILES_RECORDED).map(|i| i.files.clone()),
+                files: inputs
+                    .filter(|i| i.files.len() <= MAX_FILES_RECORDED)
+                    .map(|i| i.files.clone()),
                 depends_on,
             });
         }
@@ -132,7 +136,10 @@ pub fn from_label(label: &str) -> Option<Vec<StepRecord>> {
                 key: item["key"].as_str()?.to_string(),
                 inputs: item["inputs"].as_str().map(str::to_string),
                 files: item["files"].as_object().map(|files| {
-                    files.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()
+                    files
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
                 }),
                 depends_on: item["deps"]
                     .as_array()
@@ -167,8 +174,11 @@ pub struct Invalidation {
 }
 
 fn changed_files(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
-    let mut changed: Vec<String> =
-        new.iter().filter(|(path, hash)| old.get(*path) != Some(hash)).map(|(path, _)| path.clone()).collect();
+    let mut changed: Vec<String> = new
+        .iter()
+        .filter(|(path, hash)| old.get(*path) != Some(hash))
+        .map(|(path, _)| path.clone())
+        .collect();
     changed.extend(old.keys().filter(|path| !new.contains_key(*path)).cloned());
     changed.sort();
     changed
@@ -204,7 +214,13 @@ pub fn first_invalidated(old: &[StepRecord], new: &[StepRecord]) -> Vec<Invalida
         for (step, record) in new.iter().filter(|r| r.stage == stage).enumerate() {
             if let Some(cause) = cause_of(old_steps.get(step).copied(), record, &rebuilt_stages) {
                 rebuilt_stages.push(stage);
-                result.push(Invalidation { stage, step: step + 1, line: record.line, text: record.text.clone(), cause });
+                result.push(Invalidation {
+                    stage,
+                    step: step + 1,
+                    line: record.line,
+                    text: record.text.clone(),
+                    cause,
+                });
                 break;
             }
         }
@@ -217,19 +233,31 @@ mod tests {
     use super::*;
     use crate::dockerfile::parse;
 
-    const SRC: &str = "FROM scratch AS builder\nCOPY pyproject.toml ./\nRUN deps\nCOPY src/ ./src/\n\
+    const SRC: &str =
+        "FROM scratch AS builder\nCOPY pyproject.toml ./\nRUN deps\nCOPY src/ ./src/\n\
                        FROM scratch\nCOPY --from=builder /x /x\n";
 
     fn inputs(files: &[(&str, &str)]) -> CopyInputs {
         CopyInputs {
-            hash: short_key(&files.iter().map(|(p, h)| format!("{p}{h}")).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>()),
+            hash: short_key(
+                &files
+                    .iter()
+                    .map(|(p, h)| format!("{p}{h}"))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ),
             files: files.iter().map(|(p, h)| (p.to_string(), h.to_string())).collect(),
         }
     }
 
     fn build(src_hash: &str) -> Vec<StepRecord> {
         let dockerfile = parse(SRC);
-        let copy_inputs = BTreeMap::from([(1, inputs(&[("pyproject.toml", "a")])), (3, inputs(&[("src/x.py", src_hash)]))]);
+        let copy_inputs = BTreeMap::from([
+            (1, inputs(&[("pyproject.toml", "a")])),
+            (3, inputs(&[("src/x.py", src_hash)])),
+        ]);
         records(&dockerfile, &BTreeMap::new(), &copy_inputs)
     }
 
@@ -255,7 +283,14 @@ mod tests {
     fn an_edited_instruction_invalidates_from_there() {
         let old = build("1");
         let dockerfile = parse(&SRC.replace("RUN deps", "RUN deps --upgrade"));
-        let new = records(&dockerfile, &BTreeMap::new(), &BTreeMap::from([(1, inputs(&[("pyproject.toml", "a")])), (3, inputs(&[("src/x.py", "1")]))]));
+        let new = records(
+            &dockerfile,
+            &BTreeMap::new(),
+            &BTreeMap::from([
+                (1, inputs(&[("pyproject.toml", "a")])),
+                (3, inputs(&[("src/x.py", "1")])),
+            ]),
+        );
         let found = first_invalidated(&old, &new);
         assert_eq!((found[0].step, found[0].cause.clone()), (3, Cause::Instruction));
     }
