@@ -59,7 +59,7 @@ fn to_xshell<'a>(sh: &'a Shell, engine: &Engine, command: &'a EngineCommand) -> 
     }
     if let Some(bytes) = &command.stdin {
         // The stream may carry credentials: keep the argv out of xshell's errors.
-        xcmd = xcmd.stdin(bytes).secret(true);
+        xcmd = xcmd.stdin(bytes).secret();
     }
     xcmd
 }
@@ -68,7 +68,11 @@ fn shell() -> Result<Shell> {
     Shell::new().context("cannot set up the command runner")
 }
 
-fn spawn_error(engine: &Engine, command: &EngineCommand, error: impl std::fmt::Display) -> anyhow::Error {
+fn spawn_error(
+    engine: &Engine,
+    command: &EngineCommand,
+    error: impl std::fmt::Display,
+) -> anyhow::Error {
     anyhow!(
         "cannot start `{} {}`: {error}",
         engine.program_str(),
@@ -80,10 +84,15 @@ fn spawn_error(engine: &Engine, command: &EngineCommand, error: impl std::fmt::D
 /// printed and reported as a success with empty output.
 pub fn output(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<CommandOutput> {
     if !announce(ctx, engine, command) {
-        return Ok(CommandOutput { status: success_status(), stdout: String::new(), stderr: String::new() });
+        return Ok(CommandOutput {
+            status: success_status(),
+            stdout: String::new(),
+            stderr: String::new(),
+        });
     }
     let sh = shell()?;
-    let out = to_xshell(&sh, engine, command).output().map_err(|e| spawn_error(engine, command, e))?;
+    let out =
+        to_xshell(&sh, engine, command).output().map_err(|e| spawn_error(engine, command, e))?;
     Ok(CommandOutput {
         status: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -64,8 +64,9 @@ fn inspect_one(ctx: &Context, engine: &Engine, args: &[&str]) -> Result<Option<V
         }
         return Err(engine.diagnose_unreachable(&ctx.env, &out.stderr));
     }
-    let parsed: Value = serde_json::from_str(&out.stdout)
-        .with_context(|| format!("cannot parse the output of `{} {}`", engine.program_str(), args.join(" ")))?;
+    let parsed: Value = serde_json::from_str(&out.stdout).with_context(|| {
+        format!("cannot parse the output of `{} {}`", engine.program_str(), args.join(" "))
+    })?;
     match parsed {
         Value::Array(mut items) if !items.is_empty() => Ok(Some(items.swap_remove(0))),
         Value::Array(_) => Ok(None),
@@ -80,7 +81,9 @@ fn truncate(text: &str) -> String {
 fn string_map(value: &Value) -> BTreeMap<String, String> {
     value
         .as_object()
-        .map(|map| map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|map| {
+            map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()
+        })
         .unwrap_or_default()
 }
 
@@ -94,7 +97,8 @@ fn strings(value: &Value) -> Vec<String> {
 /// Parses one element of `image inspect` output.
 pub fn parse_image(value: &Value) -> ImageInfo {
     let config = &value["Config"];
-    let healthcheck = config["Healthcheck"]["Test"].as_array().map(|_| strings(&config["Healthcheck"]["Test"]));
+    let healthcheck =
+        config["Healthcheck"]["Test"].as_array().map(|_| strings(&config["Healthcheck"]["Test"]));
     ImageInfo {
         id: value["Id"].as_str().unwrap_or_default().to_string(),
         labels: string_map(&config["Labels"]),
@@ -142,7 +146,8 @@ pub fn image(ctx: &Context, engine: &Engine, reference: &str) -> Result<Option<I
 
 /// The container called exactly `name` (or with that id), if it exists.
 pub fn container(ctx: &Context, engine: &Engine, name: &str) -> Result<Option<ContainerInfo>> {
-    let found = inspect_one(ctx, engine, &["container", "inspect", name])?.map(|v| parse_container(&v));
+    let found =
+        inspect_one(ctx, engine, &["container", "inspect", name])?.map(|v| parse_container(&v));
     // `inspect` also accepts an id prefix: insist on the exact name or full id.
     Ok(found.filter(|c| c.name == name || c.id == name))
 }
@@ -150,7 +155,15 @@ pub fn container(ctx: &Context, engine: &Engine, name: &str) -> Result<Option<Co
 /// Names of all containers (any state) carrying `label` (`key` or `key=value`).
 pub fn containers_with_label(ctx: &Context, engine: &Engine, label: &str) -> Result<Vec<String>> {
     let filter = format!("label={label}");
-    let command = EngineCommand::query(["ps", "--all", "--quiet", "--filter", &filter, "--format", "{{.Names}}"]);
+    let command = EngineCommand::query([
+        "ps",
+        "--all",
+        "--quiet",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.Names}}",
+    ]);
     let out = exec::output(ctx, engine, &command)?;
     if !out.status.success() {
         return Err(engine.diagnose_unreachable(&ctx.env, &out.stderr));

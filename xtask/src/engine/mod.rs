@@ -61,13 +61,14 @@ pub struct Engine {
 /// Finds `program` on the `PATH` of `env`, like `command -v`.
 pub fn find_on_path(env: &Env, program: &str) -> Option<Utf8PathBuf> {
     let path = env.get("PATH")?;
-    path.split(':').filter(|dir| !dir.is_empty()).map(|dir| Utf8PathBuf::from(dir).join(program)).find(
-        |candidate| {
+    path.split(':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Utf8PathBuf::from(dir).join(program))
+        .find(|candidate| {
             std::fs::metadata(candidate)
                 .map(|meta| meta.is_file() && is_executable(&meta))
                 .unwrap_or(false)
-        },
-    )
+        })
 }
 
 fn is_executable(meta: &std::fs::Metadata) -> bool {
@@ -167,7 +168,7 @@ fn daemon_endpoint(kind: EngineKind, env: &Env, stderr: &str) -> String {
     if let Some(start) = stderr.find("unix://") {
         let rest = &stderr[start..];
         let end = rest.find(|c: char| c.is_whitespace() || c == '"').unwrap_or(rest.len());
-        return rest[..end].trim_end_matches(['.', ',']).to_string();
+        return rest[..end].trim_end_matches(['.', ',', ':']).to_string();
     }
     if let Some(host) = env.get("DOCKER_HOST").filter(|_| kind == EngineKind::Docker) {
         return host.to_string();

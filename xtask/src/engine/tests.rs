@@ -56,7 +56,8 @@ fn prefers_docker_then_podman() {
 fn explicit_choice_and_env_var_win() {
     let (dir, env) = fake_path_with(&["docker", "podman"]);
     assert_eq!(detect(Some("podman"), &env).unwrap().kind, EngineKind::Podman);
-    let env2 = Env::from_pairs([("PATH", dir.path.to_string()), ("CONTAINER_ENGINE", "podman".into())]);
+    let env2 =
+        Env::from_pairs([("PATH", dir.path.to_string()), ("CONTAINER_ENGINE", "podman".into())]);
     assert_eq!(detect(None, &env2).unwrap().kind, EngineKind::Podman);
     // The flag beats the variable.
     assert_eq!(detect(Some("docker"), &env2).unwrap().kind, EngineKind::Docker);
@@ -99,7 +100,11 @@ fn classifies_daemon_errors() {
     );
     let tcp = Env::from_pairs([("DOCKER_HOST", "tcp://127.0.0.1:1")]);
     assert_eq!(
-        classify(EngineKind::Docker, &tcp, "Cannot connect to the Docker daemon at tcp://127.0.0.1:1."),
+        classify(
+            EngineKind::Docker,
+            &tcp,
+            "Cannot connect to the Docker daemon at tcp://127.0.0.1:1."
+        ),
         Unreachable::NotRunning { endpoint: "tcp://127.0.0.1:1".into() }
     );
 }
@@ -107,7 +112,11 @@ fn classifies_daemon_errors() {
 #[test]
 fn daemon_messages_say_what_to_do() {
     let env = Env::default();
-    let text = diagnose(EngineKind::Docker, &env, "Cannot connect to the Docker daemon at unix:///nope.sock.");
+    let text = diagnose(
+        EngineKind::Docker,
+        &env,
+        "Cannot connect to the Docker daemon at unix:///nope.sock.",
+    );
     assert!(text.starts_with("Docker daemon is not running"), "{text}");
     assert!(text.contains("start it:"), "{text}");
 }

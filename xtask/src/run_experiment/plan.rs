@@ -1,0 +1,170 @@
+//! The run plan: validated flags and facts, rendered as engine argv (no I/O
+//! beyond reading ids and names in [`RunRequest::from_args`]).
+
+use anyhow::Result;
+use camino::Utf8PathBuf;
+
+use super::Args;
+use crate::container::{host, ContainerSpec, Limits, UserMapping, OWNER_LABEL, ROLE_LABEL};
+use crate::context::Context;
+use crate::docker_build::ImageState;
+use crate::engine::Engine;
+
+/// The role label value of experiment containers.
+pub const ROLE: &str = "run-experiment";
+/// The in-container entry point.
+pub const ENTRY_SCRIPT: &str = "scripts/run_e2e_experiment.py";
+
+/// Validated flags plus the facts of the invoking process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRequest {
+    pub image: String,
+    pub project_dir: Utf8PathBuf,
+    pub limits: Limits,
+    pub cache_volumes: bool,
+    pub secret_env_names: Vec<String>,
+    pub credentials: Option<Utf8PathBuf>,
+    pub experiment_args: Vec<String>,
+    pub tty: bool,
+    pub uid: u32,
+    pub gid: u32,
+    pub container_name: String,
+    pub owner_tag: String,
+}
+
+impl RunRequest {
+    /// Validates the flags; a bad `--env` name or limit is a usage error.
+    pub fn from_args(args: &Args, ctx: &Context) -> Result<RunRequest> {
+        let options = &args.container;
+        let (uid, gid) = host::user_ids();
+        Ok(RunRequest {
+            image: options.image.clone(),
+            project_dir: ctx.root.clone(),
+            limits: options.limits()?,
+            cache_volumes: options.cache_volumes,
+            secret_env_names: options.secret_env_names()?,
+            credentials: options.credentials.clone(),
+            experiment_args: args.experiment_args.clone(),
+            // A pseudo-terminal only when both ends are terminals: CI has neither.
+            tty: ctx.stdin_is_tty && ctx.stdout_is_tty,
+            uid,
+            gid,
+            container_name: host::unique_name("scylla-run"),
+            owner_tag: host::owner_tag(),
+        })
+    }
+}
+
+/// Everything `execute` does, decided up front.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunPlan {
+    pub spec: ContainerSpec,
+    pub secret_env_names: Vec<String>,
+    pub credentials: Option<Utf8PathBuf>,
+    pub results_dir: Utf8PathBuf,
+}
+
+impl RunPlan {
+    pub fn new(request: &RunRequest, engine: &Engine, image: &ImageState) -> RunPlan {
+        let mut command = vec!["python".to_string(), ENTRY_SCRIPT.to_string()];
+        command.extend(request.experiment_args.iter().cloned());
+        let spec = ContainerSpec {
+            name: request.container_name.clone(),
+            image: image.reference.clone(),
+            labels: vec![
+                (ROLE_LABEL.to_string(), ROLE.to_string()),
+                (OWNER_LABEL.to_string(), request.owner_tag.clone()),
+            ],
+            user: UserMapping::for_engine(engine.kind, request.uid, request.gid),
+            project_dir: request.project_dir.clone(),
+            tty: request.tty,
+            interactive: request.tty,
+            auto_remove: true,
+            limits: request.limits.clone(),
+            cache_volumes: request.cache_volumes,
+            plain_env: vec![
+                ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
+                ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
+                ("SCYLLA_CONTAINER_NAME".to_string(), request.container_name.clone()),
+            ],
+            command,
+        };
+        RunPlan {
+            spec,
+            secret_env_names: request.secret_env_names.clone(),
+            credentials: request.credentials.clone(),
+            results_dir: request.project_dir.join("results"),
+        }
+    }
+
+    /// `start --attach [--interactive] NAME`: the exit code is the container's.
+    pub fn start_argv(&self) -> Vec<String> {
+        let mut argv = vec!["start".to_string(), "--attach".to_string()];
+        if self.spec.interactive {
+            argv.push("--interactive".to_string());
+        }
+        argv.push(self.spec.name.clone());
+        argv
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineKind;
+
+    fn request() -> RunRequest {
+        RunRequest {
+            image: "scylla-runner:latest".into(),
+            project_dir: "/p".into(),
+            limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 4096 },
+            cache_volumes: false,
+            secret_env_names: vec!["ANTHROPIC_API_KEY".into()],
+            credentials: None,
+            experiment_args: vec!["--tiers".into(), "T0".into()],
+            tty: false,
+            uid: 1000,
+            gid: 1000,
+            container_name: "scylla-run-1-abcd".into(),
+            owner_tag: "h:1:2".into(),
+        }
+    }
+
+    fn image() -> ImageState {
+        ImageState {
+            reference: "scylla-runner:latest".into(),
+            id: "sha256:i".into(),
+            source_hash: Some("h".into()),
+        }
+    }
+
+    #[test]
+    fn runs_the_entry_script_with_the_passthrough_args() {
+        let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
+        let plan = RunPlan::new(&request(), &engine, &image());
+        let argv = plan.spec.create_argv();
+        let tail: Vec<&str> = argv.iter().rev().take(5).rev().map(String::as_str).collect();
+        assert_eq!(tail, ["scylla-runner:latest", "python", ENTRY_SCRIPT, "--tiers", "T0"]);
+        assert!(argv.contains(&"SCYLLA_IMAGE_ID=sha256:i".to_string()));
+        assert!(argv.contains(&"--rm".to_string()));
+        assert_eq!(plan.start_argv(), ["start", "--attach", "scylla-run-1-abcd"]);
+        assert_eq!(plan.results_dir, "/p/results");
+    }
+
+    #[test]
+    fn secrets_never_reach_the_argv() {
+        let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
+        let plan = RunPlan::new(&request(), &engine, &image());
+        let joined = plan.spec.create_argv().join(" ");
+        assert!(!joined.contains("ANTHROPIC_API_KEY"), "{joined}");
+    }
+
+    #[test]
+    fn tty_runs_are_interactive_at_start_too() {
+        let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
+        let mut req = request();
+        req.tty = true;
+        let plan = RunPlan::new(&req, &engine, &image());
+        assert_eq!(plan.start_argv(), ["start", "--attach", "--interactive", "scylla-run-1-abcd"]);
+    }
+}

@@ -1,0 +1,198 @@
+//! `cargo xtask shell [NAME]`: an interactive bash in a scylla-runner container.
+//!
+//! NAME running → exec a shell in it; NAME stopped → start it, then exec; no
+//! NAME → create it (same mounts, user mapping, limits and secrets as
+//! run-experiment, kept alive by `sleep infinity` under an init), then exec.
+//! Every shell enters through the image's entrypoint (`--shell`), so the
+//! credentials are set up on this path too, and a banner says how to use it.
+
+use anyhow::Result;
+
+use crate::container::guard::ContainerGuard;
+use crate::container::options::ContainerOptions;
+use crate::container::secrets::SecretBundle;
+use crate::container::{
+    deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL,
+};
+use crate::context::Context;
+use crate::docker_build::{self, ImageState};
+use crate::engine::{exec, inspect, Engine, EngineCommand};
+use crate::error::{usage, Outcome};
+use crate::run_experiment::warn_about_credentials;
+
+/// Role label value of shell containers.
+pub const ROLE: &str = "shell";
+/// The image's entrypoint, which prepares the environment before the shell.
+const ENTRYPOINT: &str = "/usr/local/bin/scylla-entrypoint";
+
+/// Open an interactive shell in a scylla-runner container.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    cargo xtask shell                 # a new container scylla-shell-<time>-<random>\n  \
+    cargo xtask shell mybox           # attach to mybox, start it, or create it\n  \
+    docker stop mybox; docker rm mybox  # when done\n\n\
+    Needs a terminal. Exit code: the shell's own; 2 for usage errors.")]
+pub struct Args {
+    /// Container name: attached to if running, started if stopped, created if absent
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub container: ContainerOptions,
+}
+
+/// What to do with the named container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShellAction {
+    Attach,
+    StartThenAttach,
+    Create,
+}
+
+/// Checks a container name against the engine's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn validate_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if first_ok
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && name.len() <= 128
+    {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "invalid container name `{name}`\n  \
+         use letters, digits, `_`, `.` and `-`, starting with a letter or digit (e.g. scylla-dev)"
+    )))
+}
+
+/// The exec argv that opens the shell through the entrypoint.
+pub fn exec_argv(name: &str) -> Vec<String> {
+    ["exec", "--interactive", "--tty", name, ENTRYPOINT, "--shell"].map(String::from).to_vec()
+}
+
+/// The container spec of a new shell container (no `--rm`: it outlives the shell).
+pub fn shell_spec(
+    name: &str,
+    options: &ContainerOptions,
+    ctx: &Context,
+    engine: &Engine,
+    image: &ImageState,
+) -> Result<ContainerSpec> {
+    let (uid, gid) = host::user_ids();
+    Ok(ContainerSpec {
+        name: name.to_string(),
+        image: image.reference.clone(),
+        labels: vec![
+            (ROLE_LABEL.to_string(), ROLE.to_string()),
+            (OWNER_LABEL.to_string(), "user".to_string()),
+        ],
+        user: UserMapping::for_engine(engine.kind, uid, gid),
+        project_dir: ctx.root.clone(),
+        tty: false,
+        interactive: false,
+        auto_remove: false,
+        limits: options.limits()?,
+        cache_volumes: options.cache_volumes,
+        plain_env: vec![
+            ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
+            ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
+            ("SCYLLA_CONTAINER_NAME".to_string(), name.to_string()),
+        ],
+        command: vec!["sleep".to_string(), "infinity".to_string()],
+    })
+}
+
+impl Args {
+    pub fn run(self, ctx: &Context) -> Result<Outcome> {
+        let name = match &self.name {
+            Some(name) => {
+                validate_name(name)?;
+                name.clone()
+            }
+            None => host::unique_name("scylla-shell"),
+        };
+        if !(ctx.stdin_is_tty && ctx.stdout_is_tty) && !ctx.dry_run {
+            return Err(usage(
+                "shell needs a terminal, and stdin or stdout is not one\n  \
+                 run it from an interactive terminal; from scripts use \
+                 `cargo xtask run-experiment -- ...` instead",
+            ));
+        }
+        let engine = Engine::from_context(ctx)?;
+        let action = match inspect::container(ctx, &engine, &name)? {
+            Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {
+                return Err(usage(format!(
+                    "container {name} exists but was not made by `cargo xtask shell`\n  \
+                     pick another name, or use: docker exec -it {name} bash"
+                )))
+            }
+            Some(info) if info.running => ShellAction::Attach,
+            Some(_) => ShellAction::StartThenAttach,
+            None => ShellAction::Create,
+        };
+        match action {
+            ShellAction::Attach => {}
+            ShellAction::StartThenAttach => start(ctx, &engine, &name)?,
+            ShellAction::Create => create(ctx, &engine, &name, &self.container)?,
+        }
+        let code = exec::interactive(ctx, &engine, &EngineCommand::action(exec_argv(&name)))?;
+        Ok(Outcome::Code(code))
+    }
+}
+
+fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
+    let out = exec::output(ctx, engine, &EngineCommand::action(["start", name]))?;
+    if !out.status.success() {
+        anyhow::bail!("cannot start container {name}: {}", out.stderr.trim());
+    }
+    Ok(())
+}
+
+fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions) -> Result<()> {
+    let image = docker_build::image_for_run(ctx, engine, &options.image, options.no_build)?;
+    let spec = shell_spec(name, options, ctx, engine, &image)?;
+    let (bundle, status) = SecretBundle::collect(
+        &ctx.env,
+        &options.secret_env_names()?,
+        options.credentials.as_deref(),
+    )?;
+    warn_about_credentials(ctx, &status, &bundle);
+    // Until it is started, a failure must not leave a half-made container.
+    let mut guard = ContainerGuard::new(ctx, engine, name);
+    let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
+    if !created.status.success() {
+        anyhow::bail!("cannot create container {name}: {}", created.stderr.trim());
+    }
+    deliver_secrets(ctx, engine, name, &spec.user, &bundle)?;
+    start(ctx, engine, name)?;
+    guard.disarm();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_engine_rule_exactly() {
+        assert!(validate_name("scylla-shell-1").is_ok());
+        assert!(validate_name("my.box_2").is_ok());
+        assert!(validate_name("-x").is_err());
+        assert!(validate_name("a b").is_err());
+        assert!(validate_name("^box$").is_err());
+        assert!(validate_name("").is_err());
+    }
+
+    #[test]
+    fn shells_enter_through_the_entrypoint() {
+        assert_eq!(
+            exec_argv("box"),
+            [
+                "exec",
+                "--interactive",
+                "--tty",
+                "box",
+                "/usr/local/bin/scylla-entrypoint",
+                "--shell"
+            ]
+        );
+    }
+}
