@@ -6,6 +6,7 @@ without any `claude` on it.
 """
 
 import json
+import shutil
 import unittest
 
 from scylla.claude import claude_availability
@@ -89,6 +90,7 @@ class WithClaudeTest(TempDirTestCase):
 
     def test_tier_settings_reach_claude(self):
         fixture = self.copy_fixture()
+        shutil.rmtree(fixture / "t1")  # replaced by the settings below
         self.write(fixture / "t1" / "CLAUDE.md", "# Think step by step.\n")
         self.write(fixture / "t1" / "config.yaml", """\
             name: Prompted

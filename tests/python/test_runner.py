@@ -1,6 +1,7 @@
 """The runner end to end with the oracle agent: results, resume, --fresh, shards, summary."""
 
 import json
+import shutil
 import os
 import unittest
 
@@ -57,9 +58,16 @@ class OracleRunTest(TempDirTestCase):
         self.assertEqual(completed.returncode, 0, completed.stderr)
         summary = self.summary("test-001-T0-T1-T2-T3-T4-T5-T6")
         self.assertEqual([row["score"] for row in summary["runs"]], [1.0] * 7)
+        experiment = "test-001-T0-T1-T2-T3-T4-T5-T6"
+        self.assertEqual(self.result(experiment, "T0/run-1")["tier_settings"]["files"], [])
+        t3 = self.result(experiment, "T3/run-1")["tier_settings"]
+        self.assertEqual(t3["name"], "Delegation")
+        self.assertEqual(t3["files"], [".claude/agents/implementer.md",
+                                       ".claude/agents/reviewer.md", "CLAUDE.md"])
 
     def test_the_workspace_is_a_fresh_copy_with_the_tier_settings(self):
         fixture = self.copy_fixture()
+        shutil.rmtree(fixture / "t1")  # replaced by the settings below
         self.write(fixture / "t1" / "CLAUDE.md", "# tier one\n")
         self.write(fixture / "t1" / "config.yaml", "name: Prompted\n")
         self.run_cli("--tiers-dir", str(fixture), "--tiers", "T0", "T1", "--runs", "2")
