@@ -11,7 +11,10 @@ use support::project::{command, find_program, project_root, text};
 fn python_unit_tests_pass() {
     let Some(python) = find_program("python3") else {
         let _ = writeln!(std::io::stderr(), "skipped: python3 is not on PATH");
-        assert!(std::env::var("SCYLLA_REQUIRE_ENGINE").as_deref() != Ok("1"), "python3 required in CI");
+        assert!(
+            std::env::var("SCYLLA_REQUIRE_ENGINE").as_deref() != Ok("1"),
+            "python3 required in CI"
+        );
         return;
     };
     let out = command(python.to_str().unwrap())

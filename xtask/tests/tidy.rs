@@ -52,7 +52,9 @@ fn only_the_engine_spawns_processes() {
         .filter(|p| {
             let text = std::fs::read_to_string(p).unwrap();
             let code = text.lines().filter(|line| !line.trim_start().starts_with("//"));
-            code.into_iter().any(|line| line.contains("Command::new") || line.contains("process::Command::from"))
+            code.into_iter().any(|line| {
+                line.contains("Command::new") || line.contains("process::Command::from")
+            })
         })
         .map(|p| relative(&p))
         .collect();
@@ -78,7 +80,14 @@ fn every_base_of_the_project_dockerfile_is_pinned() {
 /// and `warn(ctx,`: the text before the first placeholder or line break.
 fn message_prefixes(source: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for opener in ["usage(format!(\"", "usage(\"", "bail!(\"", "anyhow!(\"", "warn(ctx, &format!(\"", "warn(ctx, \""] {
+    for opener in [
+        "usage(format!(\"",
+        "usage(\"",
+        "bail!(\"",
+        "anyhow!(\"",
+        "warn(ctx, &format!(\"",
+        "warn(ctx, \"",
+    ] {
         let mut rest = source;
         while let Some(index) = rest.find(opener) {
             rest = &rest[index + opener.len()..];
@@ -94,7 +103,8 @@ fn message_prefixes(source: &str) -> Vec<String> {
 
 #[test]
 fn every_user_visible_message_is_in_the_troubleshooting_guide() {
-    let guide = std::fs::read_to_string(project_root().join("docs/troubleshooting.md")).unwrap_or_default();
+    let guide =
+        std::fs::read_to_string(project_root().join("docs/troubleshooting.md")).unwrap_or_default();
     let mut missing = Vec::new();
     for path in rust_sources().into_iter().filter(|p| !p.to_string_lossy().contains("test")) {
         for prefix in message_prefixes(&std::fs::read_to_string(&path).unwrap()) {
@@ -105,5 +115,9 @@ fn every_user_visible_message_is_in_the_troubleshooting_guide() {
     }
     missing.sort();
     missing.dedup();
-    assert!(missing.is_empty(), "document these in docs/troubleshooting.md:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "document these in docs/troubleshooting.md:\n{}",
+        missing.join("\n")
+    );
 }
