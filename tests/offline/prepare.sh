@@ -11,6 +11,7 @@
 #
 # Usage (as root, on Debian):  bash tests/offline/prepare.sh [--no-install]
 set -euo pipefail
+shopt -s inherit_errexit
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache_dir=${SCYLLA_OFFLINE_CACHE:-/var/cache/scylla-offline}
@@ -130,12 +131,12 @@ node_tar=$(build_rootfs minimal ca-certificates)
 
 python_ref=$(import_and_push python "3-$suite" "$python_tar" \
   'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin' 'ENV LANG=C.UTF-8' \
-  'LABEL org.opencontainers.image.description=offline stand-in for python:3-slim' 'CMD ["python3"]')
+  'LABEL org.opencontainers.image.description="offline stand-in for python:3-slim"' 'CMD ["python3"]')
 # A stand-in for node:20-slim: it carries no Node.js, so builds that use it turn the
 # Claude Code install off (INSTALL_CLAUDE_CODE=0), as the test builds do.
 node_ref=$(import_and_push node "20-stand-in-$suite" "$node_tar" \
   'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin' \
-  'LABEL org.opencontainers.image.description=offline stand-in for node:20-slim without node' 'CMD ["bash"]')
+  'LABEL org.opencontainers.image.description="offline stand-in for node:20-slim, without node"' 'CMD ["bash"]')
 
 mkdir -p "$repo_root/.xtask"
 {

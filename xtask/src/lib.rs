@@ -14,9 +14,12 @@
 pub mod build_context;
 pub mod container;
 pub mod context;
+pub mod docker_build;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
 pub mod healthcheck;
 pub mod lint_dockerfile;
 pub mod output;
+pub mod run_experiment;
+pub mod shell;

@@ -11,7 +11,9 @@ use anyhow::Result;
 use crate::container::guard::ContainerGuard;
 use crate::container::options::ContainerOptions;
 use crate::container::secrets::SecretBundle;
-use crate::container::{deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL};
+use crate::container::{
+    deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL,
+};
 use crate::context::Context;
 use crate::docker_build::{self, ImageState};
 use crate::engine::{exec, inspect, Engine, EngineCommand};
@@ -49,7 +51,10 @@ pub enum ShellAction {
 pub fn validate_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) && name.len() <= 128 {
+    if first_ok
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && name.len() <= 128
+    {
         return Ok(());
     }
     Err(usage(format!(
@@ -64,12 +69,21 @@ pub fn exec_argv(name: &str) -> Vec<String> {
 }
 
 /// The container spec of a new shell container (no `--rm`: it outlives the shell).
-pub fn shell_spec(name: &str, options: &ContainerOptions, ctx: &Context, engine: &Engine, image: &ImageState) -> Result<ContainerSpec> {
+pub fn shell_spec(
+    name: &str,
+    options: &ContainerOptions,
+    ctx: &Context,
+    engine: &Engine,
+    image: &ImageState,
+) -> Result<ContainerSpec> {
     let (uid, gid) = host::user_ids();
     Ok(ContainerSpec {
         name: name.to_string(),
         image: image.reference.clone(),
-        labels: vec![(ROLE_LABEL.to_string(), ROLE.to_string()), (OWNER_LABEL.to_string(), "user".to_string())],
+        labels: vec![
+            (ROLE_LABEL.to_string(), ROLE.to_string()),
+            (OWNER_LABEL.to_string(), "user".to_string()),
+        ],
         user: UserMapping::for_engine(engine.kind, uid, gid),
         project_dir: ctx.root.clone(),
         tty: false,
@@ -135,8 +149,11 @@ fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
 fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions) -> Result<()> {
     let image = docker_build::image_for_run(ctx, engine, &options.image, options.no_build)?;
     let spec = shell_spec(name, options, ctx, engine, &image)?;
-    let (bundle, status) =
-        SecretBundle::collect(&ctx.env, &options.secret_env_names()?, options.credentials.as_deref())?;
+    let (bundle, status) = SecretBundle::collect(
+        &ctx.env,
+        &options.secret_env_names()?,
+        options.credentials.as_deref(),
+    )?;
     warn_about_credentials(ctx, &status, &bundle);
     // Until it is started, a failure must not leave a half-made container.
     let mut guard = ContainerGuard::new(ctx, engine, name);
@@ -168,7 +185,14 @@ mod tests {
     fn shells_enter_through_the_entrypoint() {
         assert_eq!(
             exec_argv("box"),
-            ["exec", "--interactive", "--tty", "box", "/usr/local/bin/scylla-entrypoint", "--shell"]
+            [
+                "exec",
+                "--interactive",
+                "--tty",
+                "box",
+                "/usr/local/bin/scylla-entrypoint",
+                "--shell"
+            ]
         );
     }
 }

@@ -18,7 +18,12 @@ pub struct ContainerGuard {
 impl ContainerGuard {
     /// Guards `name`; under `--dry-run` nothing exists, so the guard is inert.
     pub fn new(ctx: &Context, engine: &Engine, name: &str) -> ContainerGuard {
-        ContainerGuard { ctx: ctx.clone(), engine: engine.clone(), name: name.to_string(), armed: !ctx.dry_run }
+        ContainerGuard {
+            ctx: ctx.clone(),
+            engine: engine.clone(),
+            name: name.to_string(),
+            armed: !ctx.dry_run,
+        }
     }
 
     /// The engine will remove the container itself (`--rm` after a normal exit).
@@ -45,7 +50,8 @@ impl Drop for ContainerGuard {
 pub fn remove_quietly(ctx: &Context, engine: &Engine, name: &str) {
     let command = EngineCommand::action(["rm", "--force", name]);
     if let Ok(out) = exec::output(ctx, engine, &command) {
-        let gone = out.status.success() || out.stderr.to_ascii_lowercase().contains("no such container");
+        let gone =
+            out.status.success() || out.stderr.to_ascii_lowercase().contains("no such container");
         if !gone && !out.stderr.contains("already in progress") {
             output::warn(ctx, &format!("could not remove container {name}: {}", out.stderr.trim()));
         }
@@ -57,11 +63,16 @@ pub fn remove_quietly(ctx: &Context, engine: &Engine, name: &str) {
 pub fn sweep_leftovers(ctx: &Context, engine: &Engine, role: &str) -> anyhow::Result<Vec<String>> {
     let this_host = host::hostname();
     let mut removed = Vec::new();
-    for name in inspect::containers_with_label(ctx, engine, &format!("{}={role}", super::ROLE_LABEL))? {
+    for name in
+        inspect::containers_with_label(ctx, engine, &format!("{}={role}", super::ROLE_LABEL))?
+    {
         let Some(info) = inspect::container(ctx, engine, &name)? else { continue };
         let Some(owner) = info.labels.get(OWNER_LABEL) else { continue };
         if host::owner_is_dead(owner, &this_host) {
-            output::note(ctx, &format!("removing container {name} left behind by an earlier run ({owner})"));
+            output::note(
+                ctx,
+                &format!("removing container {name} left behind by an earlier run ({owner})"),
+            );
             remove_quietly(ctx, engine, &name);
             removed.push(name);
         }

@@ -56,11 +56,13 @@ pub fn owner_is_dead(tag: &str, this_host: &str) -> bool {
 /// Eight random hex characters (from the kernel's generator).
 pub fn random_suffix() -> String {
     let bytes = std::fs::read("/proc/sys/kernel/random/uuid").unwrap_or_default();
-    let text: String = String::from_utf8_lossy(&bytes).chars().filter(char::is_ascii_hexdigit).take(8).collect();
+    let text: String =
+        String::from_utf8_lossy(&bytes).chars().filter(char::is_ascii_hexdigit).take(8).collect();
     if text.len() == 8 {
         text
     } else {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos =
+            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         format!("{:08x}", nanos ^ std::process::id())
     }
 }
@@ -106,7 +108,9 @@ mod tests {
     #[test]
     fn ids_are_read() {
         let (uid, _gid) = user_ids();
-        let owner = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap();
+        let owner = std::fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+            .unwrap();
         assert_eq!(uid, owner);
     }
 }

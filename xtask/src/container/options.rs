@@ -76,7 +76,9 @@ mod tests {
 
     #[test]
     fn env_names_are_checked_and_merged_with_the_api_keys() {
-        let probe = Probe::try_parse_from(["p", "--env", "GITHUB_TOKEN", "--env", "OPENAI_API_KEY"]).unwrap();
+        let probe =
+            Probe::try_parse_from(["p", "--env", "GITHUB_TOKEN", "--env", "OPENAI_API_KEY"])
+                .unwrap();
         assert_eq!(
             probe.options.secret_env_names().unwrap(),
             ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GITHUB_TOKEN"]

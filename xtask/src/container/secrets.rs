@@ -48,9 +48,9 @@ pub fn valid_env_name(name: &str) -> bool {
 
 /// The credentials path: the given one, else `$HOME/.claude/.credentials.json`.
 pub fn credentials_path(env: &Env, given: Option<&Utf8Path>) -> Option<Utf8PathBuf> {
-    given
-        .map(Utf8Path::to_path_buf)
-        .or_else(|| env.get("HOME").map(|home| Utf8PathBuf::from(home).join(".claude/.credentials.json")))
+    given.map(Utf8Path::to_path_buf).or_else(|| {
+        env.get("HOME").map(|home| Utf8PathBuf::from(home).join(".claude/.credentials.json"))
+    })
 }
 
 impl SecretBundle {
@@ -164,7 +164,10 @@ mod tests {
         let names = vec!["ANTHROPIC_API_KEY".to_string(), "OPENAI_API_KEY".to_string()];
         let (bundle, status) = SecretBundle::collect(&env, &names, None).unwrap();
         assert_eq!(bundle.env_names(), vec!["ANTHROPIC_API_KEY"]);
-        assert_eq!(status, CredentialsStatus::Missing("/nonexistent/.claude/.credentials.json".into()));
+        assert_eq!(
+            status,
+            CredentialsStatus::Missing("/nonexistent/.claude/.credentials.json".into())
+        );
         assert!(!format!("{bundle:?}").contains("canary"));
     }
 
@@ -185,13 +188,18 @@ mod tests {
         let bytes = bundle.to_tar(4321, 8765);
         assert_eq!(bytes.len() % 512, 0);
         let sh = xshell::Shell::new().unwrap();
-        let listing = xshell::cmd!(sh, "tar --numeric-owner -tvf -").stdin(&bytes).quiet().read().unwrap();
+        let listing =
+            xshell::cmd!(sh, "tar --numeric-owner -tvf -").stdin(&bytes).quiet().read().unwrap();
         let lines: Vec<&str> = listing.lines().collect();
         assert!(lines[0].starts_with("drwx------ 4321/8765"), "{listing}");
         assert!(lines[0].ends_with("run/secrets/"), "{listing}");
         assert!(lines[1].starts_with("-r-------- 4321/8765"), "{listing}");
         assert!(lines[1].ends_with("run/secrets/scylla-env-KEY"), "{listing}");
-        let content = xshell::cmd!(sh, "tar -xOf - run/secrets/scylla-env-KEY").stdin(&bytes).quiet().read().unwrap();
+        let content = xshell::cmd!(sh, "tar -xOf - run/secrets/scylla-env-KEY")
+            .stdin(&bytes)
+            .quiet()
+            .read()
+            .unwrap();
         assert_eq!(content, "value");
     }
 }

@@ -164,7 +164,12 @@ mod tests {
             limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 1024 },
             cache_volumes: false,
             plain_env: vec![("SCYLLA_IMAGE_ID".into(), "sha256:abc".into())],
-            command: vec!["python".into(), "scripts/run_e2e_experiment.py".into(), "--tiers".into(), "T0".into()],
+            command: vec![
+                "python".into(),
+                "scripts/run_e2e_experiment.py".into(),
+                "--tiers".into(),
+                "T0".into(),
+            ],
         }
     }
 
@@ -172,12 +177,38 @@ mod tests {
     fn create_argv_is_hardened_mapped_and_mounted() {
         let argv = spec().create_argv();
         let expected: Vec<&str> = vec![
-            "create", "--name", "scylla-run-1", "--label", "org.scylla.xtask.role=run-experiment",
-            "--pull", "never", "--rm", "--init", "--cap-drop", "ALL", "--security-opt",
-            "no-new-privileges", "--memory", "8g", "--cpus", "2", "--pids-limit", "1024", "--user",
-            "1000:1000", "--volume", "/home/me/scylla:/workspace", "--workdir", "/workspace", "--env",
-            "SCYLLA_IMAGE_ID=sha256:abc", "scylla-runner:latest", "python",
-            "scripts/run_e2e_experiment.py", "--tiers", "T0",
+            "create",
+            "--name",
+            "scylla-run-1",
+            "--label",
+            "org.scylla.xtask.role=run-experiment",
+            "--pull",
+            "never",
+            "--rm",
+            "--init",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--memory",
+            "8g",
+            "--cpus",
+            "2",
+            "--pids-limit",
+            "1024",
+            "--user",
+            "1000:1000",
+            "--volume",
+            "/home/me/scylla:/workspace",
+            "--workdir",
+            "/workspace",
+            "--env",
+            "SCYLLA_IMAGE_ID=sha256:abc",
+            "scylla-runner:latest",
+            "python",
+            "scripts/run_e2e_experiment.py",
+            "--tiers",
+            "T0",
         ];
         assert_eq!(argv, expected);
     }
@@ -199,7 +230,10 @@ mod tests {
 
     #[test]
     fn rootful_podman_and_docker_use_the_host_user() {
-        assert_eq!(UserMapping::for_engine(EngineKind::Podman, 0, 0), UserMapping::HostUser { uid: 0, gid: 0 });
+        assert_eq!(
+            UserMapping::for_engine(EngineKind::Podman, 0, 0),
+            UserMapping::HostUser { uid: 0, gid: 0 }
+        );
         assert_eq!(
             UserMapping::for_engine(EngineKind::Docker, 1000, 100),
             UserMapping::HostUser { uid: 1000, gid: 100 }

@@ -1,1 +1,159 @@
-//! (being written)
+//! `cargo xtask lint-dockerfile`: a fast Dockerfile linter that speaks hadolint's
+//! language (rule codes, `# hadolint ignore=` pragmas, `.hadolint.yaml`) and also
+//! checks this project's own invariants (`SCY` rules).
+//!
+//! It parses with [`crate::dockerfile`], reads `RUN` scripts with a small shell
+//! reader ([`shell`]) and never spawns a process. Exit codes: 0 when no finding
+//! reaches the failure threshold, 1 when one does, 2 for usage and I/O errors.
+//! The user documentation with every rule is `docs/lint-dockerfile.md`.
+
+pub mod config;
+pub mod output;
+mod pragma;
+pub mod rules;
+pub mod shell;
+
+use anyhow::Context as _;
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::context::Context;
+use crate::error::{usage, Outcome};
+
+pub use config::{Config, Threshold};
+pub use output::{FileReport, Format};
+pub use rules::{lint, rule, Finding, Options, Rule, Severity, RULES};
+
+/// Lint Dockerfiles with hadolint's rule codes and this project's rules.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Dockerfiles to lint [default: every Dockerfile, Containerfile, *.Dockerfile and
+    /// Dockerfile.* in the project, outside target/ and .git/]
+    pub files: Vec<Utf8PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Tty)]
+    pub format: Format,
+
+    /// Configuration file in .hadolint.yaml form [default: .hadolint.yaml or
+    /// .hadolint.yml at the project root, when present]
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<Utf8PathBuf>,
+
+    /// Exit 1 only for findings of this severity or above: error, warning, info, style
+    /// or none [default: the configuration's, else info]
+    #[arg(long, value_name = "LEVEL", value_parser = parse_threshold)]
+    pub failure_threshold: Option<Threshold>,
+
+    /// Do not report this rule (repeatable), e.g. --ignore DL3008
+    #[arg(long = "ignore", value_name = "CODE")]
+    pub ignore: Vec<String>,
+
+    /// Accept FROM images only from this registry (repeatable; turns on DL3026)
+    #[arg(long = "trusted-registry", value_name = "HOST")]
+    pub trusted_registries: Vec<String>,
+}
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    Threshold::parse(text)
+        .ok_or_else(|| format!("{text:?}: use error, warning, info, style or none"))
+}
+
+impl Args {
+    pub fn run(self, ctx: &Context) -> anyhow::Result<Outcome> {
+        let config = load_config(ctx, self.config.as_deref())?;
+        for key in &config.unknown_keys {
+            eprintln!("lint-dockerfile: configuration key `{key}` is not used");
+        }
+        let threshold = self
+            .failure_threshold
+            .or(config.failure_threshold)
+            .unwrap_or(Threshold::At(Severity::Info));
+        let options = self.options(config);
+        let files = if self.files.is_empty() { discover(&ctx.root)? } else { self.files.clone() };
+        let mut reports = Vec::new();
+        for file in &files {
+            let source = std::fs::read(file)
+                .map_err(|e| usage(format!("cannot read {file}: {e}")))
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())?;
+            let findings = lint(&source, &options);
+            reports.push(FileReport { path: display_path(&ctx.root, file), source, findings });
+        }
+        print!("{}", output::render(self.format, &reports, ctx.stdout_color()));
+        let failed = reports.iter().flat_map(|r| &r.findings).any(|f| threshold.fails(f.severity));
+        Ok(if failed { Outcome::Failure } else { Outcome::Success })
+    }
+
+    fn options(&self, config: Config) -> Options {
+        let mut ignored = config.ignored;
+        ignored.extend(self.ignore.iter().map(|c| c.to_ascii_uppercase()));
+        let mut trusted_registries = config.trusted_registries;
+        trusted_registries.extend(self.trusted_registries.iter().cloned());
+        Options {
+            trusted_registries,
+            ignored,
+            overrides: config.overrides,
+            disable_pragmas: config.disable_pragmas,
+        }
+    }
+}
+
+fn load_config(ctx: &Context, explicit: Option<&Utf8Path>) -> anyhow::Result<Config> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => match [".hadolint.yaml", ".hadolint.yml"]
+            .iter()
+            .map(|n| ctx.path(n))
+            .find(|p| p.is_file())
+        {
+            Some(path) => path,
+            None => return Ok(Config::default()),
+        },
+    };
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+    config::parse(&text)
+        .map_err(|e| usage(format!("{path}: {e}")))
+        .context("invalid lint configuration")
+}
+
+/// Whether a file name is one the default discovery lints.
+pub fn is_dockerfile_name(name: &str) -> bool {
+    if name.ends_with(".dockerignore") {
+        return false;
+    }
+    ["Dockerfile", "Containerfile"].iter().any(|base| {
+        name == *base
+            || name.strip_suffix(base).is_some_and(|p| p.ends_with('.') && p.len() > 1)
+            || name.strip_prefix(base).is_some_and(|s| s.starts_with('.') && s.len() > 1)
+    })
+}
+
+/// Every Dockerfile of the project, sorted; a usage error when there is none.
+pub fn discover(root: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
+    let skip = |name: &str| matches!(name, "target" | ".git" | "node_modules");
+    let mut found = Vec::new();
+    let walker = walkdir::WalkDir::new(root).into_iter().filter_entry(|e| {
+        e.depth() == 0 || !(e.file_type().is_dir() && e.file_name().to_str().is_some_and(skip))
+    });
+    for entry in walker {
+        let entry = entry.map_err(|e| usage(format!("cannot walk {root}: {e}")))?;
+        let is_match = entry.file_type().is_file()
+            && entry.file_name().to_str().is_some_and(is_dockerfile_name);
+        if let (true, Some(path)) = (is_match, Utf8Path::from_path(entry.path())) {
+            found.push(path.to_path_buf());
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        return Err(usage(format!("no Dockerfile found under {root}; name the files to lint")));
+    }
+    Ok(found)
+}
+
+fn display_path(root: &Utf8Path, file: &Utf8Path) -> String {
+    let shown = file.strip_prefix(root).unwrap_or(file);
+    shown.as_str().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests;

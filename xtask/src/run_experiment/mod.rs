@@ -43,7 +43,12 @@ impl Args {
         let request = RunRequest::from_args(&self, ctx)?;
         let watch = SignalWatch::install()?;
         guard::sweep_leftovers(ctx, &engine, plan::ROLE)?;
-        let image = docker_build::image_for_run(ctx, &engine, &self.container.image, self.container.no_build)?;
+        let image = docker_build::image_for_run(
+            ctx,
+            &engine,
+            &self.container.image,
+            self.container.no_build,
+        )?;
         if let Some(signal) = watch.received() {
             return Ok(Outcome::Code(signal.exit_code()));
         }
@@ -66,15 +71,20 @@ pub fn warn_about_credentials(ctx: &Context, status: &CredentialsStatus, bundle:
         }
         _ => output::warn(
             ctx,
-            "no Claude credentials and no ANTHROPIC_API_KEY: Claude Code cannot run, the oracle agent will\n  \
-             log in once with `claude` on this machine (creates ~/.claude/.credentials.json),\n  \
+            "no Claude credentials and no ANTHROPIC_API_KEY, so the experiment falls back to the oracle agent\n  \
+             to use Claude Code: log in once with `claude` on this machine (creates ~/.claude/.credentials.json),\n  \
              or export ANTHROPIC_API_KEY=... before running",
         ),
     }
 }
 
 /// Creates the container, delivers its secrets, runs it attached and cleans up.
-pub fn execute(ctx: &Context, engine: &Engine, plan: &RunPlan, watch: &SignalWatch) -> Result<Outcome> {
+pub fn execute(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &RunPlan,
+    watch: &SignalWatch,
+) -> Result<Outcome> {
     let (bundle, status) =
         SecretBundle::collect(&ctx.env, &plan.secret_env_names, plan.credentials.as_deref())?;
     warn_about_credentials(ctx, &status, &bundle);
@@ -92,7 +102,8 @@ pub fn execute(ctx: &Context, engine: &Engine, plan: &RunPlan, watch: &SignalWat
     }
     let mut stop = |signal: Signal| stop_container(ctx, engine, &plan.spec.name, signal);
     let start = EngineCommand::action(plan.start_argv());
-    let (code, signal) = exec::supervised(ctx, engine, &start, plan.spec.interactive, watch, &mut stop)?;
+    let (code, signal) =
+        exec::supervised(ctx, engine, &start, plan.spec.interactive, watch, &mut stop)?;
     match signal {
         Some(signal) => {
             container.remove_now();

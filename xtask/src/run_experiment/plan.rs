@@ -131,7 +131,11 @@ mod tests {
     }
 
     fn image() -> ImageState {
-        ImageState { reference: "scylla-runner:latest".into(), id: "sha256:i".into(), source_hash: Some("h".into()) }
+        ImageState {
+            reference: "scylla-runner:latest".into(),
+            id: "sha256:i".into(),
+            source_hash: Some("h".into()),
+        }
     }
 
     #[test]

@@ -1,0 +1,9 @@
+FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c
+# expect: DL3020
+ADD app.py /app/
+ADD https://example.com/tool.tar.gz /tmp/
+ADD rootfs.tar.xz /
+ADD --checksum=sha256:1a3c6dbfd2173971abba880c3cc2ec4643690901f6ad6742d0827bae6cefc925 https://example.com/x /x
+COPY app.py /app/
+USER app
+HEALTHCHECK CMD ["true"]

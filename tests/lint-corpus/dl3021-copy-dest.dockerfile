@@ -1,0 +1,8 @@
+FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c
+# expect: DL3021
+COPY a.txt b.txt /dest
+COPY a.txt b.txt /dest/
+COPY ["a.txt", "b.txt", "/json/"]
+COPY a.txt /single
+USER app
+HEALTHCHECK CMD ["true"]

@@ -1,0 +1,9 @@
+# escape=`
+FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c
+WORKDIR C:\app
+RUN echo one `
+    two `
+    three
+COPY a.txt C:\app\
+USER app
+HEALTHCHECK CMD ["true"]

@@ -1,0 +1,50 @@
+# A stand-in for the `claude` CLI, installed by support.install_fake_claude.
+#
+# Agent calls (--output-format stream-json) write hello.py in the working
+# directory and print the recorded stream sample; judge calls (--output-format
+# json, prompt on stdin) score every item listed in the prompt. FAKE_CLAUDE_MODE:
+# ok | hang (the agent never finishes) | bad-judge (the judge answers no JSON).
+import json
+import os
+import re
+import sys
+import time
+
+args = sys.argv[1:]
+mode = os.environ.get("FAKE_CLAUDE_MODE", "ok")
+is_agent = "stream-json" in args
+prompt = args[-1] if is_agent else sys.stdin.read()
+with open(os.environ["FAKE_CLAUDE_LOG"], "a", encoding="utf-8") as log:
+    log.write(json.dumps({
+        "args": args, "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
+        "role": "agent" if is_agent else "judge", "prompt": prompt,
+    }) + "\n")
+
+if is_agent:
+    if mode == "hang":
+        time.sleep(120)
+    with open("hello.py", "w", encoding="utf-8") as script:
+        script.write('print("Hello, World!")\n')
+    with open(os.environ["FAKE_CLAUDE_STREAM"], encoding="utf-8") as stream:
+        sys.stdout.write(stream.read())
+    sys.exit(0)
+
+if mode == "bad-judge":
+    print(json.dumps({"type": "result", "subtype": "success", "is_error": False,
+                      "result": "I cannot judge this.", "total_cost_usd": 0.002}))
+    sys.exit(0)
+
+items = re.findall(r"^- (\S+) \([0-9.]+ points\)", prompt, re.MULTILINE)
+scores = {"OQ1": 0.5, "B3": None}
+answer = {
+    "items": [{"id": item, "score": scores.get(item, 1.0), "reason": f"fake verdict on {item}"}
+              for item in items],
+    "reasoning": "A fake judge: OQ1 gets half marks, B3 does not apply.",
+}
+print(json.dumps({
+    "type": "result", "subtype": "success", "is_error": False,
+    "result": "Here is my verdict.\n```json\n" + json.dumps(answer) + "\n```",
+    "total_cost_usd": 0.0125,
+    "usage": {"input_tokens": 900, "output_tokens": 150, "cache_creation_input_tokens": 0,
+              "cache_read_input_tokens": 0},
+}))

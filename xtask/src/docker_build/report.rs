@@ -1,0 +1,195 @@
+//! What docker-build prints: the one-line summary or JSON object of a build,
+//! the `--explain` report, and the `--check-pins` / `--update-pins` table.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use serde_json::{json, Value};
+
+use super::pins::{self, PinState};
+use super::steps::{first_invalidated, Cause, Invalidation};
+use super::{
+    builder_for, cache_dir, inputs, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL,
+};
+use crate::context::Context;
+use crate::engine::{inspect, Engine};
+use crate::error::{usage, Outcome};
+use crate::output;
+
+fn invalidation_json(invalidation: Option<&Invalidation>) -> Value {
+    match invalidation {
+        None => Value::Null,
+        Some(i) => json!({"stage": i.stage, "step": i.step, "line": i.line, "instruction": i.text,
+                          "cause": cause_text(&i.cause)}),
+    }
+}
+
+fn cause_text(cause: &Cause) -> String {
+    match cause {
+        Cause::Instruction => {
+            "the instruction, its base or its build arg changed (or it is new)".to_string()
+        }
+        Cause::Files { changed } => {
+            let mut list: Vec<&str> = changed.iter().take(10).map(String::as_str).collect();
+            if changed.len() > 10 {
+                list.push("...");
+            }
+            format!("{} file(s) changed: {}", changed.len(), list.join(", "))
+        }
+        Cause::FilesUnlisted => "its input files changed".to_string(),
+        Cause::Stage(stage) => format!("it reads from stage {stage}, which is rebuilt"),
+    }
+}
+
+/// Prints the summary line (text) or the JSON object (stdout).
+pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: Format) {
+    let first = built.invalidated.iter().min_by_key(|i| i.line);
+    if format == Format::Json {
+        let bases: Vec<Value> = built
+            .inputs
+            .bases
+            .iter()
+            .map(|b| json!({"from": pins::name_tag(&b.image), "digest": b.image.sha256().map(|d| format!("sha256:{d}")), "line": b.from_line}))
+            .collect();
+        let object = json!({
+            "image": built.image.reference, "image_id": built.image.id,
+            "source_hash": built.inputs.source_hash,
+            "action": if built.skipped { "skipped" } else { "built" },
+            "duration_ms": elapsed.as_millis() as u64, "bases": bases,
+            "first_invalidated_step": invalidation_json(first),
+        });
+        output::result_line(&object.to_string());
+        return;
+    }
+    let hash = short(&built.inputs.source_hash);
+    if built.skipped {
+        output::result_line(&format!(
+            "{} is up to date (source hash {hash})",
+            built.image.reference
+        ));
+    } else {
+        output::success(
+            ctx,
+            &format!(
+                "built {} ({}) in {:.1} s, source hash {hash}",
+                built.image.reference,
+                short_id(&built.image.id),
+                elapsed.as_secs_f64()
+            ),
+        );
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    let id = id.strip_prefix("sha256:").unwrap_or(id);
+    &id[..id.len().min(12)]
+}
+
+/// `--explain`: compare the fresh step records with the image's.
+pub fn explain(
+    ctx: &Context,
+    engine: &Engine,
+    request: BuildRequest,
+    format: Format,
+) -> Result<Outcome> {
+    let inputs = inputs::gather(request, builder_for(ctx, engine), &cache_dir(ctx))?;
+    let tag = inputs.request.tag.clone();
+    let image = inspect::image(ctx, engine, &tag)?;
+    let old = image
+        .as_ref()
+        .and_then(|i| i.labels.get(super::steps::STEPS_LABEL))
+        .and_then(|l| super::steps::from_label(l));
+    let up_to_date =
+        image.as_ref().and_then(|i| i.labels.get(SOURCE_HASH_LABEL)) == Some(&inputs.source_hash);
+    let invalidated = old.as_ref().map(|old| first_invalidated(old, &inputs.steps));
+    if format == Format::Json {
+        let stages: Vec<Value> =
+            invalidated.iter().flatten().map(|i| invalidation_json(Some(i))).collect();
+        output::result_line(
+            &json!({"image": tag, "exists": image.is_some(), "up_to_date": up_to_date,
+                    "source_hash": inputs.source_hash, "invalidated": stages})
+            .to_string(),
+        );
+        return Ok(Outcome::Success);
+    }
+    match (&image, invalidated) {
+        (None, _) => output::result_line(&format!("{tag} does not exist: every step will be built")),
+        (Some(_), None) => output::result_line(&format!("{tag} has no step records (not built by this tool): every step will be built")),
+        (Some(_), Some(list)) if list.is_empty() && up_to_date => {
+            output::result_line(&format!("{tag} is up to date: nothing to rebuild"))
+        }
+        (Some(_), Some(list)) if list.is_empty() => output::result_line(&format!(
+            "{tag}: no step changed, but the source hash differs (a context file no COPY reads changed); every layer stays cached"
+        )),
+        (Some(_), Some(list)) => {
+            for i in &list {
+                let stage = inputs.parsed.stages.get(i.stage).and_then(|s| s.name.clone()).unwrap_or_else(|| i.stage.to_string());
+                output::result_line(&format!(
+                    "stage {stage}: steps 1-{} stay cached; step {} (line {}: {}) is the first rebuilt: {}",
+                    i.step - 1, i.step, i.line, i.text, cause_text(&i.cause)
+                ));
+            }
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// `--check-pins` and `--update-pins`.
+pub fn pins_mode(
+    ctx: &Context,
+    request: &BuildRequest,
+    update: bool,
+    format: Format,
+    timeout: Duration,
+) -> Result<Outcome> {
+    let file = &request.dockerfile;
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| usage(format!("cannot read the Dockerfile {file}: {e}")))?;
+    let parsed = crate::dockerfile::parse(&source);
+    let bases = pins::external_bases(file, &parsed, &request.build_args)?;
+    let reports = pins::check(&bases, timeout);
+    if update {
+        let (text, edits) = pins::rewrite(&source, &reports)?;
+        for (line, before, after) in &edits {
+            output::result_line(&format!("{file}:{line}\n- {before}\n+ {after}"));
+        }
+        if edits.is_empty() {
+            output::result_line("every pin is current: nothing to change");
+        } else {
+            let temporary = file.with_extension("xtask-tmp");
+            std::fs::write(&temporary, text)
+                .with_context(|| format!("cannot write {temporary}"))?;
+            std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {file}"))?;
+            output::success(ctx, &format!("updated {} pin(s) in {file}", edits.len()));
+        }
+        return Ok(Outcome::Success);
+    }
+    let mut rows = Vec::new();
+    for report in &reports {
+        let (state, detail) = match &report.state {
+            PinState::Current => ("current", String::new()),
+            PinState::Stale { current } => ("stale", format!("tag now points to {current}")),
+            PinState::Unpinned { current } => ("unpinned", format!("pin it: @{current}")),
+            PinState::Unreachable { reason } => ("unreachable", reason.clone()),
+        };
+        if format == Format::Json {
+            rows.push(json!({"line": report.base.defined_line, "image": pins::name_tag(&report.base.image), "state": state, "detail": detail}));
+        } else {
+            output::result_line(&format!(
+                "{file}:{}: {state:<11} {} {detail}",
+                report.base.defined_line,
+                pins::name_tag(&report.base.image)
+            ));
+        }
+    }
+    if format == Format::Json {
+        output::result_line(&Value::Array(rows).to_string());
+    }
+    if reports.iter().any(|r| matches!(r.state, PinState::Unreachable { .. })) {
+        return Err(usage("a registry did not answer; the report above says which\n  check the network, or pass --registry-timeout SECONDS"));
+    }
+    let stale = reports
+        .iter()
+        .any(|r| matches!(r.state, PinState::Stale { .. } | PinState::Unpinned { .. }));
+    Ok(if stale { Outcome::Failure } else { Outcome::Success })
+}

@@ -1,0 +1,491 @@
+//! Rules about package managers in `RUN` scripts: apt, apk, yum, dnf, zypper,
+//! pip, npm, yarn, gem and go.
+
+use std::collections::BTreeMap;
+
+use crate::dockerfile::{Base, Instruction};
+
+use super::commands::option_value;
+use super::shell::{Command, Script};
+use super::{effective, Lint};
+
+/// Options that take a value, per tool, so the value is not read as a package.
+const APT_VALUED: &[&str] = &["-o", "-c", "-t", "--option", "--config-file", "--target-release"];
+const APK_VALUED: &[&str] = &[
+    "-X",
+    "--repository",
+    "-t",
+    "--virtual",
+    "-p",
+    "--root",
+    "--arch",
+    "--cache-dir",
+    "--keys-dir",
+];
+const PIP_VALUED: &[&str] = &[
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--trusted-host",
+    "--src",
+    "--upgrade-strategy",
+    "--progress-bar",
+    "--cache-dir",
+    "--log",
+    "--timeout",
+    "--retries",
+    "--proxy",
+    "-C",
+    "--config-settings",
+    "--global-option",
+    "--no-binary",
+    "--only-binary",
+    "--report",
+];
+const NPM_VALUED: &[&str] = &["--prefix", "--registry", "--tag", "-w", "--workspace", "--cache"];
+const RPM_VALUED: &[&str] = &[
+    "--enablerepo",
+    "--disablerepo",
+    "--releasever",
+    "--installroot",
+    "-x",
+    "--exclude",
+    "--setopt",
+];
+
+/// The non-option arguments after the subcommand.
+pub(crate) fn operands<'a>(command: &'a Command, valued: &[&str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut args = command.args().iter().skip_while(|a| a.starts_with('-'));
+    args.next();
+    let mut skip = false;
+    for arg in args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if arg.starts_with('-') {
+            skip = valued.contains(&arg.as_str());
+            continue;
+        }
+        out.push(arg.as_str());
+    }
+    out
+}
+
+fn is_install(command: &Command, program: &str, verbs: &[&str]) -> bool {
+    command.program() == program && command.subcommand().is_some_and(|s| verbs.contains(&s))
+}
+
+/// pip, pip3, pip3.12 and `python -m pip` all count as pip.
+pub(crate) fn as_pip(command: &Command) -> Option<Command> {
+    let program = command.program();
+    if program == "pip"
+        || (program.starts_with("pip")
+            && program[3..].chars().all(|c| c.is_ascii_digit() || c == '.'))
+    {
+        return Some(command.clone());
+    }
+    let python = program.starts_with("python")
+        && program[6..].chars().all(|c| c.is_ascii_digit() || c == '.');
+    let module = command.args().windows(2).position(|w| w[0] == "-m" && w[1] == "pip")?;
+    if !python {
+        return None;
+    }
+    let mut words = vec!["pip".to_string()];
+    words.extend(command.args()[module + 2..].iter().cloned());
+    Some(Command { words, offset: command.offset, pipes_into_next: command.pipes_into_next })
+}
+
+fn has_cache_mount(run: &Instruction, target: &str) -> bool {
+    run.flags.iter().any(|f| {
+        f.name == "mount"
+            && f.value.as_deref().is_some_and(|v| v.contains("type=cache") && v.contains(target))
+    })
+}
+
+pub(crate) fn check(lint: &mut Lint<'_>) {
+    let runs: Vec<(usize, Script)> = lint.runs().map(|(i, s)| (i, s.clone())).collect();
+    let kept = stages_kept(lint);
+    for (index, script) in &runs {
+        apt(lint, *index, script, kept.get(index).copied().unwrap_or(true));
+        apk(lint, *index, script);
+        rpm(lint, *index, script);
+        zypper(lint, *index, script);
+        pip(lint, *index, script);
+        node_ruby_go(lint, *index, script);
+    }
+}
+
+/// Whether each instruction's stage ends up in an image (the final stage or a base of another).
+fn stages_kept(lint: &Lint<'_>) -> BTreeMap<usize, bool> {
+    let d = lint.dockerfile;
+    let resolved = d.resolve_froms(&BTreeMap::new());
+    let bases: Vec<usize> = resolved
+        .iter()
+        .filter_map(|r| match r.base {
+            Base::Stage(i) => Some(i),
+            _ => None,
+        })
+        .collect();
+    (0..d.instructions.len())
+        .map(|i| {
+            let kept =
+                d.stage_of(i).map_or(true, |s| s + 1 == d.stages.len() || bases.contains(&s));
+            (i, kept)
+        })
+        .collect()
+}
+
+fn first(script: &Script, test: impl Fn(&Command) -> bool) -> Option<&Command> {
+    script.commands.iter().find(|c| test(c))
+}
+
+fn report_first(
+    lint: &mut Lint<'_>,
+    index: usize,
+    command: Option<&Command>,
+    code: &'static str,
+    message: String,
+) {
+    if let Some(command) = command {
+        let at = lint.command_position(index, command);
+        lint.report(code, Some(index), at, message);
+    }
+}
+
+fn unpinned<'a>(
+    script: &'a Script,
+    test: impl Fn(&Command) -> bool,
+    valued: &[&str],
+    pinned: impl Fn(&str) -> bool,
+) -> (Option<&'a Command>, Vec<&'a str>) {
+    let mut found = None;
+    let mut names = Vec::new();
+    for command in script.commands.iter().filter(|c| test(c)) {
+        for operand in operands(command, valued) {
+            if !pinned(operand) && !operand.contains('$') {
+                found.get_or_insert(command);
+                names.push(operand);
+            }
+        }
+    }
+    (found, names)
+}
+
+fn apt(lint: &mut Lint<'_>, index: usize, script: &Script, kept: bool) {
+    let run = effective(&lint.dockerfile.instructions[index]);
+    let install = |c: &Command| is_install(c, "apt-get", &["install"]);
+    let (at, names) =
+        unpinned(script, install, APT_VALUED, |p| p.contains('=') || p.ends_with(".deb"));
+    report_first(
+        lint,
+        index,
+        at,
+        "DL3008",
+        format!("pin apt packages as name=version: {}", names.join(" ")),
+    );
+    let no_yes = first(script, |c| {
+        install(c)
+            && !c.has_option('y', &["--yes", "--assume-yes"])
+            && !c.has_any(&["-qq", "-q=2", "--quiet=2"])
+    });
+    report_first(
+        lint,
+        index,
+        no_yes,
+        "DL3014",
+        "apt-get install without -y waits for an answer that never comes".into(),
+    );
+    let recommends = first(script, |c| {
+        install(c)
+            && !c.has_any(&["--no-install-recommends"])
+            && !c.args().iter().any(|a| a.contains("Install-Recommends="))
+    });
+    report_first(
+        lint,
+        index,
+        recommends,
+        "DL3015",
+        "add --no-install-recommends to keep recommended packages out of the image".into(),
+    );
+    let apt = first(script, |c| c.program() == "apt");
+    report_first(
+        lint,
+        index,
+        apt,
+        "DL3027",
+        "apt's interface is for people and may change; use apt-get or apt-cache".into(),
+    );
+    let update = first(script, |c| {
+        matches!(c.program(), "apt-get" | "apt") && c.subcommand() == Some("update")
+    });
+    let cleaned = script.commands.iter().any(|c| {
+        c.program() == "rm" && c.args().iter().any(|a| a.starts_with("/var/lib/apt/lists"))
+    });
+    if kept && !cleaned && !has_cache_mount(run, "/var/lib/apt") {
+        report_first(
+            lint,
+            index,
+            update,
+            "DL3009",
+            "apt lists stay in this layer; end the RUN with rm -rf /var/lib/apt/lists/*".into(),
+        );
+    }
+}
+
+fn apk(lint: &mut Lint<'_>, index: usize, script: &Script) {
+    let run = effective(&lint.dockerfile.instructions[index]);
+    let add = |c: &Command| is_install(c, "apk", &["add"]);
+    let (at, names) = unpinned(script, add, APK_VALUED, |p| p.contains('=') || p.ends_with(".apk"));
+    report_first(
+        lint,
+        index,
+        at,
+        "DL3018",
+        format!("pin apk packages as name=version: {}", names.join(" ")),
+    );
+    let cached = first(script, |c| add(c) && !c.has_any(&["--no-cache"]));
+    if !has_cache_mount(run, "/var/cache/apk") {
+        report_first(
+            lint,
+            index,
+            cached,
+            "DL3019",
+            "apk add without --no-cache leaves the index in the image".into(),
+        );
+    }
+}
+
+fn rpm_pinned(package: &str) -> bool {
+    package.ends_with(".rpm")
+        || package
+            .char_indices()
+            .any(|(i, c)| c == '-' && package[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+}
+
+fn rpm(lint: &mut Lint<'_>, index: usize, script: &Script) {
+    let verbs = ["install", "groupinstall", "localinstall", "reinstall"];
+    for (program, yes, clean, pin) in [
+        ("yum", "DL3030", "DL3032", "DL3033"),
+        ("dnf", "DL3038", "DL3040", "DL3041"),
+        ("microdnf", "DL3038", "DL3040", "DL3041"),
+    ] {
+        let install = |c: &Command| is_install(c, program, &verbs);
+        let no_yes = first(script, |c| install(c) && !c.has_option('y', &["--assumeyes"]));
+        report_first(
+            lint,
+            index,
+            no_yes,
+            yes,
+            format!("{program} install without -y waits for an answer"),
+        );
+        let cleaned = script.commands.iter().any(|c| {
+            (c.program() == program && c.subcommand() == Some("clean"))
+                || (c.program() == "rm"
+                    && c.args().iter().any(|a| a.starts_with(&format!("/var/cache/{program}"))))
+        });
+        if !cleaned {
+            let at = first(script, install);
+            report_first(
+                lint,
+                index,
+                at,
+                clean,
+                format!(
+                    "{program} install without `{program} clean all` leaves its cache in the layer"
+                ),
+            );
+        }
+        let (at, names) = unpinned(script, install, RPM_VALUED, rpm_pinned);
+        report_first(
+            lint,
+            index,
+            at,
+            pin,
+            format!("pin {program} packages as name-version: {}", names.join(" ")),
+        );
+    }
+}
+
+fn zypper(lint: &mut Lint<'_>, index: usize, script: &Script) {
+    let install = |c: &Command| is_install(c, "zypper", &["install", "in"]);
+    let interactive = first(script, |c| {
+        install(c)
+            && !c.has_option('n', &["--non-interactive", "-y", "--no-confirm"])
+            && !c.has_option('y', &[])
+    });
+    report_first(
+        lint,
+        index,
+        interactive,
+        "DL3034",
+        "zypper install needs -n (or -y) to run without questions".into(),
+    );
+    let upgrade = first(script, |c| is_install(c, "zypper", &["dist-upgrade", "dup"]));
+    report_first(
+        lint,
+        index,
+        upgrade,
+        "DL3035",
+        "zypper dist-upgrade makes the build depend on the day it runs".into(),
+    );
+    let cleaned = script
+        .commands
+        .iter()
+        .any(|c| c.program() == "zypper" && matches!(c.subcommand(), Some("clean" | "cc")));
+    if !cleaned {
+        let at = first(script, install);
+        report_first(
+            lint,
+            index,
+            at,
+            "DL3036",
+            "zypper install without `zypper clean` leaves its cache in the layer".into(),
+        );
+    }
+    let (at, names) =
+        unpinned(script, install, &[], |p| p.contains(['=', '<', '>']) || p.ends_with(".rpm"));
+    report_first(
+        lint,
+        index,
+        at,
+        "DL3037",
+        format!("pin zypper packages as name=version: {}", names.join(" ")),
+    );
+}
+
+fn pip_pinned(package: &str) -> bool {
+    ["==", ">=", "<=", "~=", "!=", "<", ">", "@"].iter().any(|s| package.contains(s))
+        || package.starts_with(['.', '/'])
+        || package.contains("://")
+        || [".whl", ".tar.gz", ".zip", ".tgz"].iter().any(|e| package.ends_with(e))
+}
+
+fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
+    let run = effective(&lint.dockerfile.instructions[index]);
+    let pips: Vec<Command> = script
+        .commands
+        .iter()
+        .filter_map(as_pip)
+        .filter(|c| c.subcommand() == Some("install"))
+        .collect();
+    let pip_script = Script { commands: pips, chained: 0 };
+    let (at, names) = unpinned(&pip_script, |_| true, PIP_VALUED, pip_pinned);
+    let at = at.cloned();
+    report_first(
+        lint,
+        index,
+        at.as_ref(),
+        "DL3013",
+        format!(
+            "pin pip packages as name==version (or install from a requirements file): {}",
+            names.join(" ")
+        ),
+    );
+    let cache_off =
+        env_set_in_stage(lint, index, "PIP_NO_CACHE_DIR") || has_cache_mount(run, "pip");
+    let cached = pip_script.commands.iter().find(|c| !c.has_any(&["--no-cache-dir"]));
+    if !cache_off {
+        report_first(
+            lint,
+            index,
+            cached,
+            "DL3042",
+            "pip keeps its download cache in the layer; add --no-cache-dir".into(),
+        );
+    }
+}
+
+/// Whether an ENV (or ARG) before `index`, in its stage, sets `name` to a non-empty value.
+pub(crate) fn env_set_in_stage(lint: &Lint<'_>, index: usize, name: &str) -> bool {
+    let d = lint.dockerfile;
+    let start = d.stage_of(index).and_then(|s| d.stages.get(s)).map_or(0, |s| s.instruction_index);
+    d.instructions[start..index].iter().filter(|i| matches!(i.keyword.as_str(), "ENV" | "ARG")).any(
+        |i| {
+            i.key_values()
+                .iter()
+                .any(|(k, v, _)| k == name && v.as_deref().is_some_and(|v| !v.is_empty()))
+        },
+    )
+}
+
+fn npm_pinned(package: &str) -> bool {
+    let name_end = match package.strip_prefix('@') {
+        Some(rest) => rest.find('@').map(|i| i + 1),
+        None => package.find('@'),
+    };
+    name_end.is_some_and(|i| i + 1 < package.len())
+        || package.starts_with(['.', '/', '~'])
+        || package.contains(':')
+        || [".tgz", ".tar.gz"].iter().any(|e| package.ends_with(e))
+}
+
+fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
+    let npm_install = |c: &Command| is_install(c, "npm", &["install", "i", "add", "isntall", "in"]);
+    let (at, names) = unpinned(script, npm_install, NPM_VALUED, npm_pinned);
+    report_first(
+        lint,
+        index,
+        at,
+        "DL3016",
+        format!("pin npm packages as name@version: {}", names.join(" ")),
+    );
+    let yarn = first(script, |c| {
+        c.program() == "yarn" && matches!(c.subcommand(), None | Some("install"))
+    });
+    let yarn_cleaned = script.commands.iter().any(|c| {
+        c.program() == "yarn"
+            && c.subcommand() == Some("cache")
+            && c.args().iter().any(|a| a == "clean")
+    });
+    if !yarn_cleaned {
+        report_first(
+            lint,
+            index,
+            yarn,
+            "DL3060",
+            "yarn install without `yarn cache clean` leaves its cache in the layer".into(),
+        );
+    }
+    let gem = |c: &Command| {
+        is_install(c, "gem", &["install", "i"]) && option_value(c, "-v", "--version").is_none()
+    };
+    let (at, names) =
+        unpinned(script, gem, &["-i", "--install-dir", "-n", "--bindir", "-s", "--source"], |p| {
+            p.contains(':')
+        });
+    report_first(
+        lint,
+        index,
+        at,
+        "DL3028",
+        format!("pin gems as name:version or with -v: {}", names.join(" ")),
+    );
+    let go = |c: &Command| is_install(c, "go", &["install"]);
+    let (at, names) = unpinned(script, go, &["-o", "-tags", "-ldflags", "-gcflags", "-mod"], |p| {
+        p.contains('@') || p.starts_with(['.', '/'])
+    });
+    report_first(
+        lint,
+        index,
+        at,
+        "DL3062",
+        format!("pin go install targets as path@version: {}", names.join(" ")),
+    );
+}

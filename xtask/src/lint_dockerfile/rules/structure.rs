@@ -1,0 +1,320 @@
+//! Rules about instructions and stages (no shell involved).
+
+use std::collections::BTreeMap;
+
+use crate::dockerfile::{Base, ImageRef, Instruction, SourceKind};
+
+use super::{effective, Lint};
+
+pub(crate) fn check(lint: &mut Lint<'_>) {
+    let d = lint.dockerfile;
+    for (index, outer) in d.instructions.iter().enumerate() {
+        let instruction = effective(outer);
+        match instruction.keyword.as_str() {
+            "WORKDIR" => workdir(lint, index, instruction),
+            "EXPOSE" => expose(lint, index, instruction),
+            "ADD" => add(lint, index, instruction),
+            "CMD" | "ENTRYPOINT" if !instruction.is_json() && !instruction.args.is_empty() => {
+                let message = format!(
+                    "{} in shell form runs under /bin/sh -c, which does not forward signals; write it as a JSON array",
+                    instruction.keyword
+                );
+                lint.report_at("DL3025", index, message);
+            }
+            "ENV" => env_self_reference(lint, index, instruction),
+            "LABEL" => label_keys(lint, index, instruction),
+            "MAINTAINER" => lint.report_at(
+                "DL4000",
+                index,
+                "MAINTAINER is deprecated; use LABEL org.opencontainers.image.authors=...".into(),
+            ),
+            _ => {}
+        }
+    }
+    froms(lint);
+    copies(lint);
+    per_stage(lint);
+    for comment in d.comments.iter().filter(|c| c.text.starts_with("hadolint")) {
+        let at = crate::dockerfile::Position { line: comment.line, column: comment.column };
+        lint.report("DL1001", None, at, "inline pragma: prefer the configuration file".into());
+    }
+}
+
+fn workdir(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
+    let path = instruction.words.first().map_or("", |w| w.value.as_str());
+    let windows = path.len() >= 2 && path.as_bytes()[1] == b':';
+    if !(path.starts_with('/') || path.starts_with('$') || windows || path.is_empty()) {
+        let message = format!("WORKDIR {path} is relative; its meaning depends on the previous WORKDIR, use an absolute path");
+        lint.report_at("DL3000", index, message);
+    }
+}
+
+fn expose(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
+    for word in &instruction.words {
+        let port = word.value.split('/').next().unwrap_or("");
+        let in_range = |p: &str| p.parse::<u64>().map_or(true, |n| n <= 65535);
+        let valid = port.contains('$') || port.split('-').all(in_range);
+        if !valid {
+            let message = format!("port {} is outside 0-65535", word.value);
+            lint.report("DL3011", Some(index), word.position, message);
+        }
+    }
+}
+
+const ARCHIVES: &[&str] = &[
+    ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".gz", ".bz2",
+    ".xz",
+];
+
+pub(crate) fn is_archive(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    ARCHIVES.iter().any(|a| lower.ends_with(a))
+}
+
+fn add(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
+    let Some(spec) = lint.dockerfile.copies().into_iter().find(|c| c.instruction_index == index)
+    else {
+        return;
+    };
+    if instruction.flag("checksum").is_some() || instruction.flag("keep-git-dir").is_some() {
+        return;
+    }
+    let plain = spec.sources.iter().any(|s| s.kind == SourceKind::Path && !is_archive(&s.text));
+    let all_local = spec.sources.iter().all(|s| s.kind != SourceKind::Url);
+    if plain && all_local {
+        let message = "ADD of local files: use COPY, which does only that (ADD also fetches URLs and unpacks archives)";
+        lint.report_at("DL3020", index, message.into());
+    }
+}
+
+fn env_self_reference(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
+    let pairs = instruction.key_values();
+    for (i, (_, _, position)) in pairs.iter().enumerate() {
+        let Some(raw) = instruction.words.iter().find(|w| w.position == *position).map(|w| &w.raw)
+        else {
+            continue;
+        };
+        let raw_value = raw.split_once('=').map_or("", |(_, v)| v);
+        for (earlier, _, _) in &pairs[..i] {
+            let plain = format!("${earlier}");
+            let braced = format!("${{{earlier}");
+            let refers = raw_value.contains(&braced)
+                || raw_value.match_indices(&plain).any(|(at, _)| {
+                    let next = raw_value[at + plain.len()..].chars().next();
+                    !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if refers {
+                let message = format!("{earlier} is set in this same ENV, so ${earlier} here still has its previous value; split the ENV");
+                lint.report("DL3044", Some(index), *position, message);
+            }
+        }
+    }
+}
+
+fn label_keys(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
+    for (key, _, position) in instruction.key_values() {
+        let valid = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c))
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && !key.contains("..")
+            && !key.contains("--");
+        if !valid {
+            let message = format!("label key {key:?}: use lowercase letters, digits, dots and dashes, starting with a letter");
+            lint.report("DL3048", Some(index), position, message);
+        }
+    }
+}
+
+fn froms(lint: &mut Lint<'_>) {
+    let d = lint.dockerfile;
+    let resolved = d.resolve_froms(&BTreeMap::new());
+    for (stage, from) in d.stages.iter().zip(&resolved) {
+        let index = stage.instruction_index;
+        if let Some(platform) = &stage.platform {
+            if !platform.contains('$') {
+                let message = format!("FROM --platform={platform} fixes the platform; leave it to the build or use $BUILDPLATFORM/$TARGETPLATFORM");
+                lint.report_at("DL3029", index, message);
+            }
+        }
+        let Base::Image(image) = &from.base else { continue };
+        if stage.base.contains('$') && from.args.iter().any(|a| a.value.is_none()) {
+            continue;
+        }
+        tags(lint, index, image);
+        let trusted = &lint.options.trusted_registries;
+        if !trusted.is_empty() && !trusted.iter().any(|r| registry_matches(r, image)) {
+            let message = format!(
+                "{image} comes from {}, which is not a trusted registry",
+                image.registry_host()
+            );
+            lint.report_at("DL3026", index, message);
+        }
+    }
+}
+
+fn tags(lint: &mut Lint<'_>, index: usize, image: &ImageRef) {
+    if image.digest.is_some() {
+        return;
+    }
+    match image.tag.as_deref() {
+        None => lint.report_at(
+            "DL3006",
+            index,
+            format!("{image} has no tag, so it means :latest; name a version"),
+        ),
+        Some("latest") => lint.report_at(
+            "DL3007",
+            index,
+            format!("{image} follows :latest and changes under you; name a version"),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn registry_matches(trusted: &str, image: &ImageRef) -> bool {
+    let host = image.registry_host();
+    let trusted = trusted.trim();
+    match trusted.strip_prefix("*.") {
+        Some(suffix) => host.ends_with(&format!(".{suffix}")),
+        None => trusted == host || (trusted == "docker.io" && host == "index.docker.io"),
+    }
+}
+
+fn copies(lint: &mut Lint<'_>) {
+    let d = lint.dockerfile;
+    for spec in d.copies() {
+        let index = spec.instruction_index;
+        if spec.keyword == "COPY" && spec.sources.len() > 1 && !spec.destination.ends_with('/') {
+            let message = format!(
+                "COPY of {} sources needs a directory destination ending in /: {}/",
+                spec.sources.len(),
+                spec.destination
+            );
+            lint.report_at("DL3021", index, message);
+        }
+        let Some(from) = spec.from.as_deref() else { continue };
+        let own = spec.stage_index.and_then(|i| d.stages.get(i));
+        if own.is_some_and(|s| s.name.as_deref() == Some(from.to_ascii_lowercase().as_str())) {
+            lint.report_at("DL3023", index, format!("COPY --from={from} names the stage it is in"));
+            continue;
+        }
+        let current = spec.stage_index.unwrap_or(0);
+        let earlier = d.stages[..current.min(d.stages.len())].iter().any(|s| {
+            s.name.as_deref() == Some(from.to_ascii_lowercase().as_str())
+                || s.index.to_string() == from
+        });
+        let image_like = from.contains([':', '/', '@', '$']);
+        if !earlier && !image_like {
+            let message = format!(
+                "COPY --from={from} names no earlier stage; it would be pulled as an image"
+            );
+            lint.report_at("DL3022", index, message);
+        }
+    }
+}
+
+/// Whether a USER value means root.
+pub(crate) fn is_root(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or(user);
+    name == "root" || name == "0"
+}
+
+fn per_stage(lint: &mut Lint<'_>) {
+    let d = lint.dockerfile;
+    let resolved = d.resolve_froms(&BTreeMap::new());
+    let mut has_workdir = vec![false; d.stages.len()];
+    for stage in &d.stages {
+        if let Some(Base::Stage(parent)) = resolved.get(stage.index).map(|r| &r.base) {
+            has_workdir[stage.index] = has_workdir.get(*parent).copied().unwrap_or(false);
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut previous_run: Option<usize> = None;
+        for index in stage.instruction_index..stage.end_index.min(d.instructions.len()) {
+            let instruction = &d.instructions[index];
+            let keyword = instruction.keyword.as_str();
+            let count = counts.entry(keyword).or_default();
+            *count += 1;
+            let repeated = match keyword {
+                "HEALTHCHECK" => {
+                    Some(("DL3012", "a second HEALTHCHECK in this stage replaces the first"))
+                }
+                "CMD" => {
+                    Some(("DL4003", "a second CMD in this stage; only the last one takes effect"))
+                }
+                "ENTRYPOINT" => Some((
+                    "DL4004",
+                    "a second ENTRYPOINT in this stage; only the last one takes effect",
+                )),
+                _ => None,
+            };
+            if let (Some((code, message)), true) = (repeated, *count > 1) {
+                lint.report_at(code, index, message.into());
+            }
+            match keyword {
+                "WORKDIR" => has_workdir[stage.index] = true,
+                "COPY" | "ADD" => relative_destination(lint, index, has_workdir[stage.index]),
+                "RUN" => consecutive_runs(lint, index, previous_run),
+                _ => {}
+            }
+            previous_run = (keyword == "RUN").then_some(index);
+        }
+        if !counts.contains_key("HEALTHCHECK") {
+            let message = "this stage defines no HEALTHCHECK".to_string();
+            lint.report_at("DL3057", stage.instruction_index, message);
+        }
+    }
+    if let Some(last) = d.final_stage() {
+        let mut users =
+            d.stage_instructions(last).iter().enumerate().filter(|(_, i)| i.keyword == "USER");
+        if let Some((offset, user)) = users.next_back() {
+            if user.words.first().is_some_and(|w| is_root(&w.value)) {
+                let message =
+                    "the image runs as root: end the final stage with a non-root USER".to_string();
+                lint.report_at("DL3002", last.instruction_index + offset, message);
+            }
+        }
+    }
+}
+
+fn relative_destination(lint: &mut Lint<'_>, index: usize, has_workdir: bool) {
+    let Some(spec) = lint.dockerfile.copies().into_iter().find(|c| c.instruction_index == index)
+    else {
+        return;
+    };
+    let dest = spec.destination.as_str();
+    let absolute = dest.starts_with('/') || dest.starts_with('$') || dest.get(1..2) == Some(":");
+    if !has_workdir && !absolute {
+        let message = format!(
+            "{} to relative {dest} before any WORKDIR: the directory depends on the base image",
+            spec.keyword
+        );
+        lint.report_at("DL3045", index, message);
+    }
+}
+
+fn consecutive_runs(lint: &mut Lint<'_>, index: usize, previous: Option<usize>) {
+    let Some(previous) = previous else { return };
+    let instructions = &lint.dockerfile.instructions;
+    let single = |i: usize| {
+        lint.scripts.get(i).and_then(Option::as_ref).is_some_and(|s| s.chained == 0)
+            && instructions[i].heredocs.is_empty()
+    };
+    if single(previous)
+        && single(index)
+        && flags_equal(&instructions[previous], &instructions[index])
+    {
+        let message =
+            "consecutive RUN instructions each add a layer; join them with &&".to_string();
+        lint.report_at("DL3059", index, message);
+    }
+}
+
+fn flags_equal(a: &Instruction, b: &Instruction) -> bool {
+    let key = |i: &Instruction| {
+        i.flags.iter().map(|f| (f.name.clone(), f.value.clone())).collect::<Vec<_>>()
+    };
+    key(a) == key(b)
+}

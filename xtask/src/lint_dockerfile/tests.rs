@@ -1,0 +1,97 @@
+//! Rule tests on raw-string Dockerfiles: each asserts the exact findings.
+
+use super::*;
+
+fn codes(src: &str) -> Vec<(&'static str, usize)> {
+    lint(src, &Options::default()).into_iter().map(|f| (f.code, f.line)).collect()
+}
+
+#[test]
+fn file_names_for_discovery() {
+    for yes in
+        ["Dockerfile", "Containerfile", "app.Dockerfile", "Dockerfile.dev", "Containerfile.ci"]
+    {
+        assert!(is_dockerfile_name(yes), "{yes}");
+    }
+    for no in
+        ["Dockerfile.dockerignore", "dockerfile", "x.dockerfile", ".Dockerfile", "Dockerfile."]
+    {
+        assert!(!is_dockerfile_name(no), "{no}");
+    }
+}
+
+const PINNED: &str =
+    "python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c";
+
+/// A compliant final stage to append, so project rules stay quiet in rule tests.
+fn tail() -> String {
+    "USER app\nHEALTHCHECK CMD [\"true\"]\n".to_string()
+}
+
+#[test]
+fn a_clean_file_has_no_findings() {
+    let src = format!(
+        "# syntax=docker/dockerfile:1\nARG BASE={PINNED}\nFROM $BASE AS builder\nWORKDIR /src\nCOPY pyproject.toml ./\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY src/ src/\nRUN pip install --no-cache-dir --no-deps .\nFROM {PINNED}\nCOPY --from=builder /src /app\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends git=1:2.39 \\\n && rm -rf /var/lib/apt/lists/*\n{}ENTRYPOINT [\"app\"]\n",
+        tail()
+    );
+    assert_eq!(codes(&src), vec![]);
+}
+
+#[test]
+fn apt_rules_report_at_the_command() {
+    let src = format!("FROM {PINNED}\nRUN echo start && \\\n    apt-get install curl\n{}", tail());
+    assert_eq!(codes(&src), vec![("DL3008", 3), ("DL3014", 3), ("DL3015", 3)]);
+    let f = lint(&src, &Options::default());
+    assert_eq!((f[0].column, f[0].instruction), (5, Some(1)));
+}
+
+#[test]
+fn pragmas_silence_the_next_instruction_or_the_file() {
+    let src = format!(
+        "FROM {PINNED}\n# hadolint ignore=DL3008,DL3015\nRUN apt-get install -y curl\nRUN apt-get install -y wget\n{}",
+        tail()
+    );
+    assert_eq!(codes(&src), vec![("DL3059", 4), ("DL3008", 4), ("DL3015", 4)]);
+    let global = format!("# hadolint global ignore=DL3008\n{src}");
+    assert_eq!(codes(&global), vec![("DL3059", 5), ("DL3015", 5)]);
+}
+
+#[test]
+fn configuration_ignores_and_overrides() {
+    let src =
+        format!("FROM {PINNED}\nRUN apt-get install -y --no-install-recommends curl\n{}", tail());
+    let mut options = Options::default();
+    options.overrides.insert("DL3008".into(), Some(Severity::Error));
+    options.overrides.insert("DL3057".into(), Some(Severity::Info));
+    let found: Vec<(&str, Severity)> =
+        lint(&src, &options).iter().map(|f| (f.code, f.severity)).collect();
+    assert_eq!(found, vec![("DL3008", Severity::Error)]);
+    options.ignored.push("DL3008".into());
+    assert!(lint(&src, &options).is_empty());
+    let unhealthy = format!("FROM {PINNED}\nUSER app\n");
+    let found: Vec<&str> = lint(&unhealthy, &options).iter().map(|f| f.code).collect();
+    assert_eq!(found, vec!["DL3057", "SCY004"]);
+}
+
+#[test]
+fn project_rules() {
+    let src = "ARG NODE=node:20\nFROM $NODE AS node\nFROM python:3.12\nENV API_KEY=x GITHUB_TOKEN=y TOKENIZERS_PARALLELISM=false\nCOPY . /app\nRUN pip install --no-cache-dir -r /app/requirements.txt\nRUN npm install -g @anthropic-ai/claude-code@^1 left-pad@1.3.0\nRUN curl -fsSL https://x | bash\nCMD [\"x\"]\nUSER app\n";
+    let mut found = codes(src);
+    found.sort();
+    let mut expected = vec![
+        ("SCY001", 2),
+        ("SCY001", 3),
+        ("SCY007", 4),
+        ("SCY007", 4),
+        ("SCY002", 6),
+        ("DL3059", 7),
+        ("SCY005", 7),
+        ("DL3059", 8),
+        ("DL4006", 8),
+        ("SCY006", 8),
+        ("SCY003", 10),
+        ("SCY004", 3),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+}
