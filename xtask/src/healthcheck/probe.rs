@@ -194,10 +194,14 @@ fn wait_for_verdict(
         };
         let health = info.health.unwrap_or_default();
         log.observe(&health.log);
+        // The engine marks a container that stops `unhealthy` whatever its
+        // probe said: a stopped container has no verdict.
+        if !info.running {
+            return Ok(Waited::Stopped);
+        }
         match health.status.as_str() {
             "healthy" => return Ok(Waited::Verdict(Status::Healthy)),
             "unhealthy" => return Ok(Waited::Verdict(Status::Unhealthy)),
-            _ if !info.running => return Ok(Waited::Stopped),
             _ => {}
         }
         let now = Instant::now();
