@@ -1,270 +1,142 @@
-//! `cargo xtask healthcheck` against a real engine, through the library API.
+//! `cargo xtask healthcheck` against a real engine, through the built binary.
 //!
-//! The healthy image is the project image, built from `docker/Dockerfile` with
-//! the offline bases named in `.xtask/build-args` (written by
-//! `tests/offline/prepare.sh`); the other images derive from it, so they keep
-//! its entrypoint and HEALTHCHECK. Every image and container a test makes has a
-//! unique name and [`TEST_LABEL`] and is removed on drop; after every check the
+//! Every image derives from the shared project test image (built by
+//! `docker-build` from the offline bases) and gets a label of its own, which
+//! gives it an id of its own: an `ancestor=` filter then sees only the
+//! containers of one test, however many run at once. After every check the
 //! test asserts that no container of the task is left.
 
-mod engine_gate;
+mod support;
 
+use std::io::{Read as _, Write as _};
+use std::os::unix::process::CommandExt as _;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use std::io::Write as _;
-use std::os::unix::process::CommandExt as _;
-use std::process::{Child, Command, Output, Stdio};
-
-use camino::Utf8PathBuf;
-use engine_gate::{engine, unique_name, Engine, Resource, TEST_LABEL};
-use xtask::context::{Context, Verbosity};
-use xtask::engine::exec::Signal;
-use xtask::error::{exit_code_for, Outcome};
-use xtask::healthcheck::report::{Report, Status};
-use xtask::healthcheck::{check, Args, Format, Mode};
+use serde_json::Value;
+use support::project::{command, project_root, run_xtask, test_image, text, wait_for, xtask};
+use support::{engine, unique_name, Engine, Resource, TEST_LABEL};
 
 /// The label the task puts on its throwaway containers.
-const TASK_LABEL: &str = "org.scylla.xtask.role=healthcheck";
+const ROLE: &str = "org.scylla.xtask.role=healthcheck";
+/// Makes the package of the project image unimportable.
+const BROKEN: &str = "USER root\nRUN rm -rf /opt/scylla/lib/scylla\nUSER scylla";
 
-fn workspace_root() -> Utf8PathBuf {
-    Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn context(dry_run: bool) -> Context {
-    Context::new(workspace_root(), Verbosity::Quiet, dry_run, Some("docker".to_string()))
-}
-
-/// `docker build` (legacy builder, as on this project's CI) in `dir`, with
-/// `stdin` as the Dockerfile when given; panics with the engine's output on failure.
-#[allow(clippy::disallowed_methods)]
-fn build(engine: &Engine, argv: &[String], dir: Option<&std::path::Path>, stdin: Option<&str>) {
-    let mut command = Command::new(&engine.program);
-    command.args(argv).env("DOCKER_BUILDKIT", "0").stdin(Stdio::piped());
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    if let Some(dir) = dir {
-        command.current_dir(dir);
-    }
-    let mut child = command.spawn().expect("docker build starts");
-    let mut input = child.stdin.take().expect("piped stdin");
-    input.write_all(stdin.unwrap_or("").as_bytes()).expect("dockerfile written");
-    drop(input);
-    let output = child.wait_with_output().expect("docker build ends");
-    assert!(
-        output.status.success(),
-        "docker {argv:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Runs one (ignored) test of this binary in a child process of its own
-/// process group, with `env` added.
-#[allow(clippy::disallowed_methods)]
-fn spawn_self_in_new_group(test: &str, env: &[(&str, &str)]) -> Child {
-    let exe = std::env::current_exe().expect("the test binary");
-    Command::new(exe)
-        .args(["--ignored", "--exact", test, "--test-threads", "1"])
-        .envs(env.iter().copied())
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the child test starts")
-}
-
-/// `kill -INT -- -PGID`: SIGINT to every process of the group, as Ctrl-C does.
-#[allow(clippy::disallowed_methods)]
-fn interrupt_group(pgid: u32) {
-    let status =
-        Command::new("kill").args(["-INT", "--", &format!("-{pgid}")]).status().expect("kill runs");
-    assert!(status.success(), "kill -INT -{pgid} failed");
-}
-
-/// Waits for `child` at most `limit`, killing it past that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().expect("child status").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the child did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut output = Output {
-        status: child.wait().expect("child status"),
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-    };
-    use std::io::Read as _;
-    if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_end(&mut output.stdout);
-    }
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_end(&mut output.stderr);
-    }
-    output
-}
-
-/// The offline bases (`NAME=value` lines of `.xtask/build-args`).
-fn build_args() -> Option<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(workspace_root().join(".xtask/build-args")).ok()?;
-    let pairs: Vec<(String, String)> = text
-        .lines()
-        .filter(|line| !line.trim_start().starts_with('#'))
-        .filter_map(|line| line.split_once('='))
-        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
-        .collect();
-    pairs.iter().any(|(name, _)| name == "PYTHON_BASE").then_some(pairs)
-}
-
-/// The engine and the offline bases, or `None` after saying why the test is skipped.
-fn setup() -> Option<(Engine, Vec<(String, String)>)> {
-    let engine = engine()?;
-    match build_args() {
-        Some(args) => Some((engine, args)),
-        None => engine_gate::skip(
-            "no offline bases in .xtask/build-args (run tests/offline/prepare.sh)",
-        ),
-    }
-}
-
-fn python_base(args: &[(String, String)]) -> String {
-    args.iter().find(|(name, _)| name == "PYTHON_BASE").map(|(_, value)| value.clone()).unwrap()
-}
-
-/// Builds the project image from `docker/Dockerfile` with the offline bases.
-fn project_image(engine: &Engine, args: &[(String, String)]) -> (String, Resource) {
-    let tag = format!("{}:healthy", unique_name("scylla-hc-test"));
-    let resource = Resource::image(engine, &tag);
-    let mut argv: Vec<String> = ["build", "--quiet", "--file", "docker/Dockerfile", "--tag", &tag]
-        .map(String::from)
-        .to_vec();
-    // A label of its own gives the image an id of its own, so that `ancestor=`
-    // filters do not match the containers of other tests' identical builds.
-    argv.extend(["--label".to_string(), TEST_LABEL.to_string()]);
-    argv.extend(["--label".to_string(), format!("org.scylla.xtask-test.image={tag}")]);
-    for (name, value) in args {
-        argv.extend(["--build-arg".to_string(), format!("{name}={value}")]);
-    }
-    argv.extend(["--build-arg".to_string(), "INSTALL_CLAUDE_CODE=0".to_string(), ".".to_string()]);
-    build(engine, &argv, Some(workspace_root().as_std_path()), None);
-    (tag, resource)
-}
-
-/// Builds `FROM base` plus `lines` from a Dockerfile on stdin (no context).
-fn derived_image(engine: &Engine, base: &str, suffix: &str, lines: &str) -> (String, Resource) {
+/// Builds `FROM base`, a unique label and `lines` (Dockerfile on stdin, no context).
+fn image_from(engine: &Engine, base: &str, suffix: &str, lines: &str) -> (String, Resource) {
     let tag = format!("{}:{suffix}", unique_name("scylla-hc-test"));
     let resource = Resource::image(engine, &tag);
     let dockerfile =
         format!("FROM {base}\nLABEL {TEST_LABEL} org.scylla.xtask-test.image={tag}\n{lines}\n");
-    let argv = ["build", "--quiet", "--tag", &tag, "-"].map(String::from);
-    build(engine, &argv, None, Some(&dockerfile));
+    let mut child = command(&engine.program)
+        .args(["build", "--quiet", "--tag", &tag, "-"])
+        .env("DOCKER_BUILDKIT", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("docker build starts");
+    child.stdin.take().expect("piped").write_all(dockerfile.as_bytes()).expect("written");
+    let out = child.wait_with_output().expect("docker build ends");
+    assert!(out.status.success(), "cannot build {tag}: {}", text(&out.stderr));
     (tag, resource)
 }
 
-/// No container of the task, from any image given, exists any more.
+/// The Python base of `.xtask/build-args` (it declares no HEALTHCHECK).
+fn python_base() -> String {
+    let args = std::fs::read_to_string(project_root().join(".xtask/build-args")).unwrap();
+    let line = args.lines().find(|line| line.starts_with("PYTHON_BASE=")).unwrap();
+    line["PYTHON_BASE=".len()..].trim().to_string()
+}
+
+/// The task's containers from `image` (any state), one id per line.
+fn leftovers(engine: &Engine, image: &str) -> String {
+    let (label, ancestor) = (format!("label={ROLE}"), format!("ancestor={image}"));
+    text(&engine.run(&["ps", "--all", "--quiet", "--filter", &label, "--filter", &ancestor]))
+}
+
 fn assert_no_leftovers(engine: &Engine, image: &str) {
-    let ancestor = format!("ancestor={image}");
-    let label = format!("label={TASK_LABEL}");
-    let out = engine.run(&["ps", "--all", "--quiet", "--filter", &label, "--filter", &ancestor]);
-    assert_eq!(String::from_utf8_lossy(&out).trim(), "", "containers left behind from {image}");
+    assert_eq!(leftovers(engine, image).trim(), "", "containers left behind from {image}");
 }
 
-fn assert_gone(engine: &Engine, report: &Report) {
-    let name = report.container.as_deref().expect("the report names its container");
-    assert!(name.starts_with("scylla-healthcheck-"), "{name}");
-    let filter = format!("name=^{name}$");
-    let out = engine.run(&["ps", "--all", "--quiet", "--filter", &filter]);
-    assert_eq!(String::from_utf8_lossy(&out).trim(), "", "{name} was not removed");
+fn healthcheck(args: &[&str]) -> Output {
+    let mut all = vec!["healthcheck"];
+    all.extend_from_slice(args);
+    run_xtask(&all)
 }
 
-fn image_args(image: &str, timeout: &str, format: Format) -> Args {
-    Args {
-        image: Some(image.to_string()),
-        container: None,
-        static_check: false,
-        file: "docker/Dockerfile".into(),
-        timeout: xtask::healthcheck::plan::parse_timeout(timeout).unwrap(),
-        format,
-    }
-}
-
-fn container_args(name: &str, timeout: &str) -> Args {
-    Args {
-        image: None,
-        container: Some(name.to_string()),
-        ..image_args("unused", timeout, Format::Text)
-    }
+/// The one JSON object of `--format json`.
+fn json(out: &Output) -> Value {
+    let stdout = text(&out.stdout);
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: stdout {stdout:?}, stderr {}", text(&out.stderr)))
 }
 
 #[test]
 fn the_project_image_is_healthy_within_seconds() {
-    let Some((engine, args)) = setup() else { return };
-    let (image, _image) = project_image(&engine, &args);
+    let Some(engine) = engine() else { return };
+    let (image, _image) = image_from(&engine, test_image(&engine), "healthy", "");
     let started = Instant::now();
-    let report = check(&context(false), &Mode::Image(image.clone()), Duration::from_secs(60))
-        .unwrap()
-        .expect("a report outside --dry-run");
+    let out = healthcheck(&["--image", &image, "--format", "json"]);
     let took = started.elapsed();
-    assert_eq!(report.status, Status::Healthy, "{report:?}");
-    let probe = report.last_probe.clone().expect("a probe ran");
-    assert_eq!(probe.exit_code, 0);
-    assert_eq!(probe.output.trim(), "OK");
-    assert!(report.probes >= 1, "{report:?}");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["status"], "healthy", "{report}");
+    assert_eq!(report["exit_code"], 0, "{report}");
+    assert_eq!(report["output"], "OK\n", "{report}");
+    assert!(report["probes"].as_u64().unwrap() >= 1, "{report}");
     // The image probes every 30s; the check must not wait for that.
-    assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert!(report.duration < Duration::from_secs(10), "{report:?}");
-    assert_eq!(report.to_json()["status"], "healthy");
-    assert_gone(&engine, &report);
+    assert!(report["duration_ms"].as_u64().unwrap() < 10_000, "{report}");
+    assert!(took < Duration::from_secs(12), "took {took:?}");
+    let container = report["container"].as_str().unwrap();
+    assert!(container.starts_with("scylla-healthcheck-"), "{report}");
+    let filter = format!("name=^{container}$");
+    assert_eq!(text(&engine.run(&["ps", "--all", "--quiet", "--filter", &filter])).trim(), "");
     assert_no_leftovers(&engine, &image);
 }
 
 #[test]
 fn an_image_whose_package_does_not_import_is_unhealthy_with_the_error_shown() {
-    let Some((engine, args)) = setup() else { return };
-    let (healthy, _healthy) = project_image(&engine, &args);
-    let broken_lines = "USER root\nRUN rm -rf /opt/scylla/lib/scylla\nUSER scylla";
-    let (image, _image) = derived_image(&engine, &healthy, "broken", broken_lines);
-    let report = check(&context(false), &Mode::Image(image.clone()), Duration::from_secs(60))
-        .unwrap()
-        .expect("a report outside --dry-run");
-    assert_eq!(report.status, Status::Unhealthy, "{report:?}");
-    let probe = report.last_probe.clone().expect("a probe ran");
-    assert_eq!(probe.exit_code, 1);
-    assert!(probe.output.contains("No module named 'scylla'"), "{probe:?}");
+    let Some(engine) = engine() else { return };
+    let (image, _image) = image_from(&engine, test_image(&engine), "broken", BROKEN);
+    let out = healthcheck(&["--image", &image, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["status"], "unhealthy", "{report}");
+    assert_eq!(report["exit_code"], 1, "{report}");
+    let output = report["output"].as_str().unwrap();
+    assert!(output.contains("ModuleNotFoundError: No module named 'scylla'"), "{report}");
     // The image declares --retries=3, and the check keeps it.
-    assert_eq!(report.probes, 3, "{report:?}");
-    let text = report.text_lines().join("\n");
-    assert!(text.starts_with(&format!("unhealthy: image {image} (3 probes in ")), "{text}");
-    assert!(text.contains("ModuleNotFoundError: No module named 'scylla'"), "{text}");
-    assert_gone(&engine, &report);
-    // The task's exit code for the same image: 1.
-    let outcome = image_args(&image, "60s", Format::Json).run(&context(false)).unwrap();
-    assert_eq!(outcome, Outcome::Failure);
+    assert_eq!(report["probes"], 3, "{report}");
     assert_no_leftovers(&engine, &image);
 }
 
 #[test]
 fn an_image_without_healthcheck_is_exit_2_and_starts_nothing() {
-    let Some((engine, args)) = setup() else { return };
-    // The base declares no HEALTHCHECK.
-    let (image, _image) = derived_image(&engine, &python_base(&args), "nohealthcheck", "");
-    let error = image_args(&image, "60s", Format::Text).run(&context(false)).unwrap_err();
-    assert_eq!(exit_code_for(&error), 2);
-    let text = error.to_string();
-    assert!(text.starts_with(&format!("image {image} has no HEALTHCHECK")), "{text}");
-    assert!(text.contains("cargo xtask healthcheck --static"), "{text}");
+    let Some(engine) = engine() else { return };
+    test_image(&engine); // makes sure the offline bases exist
+    let (image, _image) = image_from(&engine, &python_base(), "nohealthcheck", "");
+    let out = healthcheck(&["--image", &image]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with(&format!("ERROR: image {image} has no HEALTHCHECK")), "{stderr}");
+    assert!(stderr.contains("cargo xtask healthcheck --static"), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
     assert_no_leftovers(&engine, &image);
 }
 
 #[test]
-fn an_image_with_healthcheck_none_is_exit_2() {
-    let Some((engine, args)) = setup() else { return };
-    let (healthy, _healthy) = project_image(&engine, &args);
-    let (image, _image) = derived_image(&engine, &healthy, "disabled", "HEALTHCHECK NONE");
-    let error = image_args(&image, "60s", Format::Json).run(&context(false)).unwrap_err();
-    assert_eq!(exit_code_for(&error), 2);
-    let text = error.to_string();
-    assert!(text.starts_with(&format!("image {image} disables its health check")), "{text}");
+fn an_image_with_healthcheck_none_is_exit_2_also_in_json() {
+    let Some(engine) = engine() else { return };
+    let (image, _image) = image_from(&engine, test_image(&engine), "disabled", "HEALTHCHECK NONE");
+    let out = healthcheck(&["--image", &image, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["status"], "error", "{report}");
+    assert_eq!(report["exit_code"], Value::Null, "{report}");
+    let error = report["error"].as_str().unwrap();
+    assert!(error.starts_with(&format!("image {image} disables its health check")), "{report}");
+    assert!(text(&out.stderr).starts_with("ERROR: image "), "{}", text(&out.stderr));
     assert_no_leftovers(&engine, &image);
 }
 
@@ -272,22 +144,30 @@ fn an_image_with_healthcheck_none_is_exit_2() {
 fn a_missing_image_is_exit_2() {
     let Some(_engine) = engine() else { return };
     let image = format!("{}:absent", unique_name("scylla-hc-test"));
-    let error = image_args(&image, "60s", Format::Text).run(&context(false)).unwrap_err();
-    assert_eq!(exit_code_for(&error), 2);
-    assert!(error.to_string().starts_with(&format!("no image {image}\n")), "{error}");
+    let out = healthcheck(&["--image", &image]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with(&format!("ERROR: no image {image}\n")), "{stderr}");
+    assert!(stderr.contains("cargo xtask docker-build"), "{stderr}");
 }
 
 #[test]
-fn dry_run_starts_nothing() {
-    let Some((engine, args)) = setup() else { return };
-    let (image, _image) = project_image(&engine, &args);
-    let report =
-        check(&context(true), &Mode::Image(image.clone()), Duration::from_secs(60)).unwrap();
-    assert_eq!(report, None);
+fn dry_run_prints_run_and_rm_and_starts_nothing() {
+    let Some(engine) = engine() else { return };
+    let (image, _image) = image_from(&engine, test_image(&engine), "dry", "");
+    let out = healthcheck(&["--dry-run", "--image", &image]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].contains(" run --detach --rm --init --name scylla-healthcheck-"), "{stdout}");
+    assert!(lines[0].contains(" --health-interval 1s --health-start-period 1ms "), "{stdout}");
+    assert!(lines[0].ends_with(&format!(" {image} sleep 120")), "{stdout}");
+    assert!(lines[1].contains(" rm --force scylla-healthcheck-"), "{stdout}");
     assert_no_leftovers(&engine, &image);
 }
 
-/// Starts a container the way `shell` does (kept alive, not removed by the task).
+/// Starts a container that keeps running (as `shell` does); removed on drop.
 fn running_container(engine: &Engine, image: &str, extra: &[&str]) -> (String, Resource) {
     let name = unique_name("scylla-hc-test-box");
     let resource = Resource::container(engine, &name);
@@ -301,127 +181,143 @@ fn running_container(engine: &Engine, image: &str, extra: &[&str]) -> (String, R
 const FAST_PROBE: [&str; 4] = ["--health-interval", "1s", "--health-start-period", "1ms"];
 
 #[test]
-fn container_mode_waits_while_starting_and_reports_healthy() {
-    let Some((engine, args)) = setup() else { return };
-    let (image, _image) = project_image(&engine, &args);
-    let (name, _container) = running_container(&engine, &image, &FAST_PROBE);
+fn container_mode_waits_while_starting_and_leaves_the_container_alone() {
+    let Some(engine) = engine() else { return };
+    let (name, _container) = running_container(&engine, test_image(&engine), &FAST_PROBE);
     // Checked at once: the container is still `starting`, so the task waits.
-    let report = check(&context(false), &Mode::Container(name.clone()), Duration::from_secs(30))
-        .unwrap()
-        .expect("container mode always reports");
-    assert_eq!(report.status, Status::Healthy, "{report:?}");
-    assert_eq!(report.last_probe.as_ref().map(|probe| probe.output.trim()), Some("OK"));
-    assert!(report.probes >= 1, "{report:?}");
-    assert!(report.duration >= Duration::from_millis(500), "did not wait: {report:?}");
-    assert_eq!(report.container, None);
-    // The task leaves a container it did not start alone.
+    let out = healthcheck(&["--container", &name, "--timeout", "30s", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["status"], "healthy", "{report}");
+    assert_eq!(report["output"], "OK\n", "{report}");
+    assert_eq!(report["container"], Value::Null, "{report}");
+    assert!(report["duration_ms"].as_u64().unwrap() >= 300, "did not wait: {report}");
     let filter = format!("name=^{name}$");
-    let out = engine.run(&["ps", "--quiet", "--filter", &filter]);
-    assert!(!String::from_utf8_lossy(&out).trim().is_empty(), "{name} is gone");
-    let outcome = container_args(&name, "30s").run(&context(false)).unwrap();
-    assert_eq!(outcome, Outcome::Success);
+    let running = text(&engine.run(&["ps", "--quiet", "--filter", &filter]));
+    assert!(!running.trim().is_empty(), "{name} no longer runs");
 }
 
 #[test]
-fn container_mode_reports_an_unhealthy_container() {
-    let Some((engine, args)) = setup() else { return };
-    let (healthy, _healthy) = project_image(&engine, &args);
-    let broken_lines = "USER root\nRUN rm -rf /opt/scylla/lib/scylla\nUSER scylla";
-    let (image, _image) = derived_image(&engine, &healthy, "broken", broken_lines);
+fn container_mode_shows_the_failing_probe() {
+    let Some(engine) = engine() else { return };
+    let (image, _image) = image_from(&engine, test_image(&engine), "broken", BROKEN);
     let (name, _container) = running_container(&engine, &image, &FAST_PROBE);
-    let outcome = container_args(&name, "30s").run(&context(false)).unwrap();
-    assert_eq!(outcome, Outcome::Failure);
+    let out = healthcheck(&["--container", &name, "--timeout", "30s"]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!("unhealthy: container {name} (")), "{stdout}");
+    assert!(stdout.contains("  last probe: exit code 1, output:\n"), "{stdout}");
+    assert!(stdout.contains("    ModuleNotFoundError: No module named 'scylla'"), "{stdout}");
 }
 
 #[test]
 fn container_mode_without_a_verdict_in_time_is_exit_2() {
-    let Some((engine, args)) = setup() else { return };
-    let (image, _image) = project_image(&engine, &args);
-    // The image's own timing: no probe for 30s.
-    let (name, _container) = running_container(&engine, &image, &[]);
+    let Some(engine) = engine() else { return };
+    // The image's own timing: the first probe comes after 30s.
+    let (name, _container) = running_container(&engine, test_image(&engine), &[]);
     let started = Instant::now();
-    let error = container_args(&name, "1s").run(&context(false)).unwrap_err();
+    let out = healthcheck(&["--container", &name, "--timeout", "1s"]);
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
-    assert_eq!(exit_code_for(&error), 2);
-    assert!(error.to_string().starts_with("no health verdict within 1.0s"), "{error}");
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!("starting: container {name}: no verdict after")));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("ERROR: no health verdict within 1.0s"), "{stderr}");
 }
 
 #[test]
 fn container_mode_refuses_what_it_cannot_check() {
-    let Some((engine, args)) = setup() else { return };
+    let Some(engine) = engine() else { return };
     let missing = unique_name("scylla-hc-test-none");
-    let error = container_args(&missing, "5s").run(&context(false)).unwrap_err();
-    assert_eq!(exit_code_for(&error), 2);
-    assert!(error.to_string().starts_with(&format!("no container named {missing}\n")), "{error}");
+    let out = healthcheck(&["--container", &missing]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with(&format!("ERROR: no container named {missing}\n")));
 
-    let (plain, _plain) = running_container(&engine, &python_base(&args), &[]);
-    let error = container_args(&plain, "5s").run(&context(false)).unwrap_err();
-    assert_eq!(exit_code_for(&error), 2);
-    assert!(error.to_string().starts_with(&format!("container {plain} has no health check")));
+    test_image(&engine); // makes sure the offline bases exist
+    let (plain, _plain) = running_container(&engine, &python_base(), &[]);
+    let out = healthcheck(&["--container", &plain]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with(&format!("ERROR: container {plain} has no health check")));
 
-    let created = unique_name("scylla-hc-test-created");
-    let _created = Resource::container(&engine, &created);
-    let (image, _image) = project_image(&engine, &args);
-    engine.run(&["create", "--name", &created, "--label", TEST_LABEL, &image, "sleep", "300"]);
-    let error = container_args(&created, "5s").run(&context(false)).unwrap_err();
-    assert_eq!(exit_code_for(&error), 2);
-    let text = error.to_string();
-    assert!(
-        text.starts_with(&format!("container {created} has no health check"))
-            || text.starts_with(&format!("container {created} is not running")),
-        "{text}"
-    );
+    let (stopped, _stopped) = running_container(&engine, test_image(&engine), &FAST_PROBE);
+    engine.run(&["kill", &stopped]);
+    let out = healthcheck(&["--container", &stopped]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with(&format!("ERROR: container {stopped} is not running")), "{stderr}");
+    assert!(stderr.contains(&format!("start it: docker start {stopped}")), "{stderr}");
 }
 
-/// Environment of the child run by [`ctrl_c_during_the_wait_removes_the_container`].
-const CHILD_IMAGE_VAR: &str = "SCYLLA_HC_TEST_CHILD_IMAGE";
-
 #[test]
-fn ctrl_c_during_the_wait_removes_the_container() {
-    let Some((engine, args)) = setup() else { return };
-    let (healthy, _healthy) = project_image(&engine, &args);
-    // A probe that never finishes in time: the check stays `starting`.
-    let (image, _image) =
-        derived_image(&engine, &healthy, "hanging", "HEALTHCHECK --timeout=60s CMD sleep 120");
-    let mut child = spawn_self_in_new_group(
-        "child_checks_an_image_until_interrupted",
-        &[(CHILD_IMAGE_VAR, image.as_str())],
-    );
-    let label = format!("label={TASK_LABEL}");
-    let ancestor = format!("ancestor={image}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while String::from_utf8_lossy(
-        &engine.run(&["ps", "-q", "--filter", &label, "--filter", &ancestor]),
-    )
-    .trim()
-    .is_empty()
+fn signals_during_the_wait_remove_the_container() {
+    let Some(engine) = engine() else { return };
+    // A probe that does not finish in time: the check stays `starting`.
+    let hanging = "HEALTHCHECK --timeout=60s CMD sleep 120";
+    let (image, _image) = image_from(&engine, test_image(&engine), "hanging", hanging);
+    // Ctrl-C in a terminal reaches the whole process group; SIGTERM (a CI
+    // cancel) reaches the task alone.
+    for (signal, to_group, code, name) in
+        [("INT", true, 130, "SIGINT"), ("TERM", false, 143, "SIGTERM")]
     {
-        assert!(Instant::now() < deadline, "the check never started its container");
-        std::thread::sleep(Duration::from_millis(100));
+        let mut child = xtask()
+            .args(["healthcheck", "--image", &image])
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("xtask starts");
+        let started = wait_for(60, || !leftovers(&engine, &image).trim().is_empty());
+        assert!(started, "the check never started its container");
+        let target = if to_group { format!("-{}", child.id()) } else { child.id().to_string() };
+        send_signal(signal, &target);
+        let status = wait_bounded(&mut child, Duration::from_secs(30));
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert_eq!(status.code(), Some(code), "{name}: {stderr}");
+        let warning =
+            format!("WARNING: interrupted by {name}; the throwaway container was removed");
+        assert!(stderr.contains(&warning), "{stderr}");
+        assert_no_leftovers(&engine, &image);
     }
-    // Like Ctrl-C in a terminal: the whole process group gets SIGINT.
-    interrupt_group(child.id());
-    let output = wait_bounded(&mut child, Duration::from_secs(30));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "child failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("1 passed"), "the child test did not run:\n{stdout}");
-    assert_no_leftovers(&engine, &image);
 }
 
-/// Run only by [`ctrl_c_during_the_wait_removes_the_container`], in a child process.
+/// `kill -s SIGNAL -- TARGET`, where a negative target is a process group.
+/// Both `-s` and `--` matter: procps-ng 4.0.2 runs `kill -INT -PGID` as
+/// `kill(-1, SIGINT)`, which signals every process the user may signal.
+fn send_signal(signal: &str, target: &str) {
+    let status = command("kill").args(["-s", signal, "--", target]).status().expect("kill runs");
+    assert!(status.success(), "kill -s {signal} -- {target} failed");
+}
+
+/// Waits for `child` at most `limit`; kills it and fails past that.
+fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("xtask did not end within {limit:?} of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
-#[ignore = "run as a child process by ctrl_c_during_the_wait_removes_the_container"]
-fn child_checks_an_image_until_interrupted() {
-    let image = std::env::var(CHILD_IMAGE_VAR).expect("set by the parent test");
-    let report = check(&context(false), &Mode::Image(image), Duration::from_secs(60))
-        .unwrap()
-        .expect("a report outside --dry-run");
-    assert_eq!(report.status, Status::Interrupted(Signal::Interrupt), "{report:?}");
-    assert_eq!(report.to_json()["status"], "error");
-    let engine = engine().expect("the parent saw an engine");
-    assert_gone(&engine, &report);
+fn static_mode_needs_no_engine() {
+    let out = healthcheck(&["--engine", "podman", "--static"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("healthy: static "), "{}", text(&out.stdout));
+    let dir = support::project::TempDir::new("xtask-healthcheck-static");
+    let file = dir.path.join("Dockerfile");
+    std::fs::write(&file, "FROM a\nHEALTHCHECK NONE\n").unwrap();
+    let out = healthcheck(&["--static", "--file", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!(
+        "{}:2: HEALTHCHECK NONE disables the health check; declare a probe with CMD",
+        file.display()
+    );
+    assert!(text(&out.stdout).contains(&expected), "{}", text(&out.stdout));
 }

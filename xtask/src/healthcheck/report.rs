@@ -219,13 +219,13 @@ mod tests {
 
     #[test]
     fn errors_have_no_probe_and_say_why() {
-        let error = anyhow::anyhow!("no image x:1").context("cannot check");
+        let error = anyhow::anyhow!("gone").context("cannot check");
         let report = Report::failed("image", "x:1", &error);
         let value = report.to_json();
         assert_eq!(value["status"], "error");
         assert_eq!(value["exit_code"], Value::Null);
         assert_eq!(value["output"], Value::Null);
-        assert_eq!(value["error"], "cannot check: no image x:1");
+        assert_eq!(value["error"], "cannot check: gone");
         assert_eq!(report.text_lines(), vec!["error: image x:1"]);
         let interrupted = Report::new("image", "x", Status::Interrupted(Signal::Interrupt));
         assert_eq!(interrupted.to_json()["status"], "error");
