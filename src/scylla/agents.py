@@ -64,15 +64,15 @@ def choose_agent(requested: str, env: Mapping[str, str]) -> AgentChoice:
     return AgentChoice("oracle", f"auto: {availability.reason()}, so the oracle agent runs")
 
 
-def check_agent_fixture(agent: str, fixture: Fixture) -> None:
+def check_agent_fixture(agent: AgentChoice, fixture: Fixture) -> None:
     """Fail before any run when the fixture cannot serve the agent."""
-    if agent != "oracle":
+    if agent.name != "oracle":
         return
     reference = fixture.reference_solution
     if reference is None:
         raise FixtureError(
-            f"the oracle agent needs a reference solution, but {fixture.root / 'test.yaml'} "
-            "sets no 'reference_solution' directory"
+            f"the oracle agent ({agent.reason}) needs a reference solution, but "
+            f"{fixture.root / 'test.yaml'} sets no 'reference_solution' directory"
         )
     if not reference.is_dir():
         raise FixtureError(f"the oracle agent's reference solution is missing: {reference}")

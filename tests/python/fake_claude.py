@@ -17,7 +17,7 @@ prompt = args[-1] if is_agent else sys.stdin.read()
 with open(os.environ["FAKE_CLAUDE_LOG"], "a", encoding="utf-8") as log:
     log.write(json.dumps({
         "args": args, "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
-        "role": "agent" if is_agent else "judge", "prompt": prompt,
+        "role": "agent" if is_agent else "judge", "prompt": prompt, "pid": os.getpid(),
     }) + "\n")
 
 if is_agent:
