@@ -174,9 +174,11 @@ fn default_build_args(ctx: &Context) -> Result<BTreeMap<String, String>> {
     Ok(args)
 }
 
-/// Where content hashes are cached between runs.
-pub fn cache_dir(ctx: &Context) -> Utf8PathBuf {
-    ctx.path("target/xtask-cache")
+/// Where content hashes are cached between runs: this workspace's `target/`,
+/// never the project directory, which may be the build context itself.
+pub fn cache_dir(_ctx: &Context) -> Utf8PathBuf {
+    let manifest_dir = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(&manifest_dir).join("target/xtask-cache")
 }
 
 /// The builder `build` will use: BuildKit when buildx answers (or is forced
