@@ -182,7 +182,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, env: dict) 
 
 def _summarize(experiment_id: str, experiment_dir: Path, expected) -> int:
     rows = collect_rows(experiment_dir)
-    if not rows:
+    if not rows and not expected:
         raise UsageError(f"no result.json under {experiment_dir}")
     summary = build_summary(experiment_id, rows, expected)
     path = write_summary(experiment_dir, summary)

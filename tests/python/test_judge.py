@@ -152,6 +152,17 @@ class WithClaudeTest(TempDirTestCase):
         self.assertEqual(list(scratch.iterdir()), [], "the temporary workspace was left behind")
         self.assertEqual(list(self.results.rglob("result.json")), [])
 
+    def test_claude_code_that_never_starts_errors_the_run(self):
+        self.install_fake_claude(mode="crash")
+        completed = self.run_cli("--tiers", "T0")
+        self.assertEqual(completed.returncode, 1)
+        result = self.result(EXPERIMENT, "T0/run-1")
+        self.assertEqual(result["status"], "error")
+        self.assertIn("claude exited 1 without a result: Invalid API key", result["error"])
+        self.assertIsNone(result["score"])
+        self.assertEqual(result["logs"], ["agent-stderr.log", "agent-stream.jsonl"])
+        self.assertEqual(self.summary(EXPERIMENT)["totals"]["errors"], 1)
+
     def test_a_failing_llm_judge_errors_the_run(self):
         self.install_fake_claude(mode="bad-judge")
         completed = self.run_cli("--tiers", "T0", "--agent", "oracle")
