@@ -15,7 +15,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from .claude import ClaudeAvailability, claude_availability, run_with_timeout
 from .errors import FixtureError, UsageError

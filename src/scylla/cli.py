@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import __version__
 from .agents import AGENT_CHOICES, check_agent_fixture, choose_agent

@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from .agents import AgentChoice, AgentError, AgentRun, run_claude_code, run_oracle
 from .checks import workspace_files

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import os
 import unittest
 
 from .support import TempDirTestCase, strip_volatile
