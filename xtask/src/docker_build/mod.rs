@@ -219,9 +219,11 @@ fn builder_cache_file(ctx: &Context, engine: &Engine) -> Option<Utf8PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(&engine.program).ok()?;
     // The docker CLI finds buildx in ~/.docker/cli-plugins too: key on that as well.
-    let plugin_dir = ctx.env.get("HOME").map(|home| format!("{home}/.docker/cli-plugins")).unwrap_or_default();
+    let plugin_dir =
+        ctx.env.get("HOME").map(|home| format!("{home}/.docker/cli-plugins")).unwrap_or_default();
     let plugin_stamp = std::fs::metadata(&plugin_dir).map(|m| m.mtime()).unwrap_or(0);
-    let key = format!("{}|{}|{}|{plugin_dir}|{plugin_stamp}", engine.program, meta.len(), meta.mtime());
+    let key =
+        format!("{}|{}|{}|{plugin_dir}|{plugin_stamp}", engine.program, meta.len(), meta.mtime());
     let digest = Sha256::digest(key.as_bytes());
     let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     Some(cache_dir(ctx).join(format!("builder-{name}")))
