@@ -51,8 +51,8 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
             "linking over /bin/sh changes the shell behind Docker's back; use the SHELL instruction"
                 .to_string()
         });
-        let uses_curl = script.running("curl").next().is_some();
-        let uses_wget = script.running("wget").next().is_some();
+        let uses_curl = script.mentions("curl");
+        let uses_wget = script.mentions("wget");
         if (uses_curl && (seen_wget || uses_wget)) || (uses_wget && seen_curl) {
             let message = "both curl and wget are used; install and use only one".to_string();
             lint.report_at("DL4001", index, message);

@@ -371,6 +371,9 @@ fn zypper(lint: &mut Lint<'_>, index: usize, script: &Script) {
 }
 
 fn pip_pinned(package: &str) -> bool {
+    if let Some(pinned) = git_url_pinned(package, '@') {
+        return pinned;
+    }
     ["==", ">=", "<=", "~=", "!=", "<", ">", "@"].iter().any(|s| package.contains(s))
         || package.starts_with(['.', '/'])
         || package.contains("://")
@@ -425,7 +428,18 @@ pub(crate) fn env_set_in_stage(lint: &Lint<'_>, index: usize, name: &str) -> boo
     )
 }
 
+/// A git URL pins a version only with a ref (`#ref` for npm, `@ref` for pip).
+fn git_url_pinned(package: &str, marker: char) -> Option<bool> {
+    let git = ["git+", "git://", "github:", "gitlab:", "bitbucket:"]
+        .iter()
+        .any(|p| package.starts_with(p));
+    git.then(|| package.split_once("://").map_or(package, |(_, rest)| rest).contains(marker))
+}
+
 fn npm_pinned(package: &str) -> bool {
+    if let Some(pinned) = git_url_pinned(package, '#') {
+        return pinned;
+    }
     let name_end = match package.strip_prefix('@') {
         Some(rest) => rest.find('@').map(|i| i + 1),
         None => package.find('@'),

@@ -299,7 +299,7 @@ fn consecutive_runs(lint: &mut Lint<'_>, index: usize, previous: Option<usize>) 
     let Some(previous) = previous else { return };
     let instructions = &lint.dockerfile.instructions;
     let single = |i: usize| {
-        lint.scripts.get(i).and_then(Option::as_ref).is_some_and(|s| s.chained == 0)
+        lint.scripts.get(i).and_then(Option::as_ref).is_some_and(|s| s.commands.len() == 1)
             && instructions[i].heredocs.is_empty()
     };
     if single(previous)
