@@ -162,7 +162,7 @@ impl HealthPlan {
 }
 
 /// `rm --force NAME`.
-pub fn remove_argv(container_name: &str) -> Vec<String> {
+fn remove_argv(container_name: &str) -> Vec<String> {
     words(&["rm", "--force", container_name])
 }
 
