@@ -21,6 +21,10 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
         download_and_execute(lint, *index, script);
     }
     secret_names(lint);
+    let options = lint.options;
+    if let Some(view) = &options.context {
+        super::super::context_check::check(lint, view);
+    }
 }
 
 fn pinned_bases(lint: &mut Lint<'_>) {
