@@ -6,6 +6,7 @@
 
 mod catalog;
 mod commands;
+mod languages;
 mod packages;
 mod project;
 mod structure;

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use crate::dockerfile::{Base, Instruction};
 
-use super::packages::{as_pip, operands};
+use super::languages::as_pip;
+use super::packages::operands;
 use super::shell::{Command, Script};
 use super::{effective, structure, Lint};
 
