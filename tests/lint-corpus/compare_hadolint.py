@@ -40,7 +40,7 @@ def main():
     totals = collections.Counter()
     for case in sorted(HERE.glob("*.dockerfile")):
         extra = trusted(case)
-        ours = run_json([xtask, "lint-dockerfile", "--format", "json", *extra, str(case)])
+        ours = run_json([xtask, "lint-dockerfile", "--no-context", "--format", "json", *extra, str(case)])
         theirs = run_json([hadolint, "--no-fail", "-f", "json", *extra, str(case)])
         newer = [f["code"] for f in theirs if f["code"].startswith("DL") and not in_scope(f["code"])]
         totals["hadolint_rules_out_of_scope"] += len(newer)

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod commands;
+mod languages;
 mod packages;
 mod project;
 mod structure;
@@ -71,8 +72,10 @@ pub struct Options {
     pub ignored: Vec<String>,
     /// Severity changes by code; `None` turns a rule off.
     pub overrides: BTreeMap<String, Option<Severity>>,
-    /// Honour `# hadolint ignore=` pragmas (on by default).
+    /// Ignore `# hadolint ignore=` pragmas.
     pub disable_pragmas: bool,
+    /// The listed build context, for the COPY/ADD source check (`SCY008`).
+    pub context: Option<super::context_check::ContextView>,
 }
 
 /// Lints one Dockerfile's text: every finding after pragmas, ignores and

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use crate::dockerfile::{Base, Instruction};
 
-use super::packages::{as_pip, operands};
+use super::languages::as_pip;
+use super::packages::operands;
 use super::shell::{Command, Script};
 use super::{effective, structure, Lint};
 
@@ -21,6 +22,10 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
         download_and_execute(lint, *index, script);
     }
     secret_names(lint);
+    let options = lint.options;
+    if let Some(view) = &options.context {
+        super::super::context_check::check(lint, view);
+    }
 }
 
 fn pinned_bases(lint: &mut Lint<'_>) {

@@ -197,7 +197,11 @@ fn copies(lint: &mut Lint<'_>) {
         }
         let Some(from) = spec.from.as_deref() else { continue };
         let own = spec.stage_index.and_then(|i| d.stages.get(i));
-        if own.is_some_and(|s| s.name.as_deref() == Some(from.to_ascii_lowercase().as_str())) {
+        let names_own = |s: &crate::dockerfile::Stage| {
+            s.name.as_deref() == Some(from.to_ascii_lowercase().as_str())
+                || s.index.to_string() == from
+        };
+        if own.is_some_and(names_own) {
             lint.report_at("DL3023", index, format!("COPY --from={from} names the stage it is in"));
             continue;
         }
