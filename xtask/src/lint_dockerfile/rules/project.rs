@@ -3,7 +3,6 @@
 //! with a health check, exact global npm pins, no download-and-execute, no secrets
 //! in ENV/ARG, and COPY sources that really are in the build context.
 
-use std::collections::BTreeMap;
 
 use crate::dockerfile::{Base, Instruction};
 
@@ -30,7 +29,7 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
 
 fn pinned_bases(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    for from in d.resolve_froms(&BTreeMap::new()) {
+    for from in lint.resolved.clone() {
         let index = d.stages.get(from.stage_index).map_or(0, |s| s.instruction_index);
         let via = from
             .args
@@ -116,7 +115,7 @@ fn dependencies_before_sources(lint: &mut Lint<'_>) {
             if matches!(instruction.keyword.as_str(), "COPY" | "ADD")
                 && instruction.flag("from").is_none()
             {
-                let spec = d.copies().into_iter().find(|c| c.instruction_index == index);
+                let spec = lint.copies.iter().find(|c| c.instruction_index == index);
                 let copies_sources =
                     spec.is_some_and(|s| s.sources.iter().any(|s| !is_manifest(&s.text)));
                 if copies_sources && source_copy.is_none() {
