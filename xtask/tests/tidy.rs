@@ -76,23 +76,23 @@ fn every_base_of_the_project_dockerfile_is_pinned() {
     assert!(externals >= 2, "expected the python and node bases");
 }
 
-/// The literal start of each message passed to `usage(`, `bail!(`, `anyhow!(`
-/// and `warn(ctx,`: the text before the first placeholder or line break.
+/// The literal start of each message passed to `usage(`, `bail!(`, `anyhow!(`,
+/// `context(`/`with_context(` and `warn(ctx,`: the text before the first
+/// placeholder, quote, escape or backtick, even when the literal starts on the
+/// next line.
 fn message_prefixes(source: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for opener in [
-        "usage(format!(\"",
-        "usage(\"",
-        "bail!(\"",
-        "anyhow!(\"",
-        "warn(ctx, &format!(\"",
-        "warn(ctx, \"",
-    ] {
+    let openers = ["usage(", "bail!(", "anyhow!(", "warn(ctx,", ".context(", "with_context(|| "];
+    for opener in openers {
         let mut rest = source;
         while let Some(index) = rest.find(opener) {
             rest = &rest[index + opener.len()..];
-            let end = rest.find(['{', '"', '\\', '`']).unwrap_or(rest.len());
-            let prefix = rest[..end].trim();
+            let after = rest.trim_start();
+            let after = after.strip_prefix("&").unwrap_or(after);
+            let after = after.strip_prefix("format!(").unwrap_or(after).trim_start();
+            let Some(literal) = after.strip_prefix('"') else { continue };
+            let end = literal.find(['{', '"', '\\', '`']).unwrap_or(literal.len());
+            let prefix = literal[..end].trim();
             if prefix.len() >= 12 && !prefix.starts_with("internal") {
                 found.push(prefix.to_string());
             }
@@ -107,7 +107,10 @@ fn every_user_visible_message_is_in_the_troubleshooting_guide() {
         std::fs::read_to_string(project_root().join("docs/troubleshooting.md")).unwrap_or_default();
     let mut missing = Vec::new();
     for path in rust_sources().into_iter().filter(|p| !p.to_string_lossy().contains("test")) {
-        for prefix in message_prefixes(&std::fs::read_to_string(&path).unwrap()) {
+        let source = std::fs::read_to_string(&path).unwrap();
+        // Unit tests at the end of a file are not user-visible.
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for prefix in message_prefixes(code) {
             if !guide.contains(&prefix) {
                 missing.push(format!("{}: {prefix}", relative(&path)));
             }
