@@ -151,7 +151,7 @@ fn stage_name(instruction: &Instruction, errors: &mut Vec<ParseError>) -> Option
 }
 
 /// The global scope of `FROM` lines: each declared name with its value and line.
-fn global_scope(
+pub(crate) fn global_scope(
     dockerfile: &Dockerfile,
     build_args: &BTreeMap<String, String>,
 ) -> BTreeMap<String, ArgUse> {

@@ -3,8 +3,9 @@
 //! with a health check, exact global npm pins, no download-and-execute, no secrets
 //! in ENV/ARG, and COPY sources that really are in the build context.
 
+use std::collections::BTreeMap;
 
-use crate::dockerfile::{Base, Instruction};
+use crate::dockerfile::{expand, Base, Instruction};
 
 use super::languages::as_pip;
 use super::packages::operands;
@@ -208,8 +209,15 @@ fn global_npm_pins(lint: &mut Lint<'_>, index: usize, script: &Script) {
         if command.program() == "yarn" {
             packages.retain(|p| *p != "add");
         }
-        let loose: Vec<&str> =
-            packages.into_iter().filter(|p| !exact_npm_pin(p) && !p.contains('$')).collect();
+        let variables = lint.dockerfile.variables_at(index, &BTreeMap::new());
+        let lookup = |name: &str| variables.get(name).cloned();
+        let loose: Vec<&str> = packages
+            .into_iter()
+            .filter(|p| match expand(p, '\\', &lookup) {
+                Ok(e) if e.unset.is_empty() => !exact_npm_pin(&e.value),
+                _ => false,
+            })
+            .collect();
         if !loose.is_empty() {
             let at = lint.command_position(index, command);
             let message = format!(
