@@ -119,6 +119,13 @@ pub(crate) fn collect_stages(
             end_index: instructions.len(),
         });
     }
+    if stages.is_empty() {
+        let at = instructions.first().map_or(Position { line: 1, column: 1 }, |i| Position {
+            line: i.line,
+            column: i.column,
+        });
+        errors.push(ParseError::new(at, ErrorKind::Syntax, "the Dockerfile has no FROM"));
+    }
     stages
 }
 
