@@ -4,5 +4,12 @@ RUN npm install -g @anthropic-ai/claude-code@latest typescript@5.6.2 && npm cach
 # expect: SCY005
 RUN npm i --global pnpm@^9
 RUN npm install -g @anthropic-ai/claude-code@1.0.128 && npm cache clean --force
+ARG CLI_VERSION=2.1.197
+RUN npm install -g "@anthropic-ai/claude-code@${CLI_VERSION}" && npm cache clean --force
+ARG LOOSE=latest
+# expect: SCY005
+RUN npm install -g "typescript@${LOOSE}" && npm cache clean --force
+ARG UNKNOWN
+RUN npm install -g "eslint@${UNKNOWN}"
 USER app
 HEALTHCHECK CMD ["true"]

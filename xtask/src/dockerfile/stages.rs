@@ -119,6 +119,13 @@ pub(crate) fn collect_stages(
             end_index: instructions.len(),
         });
     }
+    if stages.is_empty() {
+        let at = instructions.first().map_or(Position { line: 1, column: 1 }, |i| Position {
+            line: i.line,
+            column: i.column,
+        });
+        errors.push(ParseError::new(at, ErrorKind::Syntax, "the Dockerfile has no FROM"));
+    }
     stages
 }
 
@@ -151,7 +158,7 @@ fn stage_name(instruction: &Instruction, errors: &mut Vec<ParseError>) -> Option
 }
 
 /// The global scope of `FROM` lines: each declared name with its value and line.
-fn global_scope(
+pub(crate) fn global_scope(
     dockerfile: &Dockerfile,
     build_args: &BTreeMap<String, String>,
 ) -> BTreeMap<String, ArgUse> {

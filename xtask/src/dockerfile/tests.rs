@@ -248,6 +248,15 @@ fn key_values_of_env_label_and_arg() {
 }
 
 #[test]
+fn a_file_without_from_is_an_error() {
+    for src in ["", "# only a comment\n", "ARG A=1\n"] {
+        let d = parse(src);
+        assert_eq!(d.errors.len(), 1, "{src:?}");
+        assert_eq!(d.errors[0].message, "the Dockerfile has no FROM");
+    }
+}
+
+#[test]
 fn odd_inputs_do_not_panic() {
     for src in [
         "",

@@ -99,7 +99,8 @@ impl Args {
             let source = std::fs::read(file)
                 .map_err(|e| usage(format!("cannot read {file}: {e}")))
                 .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())?;
-            options.context = self.context_view(ctx, file)?;
+            options.context =
+                if checks_context(&options) { self.context_view(ctx, file)? } else { None };
             let findings = lint(&source, &options);
             reports.push(FileReport { path: display_path(&ctx.root, file), source, findings });
         }
@@ -139,6 +140,14 @@ impl Args {
             context: None,
         }
     }
+}
+
+/// Whether SCY008 can report anything, so the context is worth listing.
+fn checks_context(options: &Options) -> bool {
+    let code = "SCY008";
+    let ignored = options.ignored.iter().any(|c| c.eq_ignore_ascii_case(code));
+    let turned_off = options.overrides.get(code).is_some_and(Option::is_none);
+    !ignored && !turned_off
 }
 
 fn load_config(ctx: &Context, explicit: Option<&Utf8Path>) -> anyhow::Result<Config> {

@@ -148,7 +148,8 @@ fn pipefail(lint: &mut Lint<'_>, index: usize, script: &Script) {
 /// `COPY x.tar.gz /dst` followed in the same stage by a RUN that unpacks it.
 fn archives_unpacked_after_copy(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    for spec in d.context_copies().iter().filter(|c| c.keyword == "COPY") {
+    let copies = lint.copies.clone();
+    for spec in copies.iter().filter(|c| c.keyword == "COPY" && c.from.is_none()) {
         for source in spec.sources.iter().filter(|s| structure::is_archive(&s.text)) {
             let name = source.text.rsplit('/').next().unwrap_or(&source.text);
             let stage_end = spec

@@ -77,7 +77,7 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
 /// Whether each instruction's stage ends up in an image (the final stage or a base of another).
 fn stages_kept(lint: &Lint<'_>) -> BTreeMap<usize, bool> {
     let d = lint.dockerfile;
-    let resolved = d.resolve_froms(&BTreeMap::new());
+    let resolved = &lint.resolved;
     let bases: Vec<usize> = resolved
         .iter()
         .filter_map(|r| match r.base {

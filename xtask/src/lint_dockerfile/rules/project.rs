@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::dockerfile::{Base, Instruction};
+use crate::dockerfile::{expand, Base, Instruction};
 
 use super::languages::as_pip;
 use super::packages::operands;
@@ -30,7 +30,7 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
 
 fn pinned_bases(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    for from in d.resolve_froms(&BTreeMap::new()) {
+    for from in lint.resolved.clone() {
         let index = d.stages.get(from.stage_index).map_or(0, |s| s.instruction_index);
         let via = from
             .args
@@ -116,7 +116,7 @@ fn dependencies_before_sources(lint: &mut Lint<'_>) {
             if matches!(instruction.keyword.as_str(), "COPY" | "ADD")
                 && instruction.flag("from").is_none()
             {
-                let spec = d.copies().into_iter().find(|c| c.instruction_index == index);
+                let spec = lint.copies.iter().find(|c| c.instruction_index == index);
                 let copies_sources =
                     spec.is_some_and(|s| s.sources.iter().any(|s| !is_manifest(&s.text)));
                 if copies_sources && source_copy.is_none() {
@@ -209,8 +209,15 @@ fn global_npm_pins(lint: &mut Lint<'_>, index: usize, script: &Script) {
         if command.program() == "yarn" {
             packages.retain(|p| *p != "add");
         }
-        let loose: Vec<&str> =
-            packages.into_iter().filter(|p| !exact_npm_pin(p) && !p.contains('$')).collect();
+        let variables = lint.dockerfile.variables_at(index, &BTreeMap::new());
+        let lookup = |name: &str| variables.get(name).cloned();
+        let loose: Vec<&str> = packages
+            .into_iter()
+            .filter(|p| match expand(p, '\\', &lookup) {
+                Ok(e) if e.unset.is_empty() => !exact_npm_pin(&e.value),
+                _ => false,
+            })
+            .collect();
         if !loose.is_empty() {
             let at = lint.command_position(index, command);
             let message = format!(

@@ -72,8 +72,7 @@ pub(crate) fn is_archive(path: &str) -> bool {
 }
 
 fn add(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
-    let Some(spec) = lint.dockerfile.copies().into_iter().find(|c| c.instruction_index == index)
-    else {
+    let Some(spec) = lint.copies.iter().find(|c| c.instruction_index == index).cloned() else {
         return;
     };
     if instruction.flag("checksum").is_some() || instruction.flag("keep-git-dir").is_some() {
@@ -130,7 +129,7 @@ fn label_keys(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
 
 fn froms(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    let resolved = d.resolve_froms(&BTreeMap::new());
+    let resolved = lint.resolved.clone();
     for (stage, from) in d.stages.iter().zip(&resolved) {
         let index = stage.instruction_index;
         if let Some(platform) = &stage.platform {
@@ -185,7 +184,7 @@ fn registry_matches(trusted: &str, image: &ImageRef) -> bool {
 
 fn copies(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    for spec in d.copies() {
+    for spec in lint.copies.clone() {
         let index = spec.instruction_index;
         if spec.keyword == "COPY" && spec.sources.len() > 1 && !spec.destination.ends_with('/') {
             let message = format!(
@@ -228,7 +227,7 @@ pub(crate) fn is_root(user: &str) -> bool {
 
 fn per_stage(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    let resolved = d.resolve_froms(&BTreeMap::new());
+    let resolved = lint.resolved.clone();
     let mut has_workdir = vec![false; d.stages.len()];
     for stage in &d.stages {
         if let Some(Base::Stage(parent)) = resolved.get(stage.index).map(|r| &r.base) {
@@ -284,8 +283,7 @@ fn per_stage(lint: &mut Lint<'_>) {
 }
 
 fn relative_destination(lint: &mut Lint<'_>, index: usize, has_workdir: bool) {
-    let Some(spec) = lint.dockerfile.copies().into_iter().find(|c| c.instruction_index == index)
-    else {
+    let Some(spec) = lint.copies.iter().find(|c| c.instruction_index == index).cloned() else {
         return;
     };
     let dest = spec.destination.as_str();
