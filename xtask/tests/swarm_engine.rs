@@ -12,7 +12,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::project::{fake_project, project_root, run_xtask, test_image, text, wait_for, xtask, TempDir};
+use support::project::{
+    fake_project, project_root, run_xtask, test_image, text, wait_for, xtask, TempDir,
+};
 
 const ROLE: &str = "org.scylla.xtask.role=run-experiment-swarm";
 
@@ -98,7 +100,8 @@ fn swarm_run(project: Option<&Path>, image: &str, flags: &[&str], experiment: &[
 }
 
 fn json(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap()
 }
 
@@ -160,7 +163,8 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
     for unit in ["T0/run-1", "T1/run-1"] {
         let a = json(&single.0.join(unit).join("result.json"));
         let b = json(&sharded.0.join(unit).join("result.json"));
-        for field in ["schema_version", "tier", "run", "unit", "status", "score", "grade", "passed"] {
+        for field in ["schema_version", "tier", "run", "unit", "status", "score", "grade", "passed"]
+        {
             assert_eq!(a[field], b[field], "{unit}: {field}");
         }
         for field in ["agent", "criteria", "categories", "error", "fixture_id", "tier_settings"] {
@@ -172,13 +176,17 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
         let owner = std::os::unix::fs::MetadataExt::uid(
             &std::fs::metadata(sharded.0.join(unit).join("result.json")).unwrap(),
         );
-        assert_eq!(owner, std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()));
+        assert_eq!(
+            owner,
+            std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap())
+        );
     }
     let (a, b) = (json(&single.0.join("summary.json")), json(&sharded.0.join("summary.json")));
     for field in ["schema_version", "complete", "missing", "agents"] {
         assert_eq!(a[field], b[field], "summary: {field}");
     }
-    for field in ["runs", "completed", "errors", "passed", "pass_rate", "mean_score", "best_score"] {
+    for field in ["runs", "completed", "errors", "passed", "pass_rate", "mean_score", "best_score"]
+    {
         assert_eq!(a["totals"][field], b["totals"][field], "summary totals: {field}");
     }
     assert_clean(&engine);
@@ -223,8 +231,10 @@ fn sha256(text: &str) -> String {
 fn visible_state(engine: &support::Engine) -> (String, bool) {
     let filter = format!("label={ROLE}");
     let mut seen = support::project::ps_all();
-    let services = text(&engine.run(&["service", "ls", "--filter", &filter, "--format", "{{.Name}}"]));
-    let secrets = text(&engine.run(&["secret", "ls", "--filter", &filter, "--format", "{{.Name}}"]));
+    let services =
+        text(&engine.run(&["service", "ls", "--filter", &filter, "--format", "{{.Name}}"]));
+    let secrets =
+        text(&engine.run(&["secret", "ls", "--filter", &filter, "--format", "{{.Name}}"]));
     for service in services.lines() {
         seen.push_str(&text(&engine.output(&["service", "inspect", service]).stdout));
         let logs = engine.output(&["service", "logs", "--raw", service]);
@@ -261,7 +271,10 @@ fn a_shard_that_fails_once_is_retried_and_secrets_never_leak() {
     let mut service_seen = false;
     while child.try_wait().unwrap().is_none() {
         let (seen, service) = visible_state(&engine);
-        assert!(!seen.contains(&canary), "canary visible in argv, service inspect, logs or secrets");
+        assert!(
+            !seen.contains(&canary),
+            "canary visible in argv, service inspect, logs or secrets"
+        );
         service_seen |= service;
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -271,11 +284,18 @@ fn a_shard_that_fails_once_is_retried_and_secrets_never_leak() {
     assert!(out.status.success(), "{all}");
     assert!(!all.contains(&canary), "canary in the task's output");
     for index in 0..2 {
-        let line = format!("shard {index} failed on {} (task: non-zero exit (3)); the engine retries it (1 of 1)", swarm.node_name());
+        let line = format!(
+            "shard {index} failed on {} (task: non-zero exit (3)); the engine retries it (1 of 1)",
+            swarm.node_name()
+        );
         assert!(all.contains(&line), "missing `{line}` in:\n{all}");
         let record = json(&project.path.join(format!("results/{id}/shard-{index}/result.json")));
         assert_eq!(record["key"], Value::String(sha256(&canary)), "shard {index} got the key");
-        assert_eq!(record["creds"], Value::String(sha256(&credentials_text)), "and the credentials");
+        assert_eq!(
+            record["creds"],
+            Value::String(sha256(&credentials_text)),
+            "and the credentials"
+        );
         assert_eq!(record["node"], Value::String(swarm.node_name()));
     }
     assert!(all.contains("shards: 2/2 done, 0 running, 0 failed"), "{all}");
@@ -329,7 +349,15 @@ fn dry_run_prints_the_job_without_secret_values_and_creates_nothing() {
     let out = xtask()
         .args(["--project-dir", project.path.to_str().unwrap(), "--dry-run", "run-experiment"])
         .args(["--swarm", "--no-build", "--image", image, "--shards", "3", "--max-concurrent", "2"])
-        .args(["--constraint", "node.role==manager", "--experiment-id", "dry", "--", "--tiers", "T0"])
+        .args([
+            "--constraint",
+            "node.role==manager",
+            "--experiment-id",
+            "dry",
+            "--",
+            "--tiers",
+            "T0",
+        ])
         .env("ANTHROPIC_API_KEY", "dry-run-canary")
         .output()
         .unwrap();
