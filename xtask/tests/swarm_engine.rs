@@ -147,14 +147,28 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
     let out = run_xtask(&args);
     assert!(out.status.success(), "single machine: {}", text(&out.stderr));
 
+    // The local registry serves the offline bases, so it runs wherever the image was built.
+    let port = std::env::var("SCYLLA_REGISTRY_PORT").unwrap_or_else(|_| "5000".into());
+    let registry = format!("127.0.0.1:{port}");
     let started = Instant::now();
-    let flags = ["--shards", "2", "--experiment-id", sharded_id.as_str(), "--fresh"];
+    let flags = [
+        "--shards",
+        "2",
+        "--registry",
+        registry.as_str(),
+        "--experiment-id",
+        sharded_id.as_str(),
+        "--fresh",
+    ];
     let out = swarm_run(None, image, &flags, &experiment);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "swarm: {}\n{stderr}", text(&out.stdout));
     eprintln!("swarm run of the oracle experiment: {:.1} s", started.elapsed().as_secs_f64());
     assert!(stderr.contains("service create --detach --quiet"), "{stderr}");
     assert!(stderr.contains("--mode replicated-job --replicas 2"), "{stderr}");
+    assert!(stderr.contains("--with-registry-auth --init --cap-drop ALL"), "{stderr}");
+    let image_line = format!("image {registry}/scylla-runner@sha256:");
+    assert!(stderr.contains(&image_line), "the job runs the pushed image by digest: {stderr}");
     assert!(stderr.contains("shards: 2/2 done"), "{stderr}");
     assert!(text(&out.stdout).contains("2/2 completed, 2 passed"), "{}", text(&out.stdout));
 

@@ -25,6 +25,7 @@ pub struct SwarmResources {
     helpers: Vec<String>,
     tidy: Option<EngineCommand>,
     volume: Option<EngineCommand>,
+    untag: Option<EngineCommand>,
 }
 
 impl SwarmResources {
@@ -37,6 +38,7 @@ impl SwarmResources {
             helpers: Vec::new(),
             tidy: None,
             volume: None,
+            untag: None,
         }
     }
 
@@ -72,6 +74,11 @@ impl SwarmResources {
         self.volume = Some(remove);
     }
 
+    /// The command that drops the image tag made for the push.
+    pub fn untag_with(&mut self, command: Option<EngineCommand>) {
+        self.untag = command;
+    }
+
     /// Removes the service and waits (bounded) until its task containers are gone.
     pub fn remove_service(&mut self) {
         let Some(name) = self.service.take() else { return };
@@ -104,7 +111,8 @@ impl SwarmResources {
             argv.append(&mut self.secrets);
             let _ = exec::output(&self.ctx, &self.engine, &EngineCommand::action(argv));
         }
-        for command in [self.tidy.take(), self.volume.take()].into_iter().flatten() {
+        let steps = [self.tidy.take(), self.volume.take(), self.untag.take()];
+        for command in steps.into_iter().flatten() {
             match exec::output(&self.ctx, &self.engine, &command) {
                 Ok(out) if !out.status.success() => {
                     output::warn(&self.ctx, &format!("cleanup step failed: {}", out.stderr.trim()));

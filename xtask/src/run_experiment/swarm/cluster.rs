@@ -130,6 +130,7 @@ pub fn service_image(
             id: image.id.clone(),
             source_hash: image.source_hash.clone(),
             local: true,
+            pushed_tag: None,
         });
     };
     let repository = repository(registry);
@@ -159,6 +160,7 @@ pub fn service_image(
         id: image.id.clone(),
         source_hash: image.source_hash.clone(),
         local: false,
+        pushed_tag: Some(tag),
     })
 }
 

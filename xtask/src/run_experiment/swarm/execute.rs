@@ -225,6 +225,7 @@ pub fn execute(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let mut resources = SwarmResources::new(ctx, engine);
+    resources.untag_with(plan.untag());
     prepare_volume(ctx, engine, plan, extra_paths, &mut resources)?;
     create_secrets(ctx, engine, plan, bundle, &mut resources)?;
     if let Some(signal) = watch.received() {

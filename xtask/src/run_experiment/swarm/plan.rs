@@ -30,6 +30,8 @@ pub struct ServiceImage {
     pub source_hash: Option<String>,
     /// A local image on a one-node swarm: never resolved against a registry.
     pub local: bool,
+    /// The local tag made for the push (`registry/scylla-runner:<id>`), removed after the run.
+    pub pushed_tag: Option<String>,
 }
 
 /// The volume shards write results to.
@@ -231,6 +233,12 @@ impl SwarmPlan {
     fn secret_mount(&self, secret: &SwarmSecret) -> String {
         let SwarmRequest { uid, gid, .. } = self.request;
         format!("source={},target={},uid={uid},gid={gid},mode=0400", secret.name, secret.target)
+    }
+
+    /// `image rm --no-prune TAG`: drops the tag made for the push.
+    pub fn untag(&self) -> Option<EngineCommand> {
+        let tag = self.image.pushed_tag.as_deref()?;
+        Some(EngineCommand::action(["image", "rm", "--no-prune", tag]))
     }
 
     /// `service rm NAME`.

@@ -32,6 +32,7 @@ fn image(local: bool) -> ServiceImage {
         id: "sha256:1111".into(),
         source_hash: Some("h".into()),
         local,
+        pushed_tag: (!local).then(|| "127.0.0.1:5000/scylla-runner:111122223333".into()),
     }
 }
 
@@ -202,6 +203,11 @@ fn volume_and_service_removal() {
     );
     assert_eq!(p.volume_rm().args, ["volume", "rm", "--force", "scylla-swarm-1-abcd"]);
     assert_eq!(p.service_rm().args, ["service", "rm", "scylla-swarm-1-abcd"]);
+    assert_eq!(p.untag(), None);
+    assert_eq!(
+        plan(false).untag().unwrap().args,
+        ["image", "rm", "--no-prune", "127.0.0.1:5000/scylla-runner:111122223333"]
+    );
     assert_eq!(p.host_experiment_dir(), "/p/results/test-001-T0-T1");
 }
 
