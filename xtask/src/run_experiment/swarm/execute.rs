@@ -159,7 +159,7 @@ fn report_failures(ctx: &Context, engine: &Engine, tracker: &Tracker) -> Vec<u32
         let mut message = format!(
             "shard {} failed on {} after {} attempt(s): {}",
             view.index,
-            if view.node.is_empty() { "?" } else { view.node.as_str() },
+            if view.last_failure_node.is_empty() { "?" } else { view.last_failure_node.as_str() },
             view.failed_attempts,
             view.last_failure
         );

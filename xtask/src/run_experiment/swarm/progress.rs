@@ -67,9 +67,10 @@ pub struct ShardView {
     pub state: ShardState,
     pub node: String,
     pub failed_attempts: usize,
-    /// The last failed task (its logs explain a failed shard) and its error.
+    /// The last failed task (its logs explain a failed shard), its error and node.
     pub last_failed_task: Option<String>,
     pub last_failure: String,
+    pub last_failure_node: String,
     /// The latest task's error (e.g. why it cannot be scheduled).
     pub last_error: String,
 }
@@ -125,6 +126,7 @@ impl Tracker {
             failed_attempts: failed.len(),
             last_failed_task: failed.last().map(|r| r.id.clone()),
             last_failure: failed.last().map(|r| r.error.clone()).unwrap_or_default(),
+            last_failure_node: failed.last().map(|r| r.node.clone()).unwrap_or_default(),
             last_error: latest.map(|r| r.error.clone()).unwrap_or_default(),
         }
     }
@@ -165,10 +167,11 @@ fn on_node(node: &str) -> String {
 pub fn event(before: Option<&ShardView>, now: &ShardView, retries: u32) -> Option<String> {
     let index = now.index;
     let node = on_node(&now.node);
+    let failed_on = on_node(&now.last_failure_node);
     if let Some(before) = before {
         if now.failed_attempts > before.failed_attempts && now.state != ShardState::Failed {
             return Some(format!(
-                "shard {index} failed{node} ({}); the engine retries it ({} of {retries})",
+                "shard {index} failed{failed_on} ({}); the engine retries it ({} of {retries})",
                 now.last_failure, now.failed_attempts
             ));
         }
@@ -182,7 +185,7 @@ pub fn event(before: Option<&ShardView>, now: &ShardView, retries: u32) -> Optio
         ShardState::Done => Some(format!("shard {index} done{node}")),
         ShardState::Running => Some(format!("shard {index} running{node}")),
         ShardState::Failed => Some(format!(
-            "shard {index} failed{node} ({}) after {} attempt(s)",
+            "shard {index} failed{failed_on} ({}) after {} attempt(s)",
             now.last_failure, now.failed_attempts
         )),
         ShardState::Waiting if !now.last_error.is_empty() => {
@@ -257,6 +260,13 @@ mod tests {
             "shard 1 failed on vm (task: non-zero exit (3)); the engine retries it (1 of 2)"
         );
         assert_eq!(event(Some(&now), &now, 2), None);
+        // The retry is not placed yet: the failure still names the node it failed on.
+        let mut unplaced = Tracker::new(2, 2);
+        unplaced.update(parse_rows(
+            "t1\tjob.1\tvm\tShutdown\tFailed now\t\"boom\"\nt9\tjob.1\t\tComplete\tPending now\t\n",
+        ));
+        let line = event(Some(&waiting), &unplaced.shard(1), 2).unwrap();
+        assert_eq!(line, "shard 1 failed on vm (boom); the engine retries it (1 of 2)");
         assert_eq!(event(None, &tracker.shard(0), 2).unwrap(), "shard 0 done on vm");
         let unschedulable = ShardView {
             index: 3,
@@ -265,6 +275,7 @@ mod tests {
             failed_attempts: 0,
             last_failed_task: None,
             last_failure: String::new(),
+            last_failure_node: String::new(),
             last_error: "no suitable node".into(),
         };
         assert_eq!(event(None, &unschedulable, 2).unwrap(), "shard 3 waiting: no suitable node");
