@@ -204,6 +204,24 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
         assert_eq!(a["totals"][field], b["totals"][field], "summary totals: {field}");
     }
     assert_clean(&engine);
+
+    // The same id again resumes: completed units are kept, not redone.
+    let started_at =
+        |unit: &str| json(&sharded.0.join(unit).join("result.json"))["started_at"].clone();
+    let before = [started_at("T0/run-1"), started_at("T1/run-1")];
+    let out = swarm_run(
+        None,
+        image,
+        &["--shards", "2", "--experiment-id", sharded_id.as_str()],
+        &experiment,
+    );
+    assert!(out.status.success(), "resume: {}", text(&out.stderr));
+    assert_eq!(
+        [started_at("T0/run-1"), started_at("T1/run-1")],
+        before,
+        "a resumed run redid units"
+    );
+    assert_clean(&engine);
 }
 
 /// Fails once per shard (a marker in the volume's results/), then records
@@ -317,6 +335,44 @@ fn a_shard_that_fails_once_is_retried_and_secrets_never_leak() {
     assert_eq!(summary["shards"], serde_json::json!(["shard-0", "shard-1"]));
     let found = support::project::grep_tree(&project.path, &canary);
     assert!(found.is_empty(), "canary written to the host: {found:?}");
+    assert_clean(&engine);
+}
+
+/// Shard 1 always fails with a message; shard 0 records a result.
+const SHARD_ONE_FAILS: &str = r#"import json, pathlib, sys
+args = sys.argv[1:]
+experiment = args[args.index("--experiment-id") + 1]
+results = pathlib.Path("results") / experiment
+if "--summarize-only" in args:
+    (results / "summary.json").write_text(json.dumps({"complete": False}))
+    sys.exit(1)
+index = args[args.index("--shard") + 1].split("/")[0]
+if index == "1":
+    print("boom: the judge's disk is full", flush=True)
+    sys.exit(4)
+(results / "shard-0").mkdir(parents=True, exist_ok=True)
+(results / "shard-0" / "result.json").write_text("{}")
+"#;
+
+#[test]
+fn a_shard_failing_for_good_is_named_with_its_log_and_the_others_are_kept() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let swarm = Swarm::join(&engine);
+    let project = fake_project(SHARD_ONE_FAILS);
+    let flags = ["--shards", "2", "--retries", "1", "--experiment-id", "fails"];
+    let out = swarm_run(Some(&project.path), image, &flags, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let named = format!(
+        "shard 1 failed on {} after 2 attempt(s): task: non-zero exit (4)",
+        swarm.node_name()
+    );
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stderr.contains("its last lines:\n    boom: the judge's disk is full"), "{stderr}");
+    assert!(stderr.contains("shard(s) 1 failed; the others' results are in"), "{stderr}");
+    assert!(project.path.join("results/fails/shard-0/result.json").is_file());
+    assert!(project.path.join("results/fails/summary.json").is_file());
     assert_clean(&engine);
 }
 
