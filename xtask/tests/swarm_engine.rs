@@ -130,6 +130,37 @@ fn files_under(dir: &Path) -> Vec<String> {
     files
 }
 
+/// The results of a swarm run equal a single-machine run's: layout, scores,
+/// grades, criteria and summary; timings and ids aside, the node recorded.
+fn assert_same_results(single: &Path, sharded: &Path, node: &str) {
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(files_under(single), files_under(sharded), "same layout");
+    let uid = std::fs::metadata("/proc/self").unwrap().uid();
+    for unit in ["T0/run-1", "T1/run-1"] {
+        let a = json(&single.join(unit).join("result.json"));
+        let b = json(&sharded.join(unit).join("result.json"));
+        for field in ["schema_version", "tier", "run", "unit", "status", "score", "grade", "passed"]
+        {
+            assert_eq!(a[field], b[field], "{unit}: {field}");
+        }
+        for field in ["agent", "criteria", "categories", "error", "fixture_id", "tier_settings"] {
+            assert_eq!(without_timings(&a[field]), without_timings(&b[field]), "{unit}: {field}");
+        }
+        assert_eq!(b["score"].as_f64(), Some(1.0), "{b}");
+        assert_eq!(b["node"], Value::String(node.to_string()), "shards record their node");
+        let owner = std::fs::metadata(sharded.join(unit).join("result.json")).unwrap().uid();
+        assert_eq!(owner, uid, "results belong to the invoking user");
+    }
+    let (a, b) = (json(&single.join("summary.json")), json(&sharded.join("summary.json")));
+    for field in ["schema_version", "complete", "missing", "agents"] {
+        assert_eq!(a[field], b[field], "summary: {field}");
+    }
+    for field in ["runs", "completed", "errors", "passed", "pass_rate", "mean_score", "best_score"]
+    {
+        assert_eq!(a["totals"][field], b["totals"][field], "summary totals: {field}");
+    }
+}
+
 #[test]
 fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
     let Some(engine) = support::engine() else { return };
@@ -172,37 +203,7 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
     assert!(stderr.contains("shards: 2/2 done"), "{stderr}");
     assert!(text(&out.stdout).contains("2/2 completed, 2 passed"), "{}", text(&out.stdout));
 
-    assert_eq!(files_under(&single.0), files_under(&sharded.0), "same layout");
-    let node = swarm.node_name();
-    for unit in ["T0/run-1", "T1/run-1"] {
-        let a = json(&single.0.join(unit).join("result.json"));
-        let b = json(&sharded.0.join(unit).join("result.json"));
-        for field in ["schema_version", "tier", "run", "unit", "status", "score", "grade", "passed"]
-        {
-            assert_eq!(a[field], b[field], "{unit}: {field}");
-        }
-        for field in ["agent", "criteria", "categories", "error", "fixture_id", "tier_settings"] {
-            assert_eq!(without_timings(&a[field]), without_timings(&b[field]), "{unit}: {field}");
-        }
-        assert_eq!(b["score"].as_f64(), Some(1.0), "{b}");
-        assert_eq!(b["node"], Value::String(node.clone()), "shards record the node they ran on");
-        assert_eq!(b["experiment_id"], Value::String(sharded_id.clone()));
-        let owner = std::os::unix::fs::MetadataExt::uid(
-            &std::fs::metadata(sharded.0.join(unit).join("result.json")).unwrap(),
-        );
-        assert_eq!(
-            owner,
-            std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap())
-        );
-    }
-    let (a, b) = (json(&single.0.join("summary.json")), json(&sharded.0.join("summary.json")));
-    for field in ["schema_version", "complete", "missing", "agents"] {
-        assert_eq!(a[field], b[field], "summary: {field}");
-    }
-    for field in ["runs", "completed", "errors", "passed", "pass_rate", "mean_score", "best_score"]
-    {
-        assert_eq!(a["totals"][field], b["totals"][field], "summary totals: {field}");
-    }
+    assert_same_results(&single.0, &sharded.0, &swarm.node_name());
     assert_clean(&engine);
 
     // The same id again resumes: completed units are kept, not redone.
@@ -338,6 +339,33 @@ fn a_shard_that_fails_once_is_retried_and_secrets_never_leak() {
     assert_clean(&engine);
 }
 
+/// A secret, a volume and a container labelled as a swarm run's whose owner
+/// process is gone, for the sweep on start; returns their names.
+fn dead_owner_leftovers(engine: &support::Engine, image: &str) -> Vec<String> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let owner = format!("org.scylla.xtask.owner={}:4294967:1", host.trim());
+    let name = support::unique_name("scylla-swarm-dead");
+    let labels = ["--label", ROLE, "--label", owner.as_str()];
+    let value = TempDir::new("xtask-secret");
+    let file = value.path.join("value");
+    std::fs::write(&file, "x").unwrap();
+    for kind in ["secret", "volume"] {
+        let mut args = vec![kind, "create"];
+        args.extend(labels);
+        args.push(&name);
+        if kind == "secret" {
+            args.push(file.to_str().unwrap());
+        }
+        engine.run(&args);
+    }
+    let container = format!("{name}-helper");
+    let mut args = vec!["create", "--name", container.as_str()];
+    args.extend(labels);
+    args.extend([image, "true"]);
+    engine.run(&args);
+    vec![name, container]
+}
+
 /// Shard 1 always fails with a message; shard 0 records a result.
 const SHARD_ONE_FAILS: &str = r#"import json, pathlib, sys
 args = sys.argv[1:]
@@ -360,6 +388,7 @@ fn a_shard_failing_for_good_is_named_with_its_log_and_the_others_are_kept() {
     let image = test_image(&engine);
     let swarm = Swarm::join(&engine);
     let project = fake_project(SHARD_ONE_FAILS);
+    let dead = dead_owner_leftovers(&engine, image);
     let flags = ["--shards", "2", "--retries", "1", "--experiment-id", "fails"];
     let out = swarm_run(Some(&project.path), image, &flags, &[]);
     let stderr = text(&out.stderr);
@@ -373,6 +402,9 @@ fn a_shard_failing_for_good_is_named_with_its_log_and_the_others_are_kept() {
     assert!(stderr.contains("shard(s) 1 failed; the others' results are in"), "{stderr}");
     assert!(project.path.join("results/fails/shard-0/result.json").is_file());
     assert!(project.path.join("results/fails/summary.json").is_file());
+    for name in dead {
+        assert!(stderr.contains(&name), "{name} of a dead owner was not swept: {stderr}");
+    }
     assert_clean(&engine);
 }
 

@@ -163,6 +163,44 @@ pub fn run(ctx: &Context, args: &super::Args) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser)]
+    struct Probe {
+        #[command(flatten)]
+        args: crate::run_experiment::Args,
+    }
+
+    #[test]
+    fn swarm_flags_parse_and_need_swarm() {
+        Probe::command().debug_assert();
+        let probe = Probe::try_parse_from([
+            "p",
+            "--swarm",
+            "--shards",
+            "3",
+            "--constraint",
+            "node.role==worker",
+            "--constraint",
+            "node.labels.a==b",
+            "--retries",
+            "0",
+            "--",
+            "--tiers",
+            "T0",
+        ])
+        .unwrap();
+        let swarm = &probe.args.swarm;
+        assert!(swarm.swarm);
+        assert_eq!((swarm.shards, swarm.retries, swarm.max_concurrent), (3, 0, None));
+        assert_eq!(swarm.constraints, ["node.role==worker", "node.labels.a==b"]);
+        assert_eq!(probe.args.experiment_args, ["--tiers", "T0"]);
+        let defaults = Probe::try_parse_from(["p", "--swarm"]).unwrap();
+        assert_eq!((defaults.args.swarm.shards, defaults.args.swarm.retries), (4, 1));
+        assert!(Probe::try_parse_from(["p", "--shards", "3"]).is_err());
+        assert!(Probe::try_parse_from(["p", "--registry", "r:5000"]).is_err());
+        assert!(!Probe::try_parse_from(["p"]).unwrap().args.swarm.swarm);
+    }
 
     #[test]
     fn tiers_dirs_outside_the_staged_paths_are_staged() {
