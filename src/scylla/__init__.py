@@ -9,3 +9,7 @@ and :mod:`scylla.runner`.
 __version__ = "0.1.0"
 
 __all__ = ["__version__"]
+# bench 1795449802503611236
+# bench 1795449812533690560
+# bench 1795449823653900017
+# bench 1795449836249352369

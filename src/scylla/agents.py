@@ -15,7 +15,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from .claude import ClaudeAvailability, claude_availability, run_with_timeout
 from .errors import FixtureError, UsageError
@@ -27,6 +27,10 @@ AGENT_CHOICES = ("auto", "claude-code", "oracle")
 DEFAULT_AGENT_MODEL = "sonnet"
 
 
+class AgentError(RuntimeError):
+    """The agent could not work on the task at all."""
+
+
 @dataclass
 class AgentRun:
     exit_code: int
@@ -35,7 +39,6 @@ class AgentRun:
     tokens: TokenStats = field(default_factory=TokenStats)
     cost_usd: float | None = 0.0
     model: str | None = None
-    log_files: list[str] = field(default_factory=list)
     detail: str = ""
 
 
@@ -64,15 +67,15 @@ def choose_agent(requested: str, env: Mapping[str, str]) -> AgentChoice:
     return AgentChoice("oracle", f"auto: {availability.reason()}, so the oracle agent runs")
 
 
-def check_agent_fixture(agent: str, fixture: Fixture) -> None:
+def check_agent_fixture(agent: AgentChoice, fixture: Fixture) -> None:
     """Fail before any run when the fixture cannot serve the agent."""
-    if agent != "oracle":
+    if agent.name != "oracle":
         return
     reference = fixture.reference_solution
     if reference is None:
         raise FixtureError(
-            f"the oracle agent needs a reference solution, but {fixture.root / 'test.yaml'} "
-            "sets no 'reference_solution' directory"
+            f"the oracle agent ({agent.reason}) needs a reference solution, but "
+            f"{fixture.root / 'test.yaml'} sets no 'reference_solution' directory"
         )
     if not reference.is_dir():
         raise FixtureError(f"the oracle agent's reference solution is missing: {reference}")
@@ -102,7 +105,6 @@ def run_oracle(fixture: Fixture, workspace: Path, run_dir: Path) -> AgentRun:
         timed_out=False,
         duration_s=time.monotonic() - started,
         cost_usd=0.0,
-        log_files=[log.name],
         detail=f"copied {len(copied)} file(s) from {reference.name}/",
     )
 
@@ -141,6 +143,13 @@ def run_claude_code(
         argv, workspace, env, fixture.timeout_seconds, stream_path, stderr_path
     )
     summary = parse_stream(stream_path.read_text(encoding="utf-8", errors="replace"))
+    if not outcome.timed_out and outcome.exit_code != 0 and not summary.has_result_event:
+        # No result event and a failure exit: Claude Code never worked on the task
+        # (bad credentials, a refused flag). Judging the untouched workspace would
+        # record a meaningless score, so the run is an error and is redone next time.
+        raise AgentError(
+            f"claude exited {outcome.exit_code} without a result: {_tail(stderr_path)}"
+        )
     detail = f"{summary.events} stream event(s)"
     if outcome.timed_out:
         detail += f"; stopped after the task timeout of {fixture.timeout_seconds:g}s"
@@ -153,6 +162,13 @@ def run_claude_code(
         tokens=summary.tokens,
         cost_usd=summary.cost_usd,
         model=model,
-        log_files=[stream_path.name, stderr_path.name],
         detail=detail,
     )
+
+
+def _tail(path: Path, limit: int = 500) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace").strip()
+    if not text:
+        return "(nothing on stderr)"
+    lines = text.splitlines()[-3:]
+    return " | ".join(lines)[-limit:]

@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import __version__
 from .agents import AGENT_CHOICES, check_agent_fixture, choose_agent
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNIT_ERROR, EXIT_USAGE, ScyllaError, UsageError
+from .errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNIT_ERROR, ScyllaError,
+                     Terminated, UsageError)
 from .fixture import load_fixture
 from .judge import JUDGE_CHOICES, resolve_llm_judge
 from .plan import (default_experiment_id, parse_shard, plan_units, shard_units,
@@ -71,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a test fixture's task on tiers T0-T6 with an agent, judge each run, "
         "and record results under RESULTS_DIR/EXPERIMENT_ID/.",
         epilog="Exit codes: 0 every run completed and was judged (low scores included); "
-        "1 a run errored or is missing; 2 usage or fixture error; 130 interrupted.",
+        "1 a run errored or is missing; 2 usage or fixture error; 130 interrupted; 143 terminated.",
     )
     parser.add_argument("--tiers-dir", default=DEFAULT_TIERS_DIR,
                         help=f"the test fixture directory (default: {DEFAULT_TIERS_DIR})")
@@ -106,14 +108,26 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(message)s", stream=sys.stderr, force=True)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return _main(parser, args, env)
     except ScyllaError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: the unit in progress was abandoned and will be redone", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated: the unit in progress was abandoned and will be redone", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum, frame):
+    # SIGTERM (docker stop, a swarm task's shutdown) unwinds like Ctrl-C: the
+    # agent's process group is killed and the temporary workspace removed.
+    raise Terminated()
 
 
 def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, env: dict) -> int:
@@ -146,7 +160,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, env: dict) 
         return _summarize(experiment_id, experiment_dir, expected)
 
     agent = choose_agent(args.agent, env)
-    check_agent_fixture(agent.name, fixture)
+    check_agent_fixture(agent, fixture)
     use_llm, llm_note = resolve_llm_judge(args.judge, env)
     _announce(agent, llm_note, experiment_dir, args.shard, planned)
     context = RunContext(
@@ -168,7 +182,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, env: dict) 
 
 def _summarize(experiment_id: str, experiment_dir: Path, expected) -> int:
     rows = collect_rows(experiment_dir)
-    if not rows:
+    if not rows and not expected:
         raise UsageError(f"no result.json under {experiment_dir}")
     summary = build_summary(experiment_id, rows, expected)
     path = write_summary(experiment_dir, summary)

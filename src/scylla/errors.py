@@ -2,7 +2,8 @@
 
 Exit codes: 0 every unit completed and was judged; 1 at least one unit errored
 (the agent or the judge could not finish); 2 the run could not start as asked
-(bad flags, a bad fixture, a missing tool the user asked for); 130 interrupted.
+(bad flags, a bad fixture, a missing tool the user asked for); 130 interrupted
+(SIGINT), 143 terminated (SIGTERM).
 A low score is data, never a process failure.
 """
 
@@ -10,6 +11,7 @@ EXIT_OK = 0
 EXIT_UNIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class ScyllaError(Exception):
@@ -24,3 +26,7 @@ class UsageError(ScyllaError):
 
 class FixtureError(ScyllaError):
     """The test fixture is missing a file or holds invalid data (exit 2)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; unwinds like KeyboardInterrupt so cleanup code runs."""

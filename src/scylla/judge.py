@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from .checks import MANIFEST_ENV, workspace_files
 from .claude import claude_availability, run_with_timeout
@@ -382,26 +382,26 @@ def parse_judge_answer(text: str, items: list[RubricItem]) -> tuple[dict, str]:
     for entry in answer["items"]:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             scores[entry["id"]] = entry
-    results = {}
-    for item in items:
-        entry = scores.get(item.id)
-        def make(achieved, status, reason):
-            return ItemResult(item.id, item.category, item.check, item.points, achieved,
-                              status, "llm", reason)
-        if entry is None:
-            results[item.id] = make(None, "na", "the LLM judge gave no score for this item")
-            continue
-        reason = str(entry.get("reason", "")).strip()
-        score = entry.get("score")
-        if score is None:
-            results[item.id] = make(None, "na", f"not applicable per the LLM judge: {reason}")
-            continue
-        if isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise JudgeError(f"the LLM judge's score for {item.id} is not a number: {score!r}")
-        fraction = min(1.0, max(0.0, float(score)))
-        status = "pass" if fraction == 1.0 else "fail" if fraction == 0.0 else "partial"
-        results[item.id] = make(round(fraction * item.points, 6), status, reason)
+    results = {item.id: _llm_item_result(item, scores.get(item.id)) for item in items}
     return results, str(answer.get("reasoning", "")).strip()
+
+
+def _llm_item_result(item: RubricItem, entry: dict | None) -> ItemResult:
+    def make(achieved: float | None, status: str, reason: str) -> ItemResult:
+        return ItemResult(item.id, item.category, item.check, item.points, achieved, status,
+                          "llm", reason)
+
+    if entry is None:
+        return make(None, "na", "the LLM judge gave no score for this item")
+    reason = str(entry.get("reason", "")).strip()
+    score = entry.get("score")
+    if score is None:
+        return make(None, "na", f"not applicable per the LLM judge: {reason}")
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        raise JudgeError(f"the LLM judge's score for {item.id} is not a number: {score!r}")
+    fraction = min(1.0, max(0.0, float(score)))
+    status = "pass" if fraction == 1.0 else "fail" if fraction == 0.0 else "partial"
+    return make(round(fraction * item.points, 6), status, reason)
 
 
 def _first_json_object(text: str) -> dict | None:

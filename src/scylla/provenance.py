@@ -14,7 +14,7 @@ import socket
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import __version__
 

@@ -14,9 +14,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
-from .agents import AgentChoice, AgentRun, run_claude_code, run_oracle
+from .agents import AgentChoice, AgentError, AgentRun, run_claude_code, run_oracle
 from .checks import workspace_files
 from .errors import UsageError
 from .fixture import Fixture
@@ -109,6 +109,8 @@ def run_unit(context: RunContext, unit: Unit, settings: TierSettings, run_dir: P
         finally:
             result["judge_duration_s"] = round(time.monotonic() - judge_started, 3)
         _record_verdict(context, result, verdict)
+    except AgentError as error:
+        result.update(status="error", error=f"agent: {error}")
     except JudgeError as error:
         result.update(status="error", error=f"judge: {error}")
     except Exception as error:  # one unit's failure must not stop the experiment
@@ -116,6 +118,7 @@ def run_unit(context: RunContext, unit: Unit, settings: TierSettings, run_dir: P
         result.update(status="error", error=f"{type(error).__name__}: {error}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        result["logs"] = sorted(path.name for path in run_dir.iterdir() if path.name != RESULT_FILE)
         result["total_duration_s"] = round(time.monotonic() - started, 3)
         result["finished_at"] = utc_now()
         result["cost_usd"] = _total_cost(result)
@@ -185,7 +188,6 @@ def _record_agent(result: dict, agent_run: AgentRun) -> None:
         tokens=agent_run.tokens.to_json(),
         cache_efficiency=agent_run.tokens.cache_efficiency,
         agent_detail=agent_run.detail,
-        logs=list(agent_run.log_files),
     )
 
 
@@ -202,8 +204,6 @@ def _record_verdict(context: RunContext, result: dict, verdict: Verdict) -> None
             "llm_note": verdict.llm_note,
         },
     )
-    if verdict.llm_used:
-        result["logs"] += ["judge-prompt.md", "judge-output.json", "judge-stderr.log"]
     if verdict.score is None:
         result.update(status="error", error="every rubric item is N/A: there is nothing to score")
         return

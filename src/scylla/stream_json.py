@@ -36,7 +36,7 @@ class TokenStats:
             return None
         return round(self.cache_read / self.total_input, 6)
 
-    def add(self, other: "TokenStats") -> "TokenStats":
+    def add(self, other: TokenStats) -> TokenStats:
         return TokenStats(
             input=self.input + other.input,
             output=self.output + other.output,
@@ -50,7 +50,7 @@ class TokenStats:
         return data
 
     @classmethod
-    def from_usage(cls, usage: object) -> "TokenStats":
+    def from_usage(cls, usage: object) -> TokenStats:
         if not isinstance(usage, dict):
             return cls()
         return cls(
@@ -113,13 +113,14 @@ def parse_stream(text: str) -> StreamSummary:
     cost = result_event.get("total_cost_usd")
     turns = result_event.get("num_turns")
     result_text = result_event.get("result")
+    session_id = result_event.get("session_id")
     return StreamSummary(
         tokens=TokenStats.from_usage(result_event.get("usage")),
         cost_usd=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
         result_text=result_text if isinstance(result_text, str) else None,
         is_error=bool(result_event.get("is_error")) if "is_error" in result_event else None,
         num_turns=turns if isinstance(turns, int) else None,
-        session_id=result_event.get("session_id") if isinstance(result_event.get("session_id"), str) else None,
+        session_id=session_id if isinstance(session_id, str) else None,
         has_result_event=True,
         events=events,
         unparsed_lines=unparsed,

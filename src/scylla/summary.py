@@ -123,7 +123,7 @@ def render_table(summary: dict) -> str:
     out = [f"Experiment {summary['experiment_id']}  (agent: {', '.join(summary['agents']) or '-'})",
            rule]
     for index, line in enumerate(table):
-        out.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+        out.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
         if index == 0:
             out.append(rule)
     out.append(rule)

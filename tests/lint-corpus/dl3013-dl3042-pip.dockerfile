@@ -4,7 +4,7 @@ RUN pip install --no-cache-dir requests "flask==3.0.0"
 # expect: DL3042, DL3059
 RUN pip install -r requirements.txt
 # expect: DL3059
-RUN pip install --no-cache-dir . "uvicorn>=0.30" git+https://example.com/x.git ./wheels/a.whl
+RUN pip install --no-cache-dir . "uvicorn>=0.30" git+https://example.com/x.git@v1.0 ./wheels/a.whl
 # expect: DL3013, DL3059
 RUN python3 -m pip install --no-cache-dir --upgrade pip
 ENV PIP_NO_CACHE_DIR=1

@@ -23,7 +23,7 @@ COPY --from=assets /web/dist /srv/app/static
 ADD . /srv/app
 # expect: DL3013, DL3042, SCY002
 RUN pip install -r /srv/app/requirements.txt django
-# expect: DL3059, DL4006, SCY006
+# expect: DL4006, SCY006
 RUN curl -sL https://example.com/agent.sh | bash
 EXPOSE 8000
 # expect: DL3025

@@ -3,7 +3,8 @@
 # Agent calls (--output-format stream-json) write hello.py in the working
 # directory and print the recorded stream sample; judge calls (--output-format
 # json, prompt on stdin) score every item listed in the prompt. FAKE_CLAUDE_MODE:
-# ok | hang (the agent never finishes) | bad-judge (the judge answers no JSON).
+# ok | hang (the agent never finishes) | crash (the agent fails at once, as with
+# bad credentials) | bad-judge (the judge answers no JSON).
 import json
 import os
 import re
@@ -17,10 +18,13 @@ prompt = args[-1] if is_agent else sys.stdin.read()
 with open(os.environ["FAKE_CLAUDE_LOG"], "a", encoding="utf-8") as log:
     log.write(json.dumps({
         "args": args, "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
-        "role": "agent" if is_agent else "judge", "prompt": prompt,
+        "role": "agent" if is_agent else "judge", "prompt": prompt, "pid": os.getpid(),
     }) + "\n")
 
 if is_agent:
+    if mode == "crash":
+        sys.stderr.write("Invalid API key · Please run /login\n")
+        sys.exit(1)
     if mode == "hang":
         time.sleep(120)
     with open("hello.py", "w", encoding="utf-8") as script:

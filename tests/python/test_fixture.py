@@ -85,7 +85,8 @@ class BadFixtureTest(TempDirTestCase):
         load_fixture(fixture)  # a fixture without one is fine for Claude Code
         completed = self.run_cli("--tiers-dir", str(fixture), "--tiers", "T0", "--agent", "oracle")
         self.assertEqual(completed.returncode, 2)
-        self.assertIn("the oracle agent needs a reference solution", completed.stderr)
+        self.assertIn("the oracle agent (requested with --agent oracle) needs a reference solution",
+                      completed.stderr)
 
     def test_tier_the_fixture_does_not_offer(self):
         fixture = self.copy_fixture()

@@ -6,7 +6,12 @@ without any `claude` on it.
 """
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import unittest
 
 from scylla.claude import claude_availability
@@ -14,7 +19,7 @@ from scylla.errors import UsageError
 from scylla.fixture import load_fixture
 from scylla.judge import JudgeError, parse_judge_answer, resolve_llm_judge
 
-from .support import FIXTURE, TempDirTestCase, path_without_claude
+from .support import FIXTURE, SCRIPT, TempDirTestCase, path_without_claude
 
 EXPERIMENT = "test-001-T0"
 
@@ -124,6 +129,39 @@ class WithClaudeTest(TempDirTestCase):
         by_id = {item["id"]: item for item in result["criteria"]}
         self.assertEqual(by_id["F1"]["status"], "fail")  # hello.py was never written
         self.assertLess(result["score"], 0.6)
+
+    def test_sigterm_stops_the_agent_and_leaves_no_half_result(self):
+        self.install_fake_claude(mode="hang")
+        scratch = self.tmp / "tmpdir"
+        scratch.mkdir()
+        self.env["TMPDIR"] = str(scratch)
+        argv = [sys.executable, str(SCRIPT), "--results-dir", str(self.results),
+                "--tiers-dir", str(FIXTURE), "--tiers", "T0"]
+        process = subprocess.Popen(argv, cwd=self.tmp, env=self.env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not self.fake_claude_calls() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (agent_call,) = self.fake_claude_calls()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 143, stderr)
+        self.assertIn("terminated", stderr)
+        with self.assertRaises(ProcessLookupError):
+            os.kill(agent_call["pid"], 0)
+        self.assertEqual(list(scratch.iterdir()), [], "the temporary workspace was left behind")
+        self.assertEqual(list(self.results.rglob("result.json")), [])
+
+    def test_claude_code_that_never_starts_errors_the_run(self):
+        self.install_fake_claude(mode="crash")
+        completed = self.run_cli("--tiers", "T0")
+        self.assertEqual(completed.returncode, 1)
+        result = self.result(EXPERIMENT, "T0/run-1")
+        self.assertEqual(result["status"], "error")
+        self.assertIn("claude exited 1 without a result: Invalid API key", result["error"])
+        self.assertIsNone(result["score"])
+        self.assertEqual(result["logs"], ["agent-stderr.log", "agent-stream.jsonl"])
+        self.assertEqual(self.summary(EXPERIMENT)["totals"]["errors"], 1)
 
     def test_a_failing_llm_judge_errors_the_run(self):
         self.install_fake_claude(mode="bad-judge")

@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 import unittest
-from pathlib import Path
 
 import scylla
 from scylla.checks import new_files, non_blank_lines, workspace_files

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import os
 import unittest
 
 from .support import TempDirTestCase, strip_volatile
@@ -181,6 +180,14 @@ class ShardedRunTest(TempDirTestCase):
         completed = self.run_cli("--tiers", "T0", "--summarize-only")
         self.assertEqual(completed.returncode, 2)
         self.assertIn("no results to summarize", completed.stderr)
+        # Every shard failed before writing a result: the summary says so.
+        (self.results / EXPERIMENT).mkdir(parents=True)
+        completed = self.run_cli("--tiers", "T0", "--summarize-only")
+        self.assertEqual(completed.returncode, 1, completed.stderr)
+        self.assertEqual(self.summary(EXPERIMENT)["missing"], ["T0/run-1"])
+        completed = self.run_cli("--summarize-only", "--experiment-id", EXPERIMENT)
+        self.assertEqual(completed.returncode, 2)
+        self.assertIn("no result.json under", completed.stderr)
 
 
 class UsageTest(TempDirTestCase):

@@ -18,6 +18,7 @@ pub mod docker_build;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
+pub mod healthcheck;
 pub mod lint_dockerfile;
 pub mod output;
 pub mod run_experiment;

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use xtask::context::{Context, Verbosity};
 use xtask::error::{exit_code_for, Outcome, EXIT_USAGE};
-use xtask::{docker_build, run_experiment, shell};
+use xtask::{docker_build, healthcheck, lint_dockerfile, run_experiment, shell};
 
 /// Build, run and check the scylla-runner container.
 #[derive(Parser, Debug)]
@@ -56,6 +56,10 @@ enum Task {
     RunExperiment(run_experiment::Args),
     /// Open an interactive shell in a scylla-runner container (attach, start or create)
     Shell(shell::Args),
+    /// Check that an image or a running container is healthy with its own HEALTHCHECK
+    Healthcheck(healthcheck::Args),
+    /// Lint Dockerfiles: hadolint's rules plus this project's
+    LintDockerfile(lint_dockerfile::Args),
 }
 
 fn workspace_root() -> Utf8PathBuf {
@@ -76,6 +80,8 @@ fn run(cli: Cli) -> Result<Outcome> {
         Task::DockerBuild(args) => args.run(&ctx),
         Task::RunExperiment(args) => args.run(&ctx),
         Task::Shell(args) => args.run(&ctx),
+        Task::Healthcheck(args) => args.run(&ctx),
+        Task::LintDockerfile(args) => args.run(&ctx),
     }
 }
 

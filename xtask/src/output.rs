@@ -89,7 +89,7 @@ pub fn error(color: bool, error: &anyhow::Error) {
 /// Whether stderr gets colour, for errors printed before a context exists.
 pub fn stderr_color_from_env() -> bool {
     use std::io::IsTerminal;
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
 }
 
 /// A result line on stdout (the only thing scripts should parse, with `--format json`).

@@ -109,7 +109,7 @@ impl Args {
             }
             None => host::unique_name("scylla-shell"),
         };
-        if !(ctx.stdin_is_tty && ctx.stdout_is_tty) && !ctx.dry_run {
+        if !(ctx.dry_run || ctx.stdin_is_tty && ctx.stdout_is_tty) {
             return Err(usage(
                 "shell needs a terminal, and stdin or stdout is not one\n  \
                  run it from an interactive terminal; from scripts use \

@@ -179,7 +179,7 @@ fn a_canary_secret_never_leaks() {
     let project = fake_project(script);
     let credentials = project.path.join("creds.json");
     std::fs::write(&credentials, format!("{{\"token\": \"{canary}-file\"}}")).unwrap();
-    let mut child = xtask()
+    let child = xtask()
         .args([
             "--project-dir",
             project.path.to_str().unwrap(),

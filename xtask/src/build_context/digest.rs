@@ -7,12 +7,14 @@
 //! second write) is never trusted and is re-read. A missing, unreadable or malformed cache
 //! only means everything is hashed again.
 //!
-//! Cache file: `<cache dir>/content-hashes-<first 16 hex of sha256(context dir)>.v1`, text:
+//! Cache file: `<cache dir>/content-hashes-<first 16 hex of sha256(context dir)>.v2`, text:
 //! ```text
-//! scylla-content-hashes v1
-//! "<canonical context dir, JSON string>"
-//! <sha256 hex> <size> <mtime ns> <ctime ns> <inode> "<path, JSON string>"
+//! scylla-content-hashes v2
+//! <canonical context dir>
+//! <sha256 hex> <size> <mtime ns> <ctime ns> <inode> <path>
 //! ```
+//! where the directory and the paths escape `\` as `\\`, a newline as `\n` and a carriage
+//! return as `\r`, so that every record is one line.
 //! It is written to a temporary file and renamed into place, and only when something changed.
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,7 +31,7 @@ use super::walk::{stamp, BuildContext, EntryKind, FileStamp};
 /// A SHA-256 digest.
 pub type Sha256Digest = [u8; 32];
 
-const CACHE_HEADER: &str = "scylla-content-hashes v1";
+const CACHE_HEADER: &str = "scylla-content-hashes v2";
 const READ_BUFFER: usize = 256 * 1024;
 
 /// SHA-256 of each file in `paths`, in the same order, hashed in parallel on every
@@ -130,12 +132,18 @@ impl ContentDigests {
 
 fn cache_file(dir: &Utf8Path, context_dir: &Utf8Path) -> Utf8PathBuf {
     let key = hex(&Sha256::digest(context_dir.as_str().as_bytes()));
-    dir.join(format!("content-hashes-{}.v1", &key[..16]))
+    dir.join(format!("content-hashes-{}.v2", &key[..16]))
 }
 
 /// Lowercase hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 #[derive(Debug, Default)]
@@ -167,7 +175,7 @@ fn save_cache(
     context: &BuildContext,
     digests: &ContentDigests,
 ) -> anyhow::Result<()> {
-    let mut text = format!("{CACHE_HEADER}\n{}\n", json_string(context.context_dir.as_str()));
+    let mut text = format!("{CACHE_HEADER}\n{}\n", escape(context.context_dir.as_str()));
     for entry in context.entries.iter().filter(|e| e.kind == EntryKind::File) {
         let Some(digest) = digests.by_path.get(&entry.path) else { continue };
         let stamp = entry.stamp;
@@ -178,14 +186,32 @@ fn save_cache(
             stamp.mtime_ns,
             stamp.ctime_ns,
             stamp.inode,
-            json_string(&entry.path)
+            escape(&entry.path)
         ));
     }
     write_atomically(path, text.as_bytes())
 }
 
-fn json_string(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r")
+}
+
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(ch) = chars.next() {
+        if ch != '\\' {
+            out.push(ch);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '\\' => '\\',
+            'n' => '\n',
+            'r' => '\r',
+            _ => return None,
+        });
+    }
+    Some(out)
 }
 
 fn parse_cache(
@@ -196,7 +222,7 @@ fn parse_cache(
     if lines.next()? != CACHE_HEADER {
         return None;
     }
-    let dir: String = serde_json::from_str(lines.next()?).ok()?;
+    let dir = unescape(lines.next()?)?;
     if dir != context_dir.as_str() {
         return None;
     }
@@ -210,19 +236,25 @@ fn parse_cache(
             ctime_ns: fields.next()?.parse().ok()?,
             inode: fields.next()?.parse().ok()?,
         };
-        let path: String = serde_json::from_str(fields.next()?).ok()?;
+        let path = unescape(fields.next()?)?;
         entries.insert(path, (stamp, digest));
     }
     Some(entries)
 }
 
 fn parse_hex(text: &str) -> Option<Sha256Digest> {
-    if text.len() != 64 || !text.is_ascii() {
+    let text = text.as_bytes();
+    if text.len() != 64 {
         return None;
     }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
     let mut digest = [0u8; 32];
-    for (index, byte) in digest.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16).ok()?;
+    for (byte, pair) in digest.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
     }
     Some(digest)
 }

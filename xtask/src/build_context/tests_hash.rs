@@ -241,8 +241,9 @@ fn a_corrupt_or_foreign_cache_means_rehash_not_failure() {
     for broken in [
         String::new(),
         "garbage\n".to_owned(),
-        text.replace("scylla-content-hashes v1", "scylla-content-hashes v0"),
-        text.replacen(" \"", " not-json \"", 3),
+        text.replace("scylla-content-hashes v2", "scylla-content-hashes v1"),
+        format!("{text}{} 1 2 3 4 bad\\q\n", "0".repeat(64)),
+        format!("{text}truncated line\n"),
         text.replace(&hex(&reference.by_path["pyproject.toml"])[..10], "zzzzzzzzzz"),
     ] {
         std::fs::write(&file, broken).unwrap();

@@ -151,7 +151,7 @@ fn tar_entry(out: &mut Vec<u8>, name: &str, mode: u32, uid: u32, gid: u32, kind:
     out.extend_from_slice(&header);
     out.extend_from_slice(data);
     let padding = (512 - data.len() % 512) % 512;
-    out.extend(std::iter::repeat_n(0u8, padding));
+    out.resize(out.len() + padding, 0u8);
 }
 
 #[cfg(test)]

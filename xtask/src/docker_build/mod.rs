@@ -174,13 +174,17 @@ fn default_build_args(ctx: &Context) -> Result<BTreeMap<String, String>> {
     Ok(args)
 }
 
-/// Where content hashes are cached between runs.
-pub fn cache_dir(ctx: &Context) -> Utf8PathBuf {
-    ctx.path("target/xtask-cache")
+/// Where content hashes are cached between runs: this workspace's `target/`,
+/// never the project directory, which may be the build context itself.
+pub fn cache_dir(_ctx: &Context) -> Utf8PathBuf {
+    let manifest_dir = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(&manifest_dir).join("target/xtask-cache")
 }
 
 /// The builder `build` will use: BuildKit when buildx answers (or is forced
-/// with DOCKER_BUILDKIT=1), else the legacy builder.
+/// with DOCKER_BUILDKIT=1), else the legacy builder. The probe's answer is
+/// cached per engine binary (path, size, mtime), so the no-op path does not
+/// pay for an extra engine process.
 pub fn builder_for(ctx: &Context, engine: &Engine) -> Builder {
     if engine.kind == EngineKind::Podman {
         return Builder::Classic;
@@ -190,11 +194,39 @@ pub fn builder_for(ctx: &Context, engine: &Engine) -> Builder {
         Some("1") => return Builder::BuildKit,
         _ => {}
     }
+    let marker = builder_cache_file(ctx, engine);
+    if let Some(cached) = marker.as_ref().and_then(|m| std::fs::read_to_string(m).ok()) {
+        match cached.trim() {
+            "buildkit" => return Builder::BuildKit,
+            "classic" => return Builder::Classic,
+            _ => {}
+        }
+    }
     let probe = EngineCommand::query(["buildx", "version"]);
-    match exec::output(ctx, engine, &probe) {
+    let builder = match exec::output(ctx, engine, &probe) {
         Ok(out) if out.status.success() => Builder::BuildKit,
         _ => Builder::Classic,
+    };
+    if let Some(marker) = marker {
+        let text = if builder == Builder::BuildKit { "buildkit" } else { "classic" };
+        let _ = std::fs::create_dir_all(cache_dir(ctx)).and_then(|_| std::fs::write(marker, text));
     }
+    builder
+}
+
+fn builder_cache_file(ctx: &Context, engine: &Engine) -> Option<Utf8PathBuf> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&engine.program).ok()?;
+    // The docker CLI finds buildx in ~/.docker/cli-plugins too: key on that as well.
+    let plugin_dir =
+        ctx.env.get("HOME").map(|home| format!("{home}/.docker/cli-plugins")).unwrap_or_default();
+    let plugin_stamp = std::fs::metadata(&plugin_dir).map(|m| m.mtime()).unwrap_or(0);
+    let key =
+        format!("{}|{}|{}|{plugin_dir}|{plugin_stamp}", engine.program, meta.len(), meta.mtime());
+    let digest = Sha256::digest(key.as_bytes());
+    let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Some(cache_dir(ctx).join(format!("builder-{name}")))
 }
 
 /// What `build_if_needed` did.

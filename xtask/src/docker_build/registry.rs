@@ -76,16 +76,18 @@ pub fn current_digest(image: &ImageRef, timeout: Duration) -> Result<String> {
         if let Some(token) = token {
             request = request.set("Authorization", &format!("Bearer {token}"));
         }
-        request.call()
+        request.call().map_err(Box::new)
     };
     let response = match head(None) {
         Ok(response) => response,
-        Err(ureq::Error::Status(401, response)) => {
-            let challenge = response.header("WWW-Authenticate").unwrap_or_default().to_string();
-            let token = fetch_token(&agent, &challenge)?;
-            head(Some(&token)).map_err(|e| describe(&registry, e))?
-        }
-        Err(error) => return Err(describe(&registry, error)),
+        Err(error) => match *error {
+            ureq::Error::Status(401, response) => {
+                let challenge = response.header("WWW-Authenticate").unwrap_or_default().to_string();
+                let token = fetch_token(&agent, &challenge)?;
+                head(Some(&token)).map_err(|e| describe(&registry, *e))?
+            }
+            other => return Err(describe(&registry, other)),
+        },
     };
     response.header("Docker-Content-Digest").map(str::to_string).ok_or_else(|| {
         anyhow!("registry {registry} sent no Docker-Content-Digest for {}", image.name())

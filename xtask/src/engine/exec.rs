@@ -116,8 +116,9 @@ pub fn output_bytes(
     Ok((out.status, out.stdout, String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
-/// Runs a command with its output streamed to the user's terminal and returns
-/// its exit code (0 under `--dry-run` for an action).
+/// Runs a command with its output streamed to the user's stderr (its stdout
+/// too: our stdout carries only results) and returns its exit code (0 under
+/// `--dry-run` for an action).
 pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<i32> {
     if !announce(ctx, engine, command) {
         return Ok(0);
@@ -130,8 +131,15 @@ pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result
         return Err(anyhow!("internal: streamed commands cannot take stdin bytes"));
     }
     process.stdin(std::process::Stdio::null());
+    process.stdout(stderr_as_stdio()?);
     let status = process.status().map_err(|e| spawn_error(engine, command, e))?;
     Ok(exit_code(status))
+}
+
+fn stderr_as_stdio() -> Result<std::process::Stdio> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stderr().as_fd().try_clone_to_owned().context("cannot duplicate stderr")?;
+    Ok(std::process::Stdio::from(fd))
 }
 
 /// Runs a command attached to the user's terminal (stdin included), for

@@ -3,6 +3,7 @@
 //! daemon is the actionable error from [`Engine::diagnose_unreachable`].
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use anyhow::{anyhow, Context as _, Result};
 use serde_json::Value;
@@ -18,6 +19,19 @@ pub struct ImageInfo {
     pub repo_digests: Vec<String>,
     /// The image's HEALTHCHECK `Test` array, if it declares one.
     pub healthcheck: Option<Vec<String>>,
+    /// The HEALTHCHECK's timing; zero fields mean the engine's defaults.
+    pub healthcheck_timing: HealthTiming,
+    /// `ENTRYPOINT` in exec form (empty when the image has none).
+    pub entrypoint: Vec<String>,
+}
+
+/// A HEALTHCHECK's timing as the image declares it (zero: the engine default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HealthTiming {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub start_period: Duration,
+    pub retries: u64,
 }
 
 /// What the tasks need to know about a container.
@@ -47,6 +61,9 @@ pub struct Health {
 pub struct ProbeResult {
     pub exit_code: i64,
     pub output: String,
+    /// When the probe started, as the engine reports it (RFC 3339); tells
+    /// probes apart in the engine's sliding window of the last five.
+    pub start: String,
 }
 
 fn is_missing(stderr: &str) -> bool {
@@ -97,13 +114,21 @@ fn strings(value: &Value) -> Vec<String> {
 /// Parses one element of `image inspect` output.
 pub fn parse_image(value: &Value) -> ImageInfo {
     let config = &value["Config"];
-    let healthcheck =
-        config["Healthcheck"]["Test"].as_array().map(|_| strings(&config["Healthcheck"]["Test"]));
+    let health = &config["Healthcheck"];
+    let healthcheck = health["Test"].as_array().map(|_| strings(&health["Test"]));
+    let nanos = |field: &str| Duration::from_nanos(health[field].as_u64().unwrap_or(0));
     ImageInfo {
         id: value["Id"].as_str().unwrap_or_default().to_string(),
         labels: string_map(&config["Labels"]),
         repo_digests: strings(&value["RepoDigests"]),
         healthcheck,
+        healthcheck_timing: HealthTiming {
+            interval: nanos("Interval"),
+            timeout: nanos("Timeout"),
+            start_period: nanos("StartPeriod"),
+            retries: health["Retries"].as_u64().unwrap_or(0),
+        },
+        entrypoint: strings(&config["Entrypoint"]),
     }
 }
 
@@ -123,6 +148,7 @@ pub fn parse_container(value: &Value) -> ContainerInfo {
                         .map(|e| ProbeResult {
                             exit_code: e["ExitCode"].as_i64().unwrap_or(-1),
                             output: e["Output"].as_str().unwrap_or_default().to_string(),
+                            start: e["Start"].as_str().unwrap_or_default().to_string(),
                         })
                         .collect()
                 })
@@ -174,7 +200,10 @@ mod tests {
     fn parses_an_image_with_labels_and_healthcheck() {
         let value: Value = serde_json::from_str(
             r#"{"Id":"sha256:abc","RepoDigests":["r@sha256:1"],
-                "Config":{"Labels":{"a":"1"},"Healthcheck":{"Test":["CMD-SHELL","true"]}}}"#,
+                "Config":{"Labels":{"a":"1"},"Entrypoint":["/e","x"],
+                          "Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":30000000000,
+                                         "Timeout":10000000000,"StartPeriod":5000000,
+                                         "Retries":3}}}"#,
         )
         .unwrap();
         let info = parse_image(&value);
@@ -182,6 +211,16 @@ mod tests {
         assert_eq!(info.labels.get("a").map(String::as_str), Some("1"));
         assert_eq!(info.repo_digests, vec!["r@sha256:1"]);
         assert_eq!(info.healthcheck, Some(vec!["CMD-SHELL".to_string(), "true".to_string()]));
+        assert_eq!(
+            info.healthcheck_timing,
+            HealthTiming {
+                interval: Duration::from_secs(30),
+                timeout: Duration::from_secs(10),
+                start_period: Duration::from_millis(5),
+                retries: 3,
+            }
+        );
+        assert_eq!(info.entrypoint, vec!["/e", "x"]);
     }
 
     #[test]
@@ -190,6 +229,8 @@ mod tests {
         let info = parse_image(&value);
         assert!(info.labels.is_empty());
         assert_eq!(info.healthcheck, None);
+        assert_eq!(info.healthcheck_timing, HealthTiming::default());
+        assert!(info.entrypoint.is_empty());
     }
 
     #[test]
@@ -197,7 +238,8 @@ mod tests {
         let value: Value = serde_json::from_str(
             r#"{"Id":"c1","Name":"/box","State":{"Status":"running","Running":true,
                 "Health":{"Status":"unhealthy","FailingStreak":2,
-                          "Log":[{"ExitCode":1,"Output":"boom\n"}]}}}"#,
+                          "Log":[{"Start":"2024-01-01T00:00:00.5Z","ExitCode":1,
+                                  "Output":"boom\n"}]}}}"#,
         )
         .unwrap();
         let info = parse_container(&value);
@@ -206,7 +248,14 @@ mod tests {
         let health = info.health.unwrap();
         assert_eq!(health.status, "unhealthy");
         assert_eq!(health.failing_streak, 2);
-        assert_eq!(health.log, vec![ProbeResult { exit_code: 1, output: "boom\n".into() }]);
+        assert_eq!(
+            health.log,
+            vec![ProbeResult {
+                exit_code: 1,
+                output: "boom\n".into(),
+                start: "2024-01-01T00:00:00.5Z".into()
+            }]
+        );
     }
 
     #[test]

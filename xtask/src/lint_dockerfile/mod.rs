@@ -8,6 +8,7 @@
 //! The user documentation with every rule is `docs/lint-dockerfile.md`.
 
 pub mod config;
+mod context_check;
 pub mod output;
 mod pragma;
 pub mod rules;
@@ -16,10 +17,12 @@ pub mod shell;
 use anyhow::Context as _;
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::build_context::Builder;
 use crate::context::Context;
 use crate::error::{usage, Outcome};
 
 pub use config::{Config, Threshold};
+pub use context_check::ContextView;
 pub use output::{FileReport, Format};
 pub use rules::{lint, rule, Finding, Options, Rule, Severity, RULES};
 
@@ -51,6 +54,27 @@ pub struct Args {
     /// Accept FROM images only from this registry (repeatable; turns on DL3026)
     #[arg(long = "trusted-registry", value_name = "HOST")]
     pub trusted_registries: Vec<String>,
+
+    /// The build context for the COPY/ADD source check (SCY008) [default: the project root]
+    #[arg(long, value_name = "DIR", conflicts_with = "no_context")]
+    pub context: Option<Utf8PathBuf>,
+
+    /// Skip the COPY/ADD source check (SCY008) and do not read the build context
+    #[arg(long)]
+    pub no_context: bool,
+
+    /// Which builder's .dockerignore rules apply: classic or buildkit [default: buildkit
+    /// when DOCKER_BUILDKIT=1, else classic]
+    #[arg(long, value_name = "BUILDER", value_parser = parse_builder)]
+    pub builder: Option<Builder>,
+}
+
+fn parse_builder(text: &str) -> Result<Builder, String> {
+    match text {
+        "classic" => Ok(Builder::Classic),
+        "buildkit" => Ok(Builder::BuildKit),
+        _ => Err(format!("{text:?}: use classic or buildkit")),
+    }
 }
 
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
@@ -68,19 +92,38 @@ impl Args {
             .failure_threshold
             .or(config.failure_threshold)
             .unwrap_or(Threshold::At(Severity::Info));
-        let options = self.options(config);
+        let mut options = self.options(config);
         let files = if self.files.is_empty() { discover(&ctx.root)? } else { self.files.clone() };
         let mut reports = Vec::new();
         for file in &files {
             let source = std::fs::read(file)
                 .map_err(|e| usage(format!("cannot read {file}: {e}")))
                 .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())?;
+            options.context = self.context_view(ctx, file)?;
             let findings = lint(&source, &options);
             reports.push(FileReport { path: display_path(&ctx.root, file), source, findings });
         }
         print!("{}", output::render(self.format, &reports, ctx.stdout_color()));
         let failed = reports.iter().flat_map(|r| &r.findings).any(|f| threshold.fails(f.severity));
         Ok(if failed { Outcome::Failure } else { Outcome::Success })
+    }
+
+    fn context_view(
+        &self,
+        ctx: &Context,
+        dockerfile: &Utf8Path,
+    ) -> anyhow::Result<Option<ContextView>> {
+        if self.no_context {
+            return Ok(None);
+        }
+        let dir = self.context.clone().unwrap_or_else(|| ctx.root.clone());
+        let builder = self.builder.unwrap_or(match ctx.env.get("DOCKER_BUILDKIT") {
+            Some("1") => Builder::BuildKit,
+            _ => Builder::Classic,
+        });
+        let view = ContextView::list(&dir, dockerfile, builder)
+            .map_err(|e| usage(format!("cannot list the build context {dir}: {e:#}")))?;
+        Ok(Some(view))
     }
 
     fn options(&self, config: Config) -> Options {
@@ -93,6 +136,7 @@ impl Args {
             ignored,
             overrides: config.overrides,
             disable_pragmas: config.disable_pragmas,
+            context: None,
         }
     }
 }

@@ -60,6 +60,17 @@ impl Script {
         self.commands.iter().filter(move |c| c.program() == program)
     }
 
+    /// Whether `program` runs, directly or inside a `$(...)` or backquoted substitution.
+    pub fn mentions(&self, program: &str) -> bool {
+        let substituted = [format!("$({program} "), format!("`{program} ")];
+        self.running(program).next().is_some()
+            || self
+                .commands
+                .iter()
+                .flat_map(|c| &c.words)
+                .any(|w| substituted.iter().any(|s| w.contains(s.as_str())))
+    }
+
     /// Whether some command pipes into another.
     pub fn has_pipe(&self) -> bool {
         self.commands.iter().any(|c| c.pipes_into_next)

@@ -86,7 +86,6 @@ fn project_rules() {
         ("SCY002", 6),
         ("DL3059", 7),
         ("SCY005", 7),
-        ("DL3059", 8),
         ("DL4006", 8),
         ("SCY006", 8),
         ("SCY003", 10),
@@ -94,4 +93,46 @@ fn project_rules() {
     ];
     expected.sort();
     assert_eq!(found, expected);
+}
+
+/// A scratch directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn copy_sources_must_be_in_the_context() {
+    let unique =
+        format!("lint-dockerfile-context-{}-{:?}", std::process::id(), std::thread::current().id());
+    let dir = TempDir(std::env::temp_dir().join(unique.replace(['(', ')'], "")));
+    let root = camino::Utf8PathBuf::from_path_buf(dir.0.clone()).expect("a UTF-8 temp dir");
+    std::fs::create_dir_all(root.join("src")).expect("create the context");
+    for (name, text) in [
+        (".dockerignore", "secret.txt\n*.md\n!KEEP.md\n"),
+        ("secret.txt", ""),
+        ("README.md", ""),
+        ("KEEP.md", ""),
+        ("src/a.py", ""),
+    ] {
+        std::fs::write(root.join(name), text).expect("write a context file");
+    }
+    let dockerfile = format!(
+        "FROM {PINNED}\nCOPY README.md KEEP.md /app/\nCOPY secret.txt missing.txt src/*.py /app/src/\nADD https://example.com/x /x\nCOPY --from=0 /nowhere /x\nCOPY $DIR/x /x\n{}",
+        tail()
+    );
+    std::fs::write(root.join("Dockerfile"), &dockerfile).expect("write the Dockerfile");
+    let view =
+        ContextView::list(&root, &root.join("Dockerfile"), crate::build_context::Builder::Classic)
+            .expect("list the context");
+    let options = Options { context: Some(view), ..Options::default() };
+    let found: Vec<(&str, usize, usize)> =
+        lint(&dockerfile, &options).iter().map(|f| (f.code, f.line, f.column)).collect();
+    assert_eq!(
+        found,
+        vec![("SCY008", 2, 6), ("SCY008", 3, 6), ("SCY008", 3, 17), ("DL3023", 5, 1)]
+    );
 }

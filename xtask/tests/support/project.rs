@@ -120,3 +120,18 @@ pub fn grep_tree(dir: &Path, needle: &str) -> Vec<PathBuf> {
         .map(|e| e.path().to_path_buf())
         .collect()
 }
+
+/// The first `program` on PATH, like `command -v`.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).map(|dir| dir.join(program)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|candidate| candidate.is_file())
+}
+
+/// Any program, for tests that drive tools other than the engine and xtask.
+#[allow(clippy::disallowed_methods)]
+pub fn command(program: &str) -> Command {
+    Command::new(program)
+}

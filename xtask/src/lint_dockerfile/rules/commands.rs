@@ -51,8 +51,8 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
             "linking over /bin/sh changes the shell behind Docker's back; use the SHELL instruction"
                 .to_string()
         });
-        let uses_curl = script.running("curl").next().is_some();
-        let uses_wget = script.running("wget").next().is_some();
+        let uses_curl = script.mentions("curl");
+        let uses_wget = script.mentions("wget");
         if (uses_curl && (seen_wget || uses_wget)) || (uses_wget && seen_curl) {
             let message = "both curl and wget are used; install and use only one".to_string();
             lint.report_at("DL4001", index, message);
@@ -148,7 +148,8 @@ fn pipefail(lint: &mut Lint<'_>, index: usize, script: &Script) {
 /// `COPY x.tar.gz /dst` followed in the same stage by a RUN that unpacks it.
 fn archives_unpacked_after_copy(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    for spec in d.context_copies().iter().filter(|c| c.keyword == "COPY") {
+    let copies = lint.copies.clone();
+    for spec in copies.iter().filter(|c| c.keyword == "COPY" && c.from.is_none()) {
         for source in spec.sources.iter().filter(|s| structure::is_archive(&s.text)) {
             let name = source.text.rsplit('/').next().unwrap_or(&source.text);
             let stage_end = spec

@@ -6,13 +6,16 @@
 
 mod catalog;
 mod commands;
+mod languages;
 mod packages;
 mod project;
 mod structure;
 
 use std::collections::BTreeMap;
 
-use crate::dockerfile::{self, Dockerfile, ErrorKind, Instruction, Position};
+use crate::dockerfile::{
+    self, CopySpec, Dockerfile, ErrorKind, Instruction, Position, ResolvedFrom,
+};
 
 use super::shell::{self, Command, Script};
 
@@ -71,8 +74,10 @@ pub struct Options {
     pub ignored: Vec<String>,
     /// Severity changes by code; `None` turns a rule off.
     pub overrides: BTreeMap<String, Option<Severity>>,
-    /// Honour `# hadolint ignore=` pragmas (on by default).
+    /// Ignore `# hadolint ignore=` pragmas.
     pub disable_pragmas: bool,
+    /// The listed build context, for the COPY/ADD source check (`SCY008`).
+    pub context: Option<super::context_check::ContextView>,
 }
 
 /// Lints one Dockerfile's text: every finding after pragmas, ignores and
@@ -113,6 +118,10 @@ pub(crate) struct Lint<'a> {
     pub options: &'a Options,
     /// The shell script of each `RUN` (also behind `ONBUILD`), by instruction index.
     pub scripts: Vec<Option<Script>>,
+    /// Every `COPY`/`ADD`, computed once.
+    pub copies: Vec<CopySpec>,
+    /// Every `FROM` resolved with the ARG defaults, computed once.
+    pub resolved: Vec<ResolvedFrom>,
     findings: Vec<Finding>,
     /// Where each heredoc body starts in its script: (script offset, first line).
     heredoc_starts: Vec<Vec<(usize, usize)>>,
@@ -126,6 +135,8 @@ impl<'a> Lint<'a> {
             dockerfile,
             options,
             scripts: Vec::new(),
+            copies: dockerfile.copies(),
+            resolved: dockerfile.resolve_froms(&BTreeMap::new()),
             findings: Vec::new(),
             heredoc_starts: Vec::new(),
             texts: Vec::new(),

@@ -1,11 +1,10 @@
-//! Rules about package managers in `RUN` scripts: apt, apk, yum, dnf, zypper,
-//! pip, npm, yarn, gem and go.
+//! Rules about system package managers in `RUN` scripts: apt, apk, yum, dnf and
+//! zypper, and the helpers shared with the language package rules.
 
 use std::collections::BTreeMap;
 
 use crate::dockerfile::{Base, Instruction};
 
-use super::commands::option_value;
 use super::shell::{Command, Script};
 use super::{effective, Lint};
 
@@ -22,43 +21,6 @@ const APK_VALUED: &[&str] = &[
     "--cache-dir",
     "--keys-dir",
 ];
-const PIP_VALUED: &[&str] = &[
-    "-r",
-    "--requirement",
-    "-c",
-    "--constraint",
-    "-e",
-    "--editable",
-    "-i",
-    "--index-url",
-    "--extra-index-url",
-    "-f",
-    "--find-links",
-    "-t",
-    "--target",
-    "--prefix",
-    "--root",
-    "--platform",
-    "--python-version",
-    "--implementation",
-    "--abi",
-    "--trusted-host",
-    "--src",
-    "--upgrade-strategy",
-    "--progress-bar",
-    "--cache-dir",
-    "--log",
-    "--timeout",
-    "--retries",
-    "--proxy",
-    "-C",
-    "--config-settings",
-    "--global-option",
-    "--no-binary",
-    "--only-binary",
-    "--report",
-];
-const NPM_VALUED: &[&str] = &["--prefix", "--registry", "--tag", "-w", "--workspace", "--cache"];
 const RPM_VALUED: &[&str] = &[
     "--enablerepo",
     "--disablerepo",
@@ -88,31 +50,11 @@ pub(crate) fn operands<'a>(command: &'a Command, valued: &[&str]) -> Vec<&'a str
     out
 }
 
-fn is_install(command: &Command, program: &str, verbs: &[&str]) -> bool {
+pub(crate) fn is_install(command: &Command, program: &str, verbs: &[&str]) -> bool {
     command.program() == program && command.subcommand().is_some_and(|s| verbs.contains(&s))
 }
 
-/// pip, pip3, pip3.12 and `python -m pip` all count as pip.
-pub(crate) fn as_pip(command: &Command) -> Option<Command> {
-    let program = command.program();
-    if program == "pip"
-        || (program.starts_with("pip")
-            && program[3..].chars().all(|c| c.is_ascii_digit() || c == '.'))
-    {
-        return Some(command.clone());
-    }
-    let python = program.starts_with("python")
-        && program[6..].chars().all(|c| c.is_ascii_digit() || c == '.');
-    let module = command.args().windows(2).position(|w| w[0] == "-m" && w[1] == "pip")?;
-    if !python {
-        return None;
-    }
-    let mut words = vec!["pip".to_string()];
-    words.extend(command.args()[module + 2..].iter().cloned());
-    Some(Command { words, offset: command.offset, pipes_into_next: command.pipes_into_next })
-}
-
-fn has_cache_mount(run: &Instruction, target: &str) -> bool {
+pub(crate) fn has_cache_mount(run: &Instruction, target: &str) -> bool {
     run.flags.iter().any(|f| {
         f.name == "mount"
             && f.value.as_deref().is_some_and(|v| v.contains("type=cache") && v.contains(target))
@@ -127,15 +69,15 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
         apk(lint, *index, script);
         rpm(lint, *index, script);
         zypper(lint, *index, script);
-        pip(lint, *index, script);
-        node_ruby_go(lint, *index, script);
+        super::languages::pip(lint, *index, script);
+        super::languages::node_ruby_go(lint, *index, script);
     }
 }
 
 /// Whether each instruction's stage ends up in an image (the final stage or a base of another).
 fn stages_kept(lint: &Lint<'_>) -> BTreeMap<usize, bool> {
     let d = lint.dockerfile;
-    let resolved = d.resolve_froms(&BTreeMap::new());
+    let resolved = &lint.resolved;
     let bases: Vec<usize> = resolved
         .iter()
         .filter_map(|r| match r.base {
@@ -152,11 +94,11 @@ fn stages_kept(lint: &Lint<'_>) -> BTreeMap<usize, bool> {
         .collect()
 }
 
-fn first(script: &Script, test: impl Fn(&Command) -> bool) -> Option<&Command> {
+pub(crate) fn first(script: &Script, test: impl Fn(&Command) -> bool) -> Option<&Command> {
     script.commands.iter().find(|c| test(c))
 }
 
-fn report_first(
+pub(crate) fn report_first(
     lint: &mut Lint<'_>,
     index: usize,
     command: Option<&Command>,
@@ -169,7 +111,7 @@ fn report_first(
     }
 }
 
-fn unpinned<'a>(
+pub(crate) fn unpinned<'a>(
     script: &'a Script,
     test: impl Fn(&Command) -> bool,
     valued: &[&str],
@@ -367,125 +309,5 @@ fn zypper(lint: &mut Lint<'_>, index: usize, script: &Script) {
         at,
         "DL3037",
         format!("pin zypper packages as name=version: {}", names.join(" ")),
-    );
-}
-
-fn pip_pinned(package: &str) -> bool {
-    ["==", ">=", "<=", "~=", "!=", "<", ">", "@"].iter().any(|s| package.contains(s))
-        || package.starts_with(['.', '/'])
-        || package.contains("://")
-        || [".whl", ".tar.gz", ".zip", ".tgz"].iter().any(|e| package.ends_with(e))
-}
-
-fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
-    let run = effective(&lint.dockerfile.instructions[index]);
-    let pips: Vec<Command> = script
-        .commands
-        .iter()
-        .filter_map(as_pip)
-        .filter(|c| c.subcommand() == Some("install"))
-        .collect();
-    let pip_script = Script { commands: pips, chained: 0 };
-    let (at, names) = unpinned(&pip_script, |_| true, PIP_VALUED, pip_pinned);
-    let at = at.cloned();
-    report_first(
-        lint,
-        index,
-        at.as_ref(),
-        "DL3013",
-        format!(
-            "pin pip packages as name==version (or install from a requirements file): {}",
-            names.join(" ")
-        ),
-    );
-    let cache_off =
-        env_set_in_stage(lint, index, "PIP_NO_CACHE_DIR") || has_cache_mount(run, "pip");
-    let cached = pip_script.commands.iter().find(|c| !c.has_any(&["--no-cache-dir"]));
-    if !cache_off {
-        report_first(
-            lint,
-            index,
-            cached,
-            "DL3042",
-            "pip keeps its download cache in the layer; add --no-cache-dir".into(),
-        );
-    }
-}
-
-/// Whether an ENV (or ARG) before `index`, in its stage, sets `name` to a non-empty value.
-pub(crate) fn env_set_in_stage(lint: &Lint<'_>, index: usize, name: &str) -> bool {
-    let d = lint.dockerfile;
-    let start = d.stage_of(index).and_then(|s| d.stages.get(s)).map_or(0, |s| s.instruction_index);
-    d.instructions[start..index].iter().filter(|i| matches!(i.keyword.as_str(), "ENV" | "ARG")).any(
-        |i| {
-            i.key_values()
-                .iter()
-                .any(|(k, v, _)| k == name && v.as_deref().is_some_and(|v| !v.is_empty()))
-        },
-    )
-}
-
-fn npm_pinned(package: &str) -> bool {
-    let name_end = match package.strip_prefix('@') {
-        Some(rest) => rest.find('@').map(|i| i + 1),
-        None => package.find('@'),
-    };
-    name_end.is_some_and(|i| i + 1 < package.len())
-        || package.starts_with(['.', '/', '~'])
-        || package.contains(':')
-        || [".tgz", ".tar.gz"].iter().any(|e| package.ends_with(e))
-}
-
-fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
-    let npm_install = |c: &Command| is_install(c, "npm", &["install", "i", "add", "isntall", "in"]);
-    let (at, names) = unpinned(script, npm_install, NPM_VALUED, npm_pinned);
-    report_first(
-        lint,
-        index,
-        at,
-        "DL3016",
-        format!("pin npm packages as name@version: {}", names.join(" ")),
-    );
-    let yarn = first(script, |c| {
-        c.program() == "yarn" && matches!(c.subcommand(), None | Some("install"))
-    });
-    let yarn_cleaned = script.commands.iter().any(|c| {
-        c.program() == "yarn"
-            && c.subcommand() == Some("cache")
-            && c.args().iter().any(|a| a == "clean")
-    });
-    if !yarn_cleaned {
-        report_first(
-            lint,
-            index,
-            yarn,
-            "DL3060",
-            "yarn install without `yarn cache clean` leaves its cache in the layer".into(),
-        );
-    }
-    let gem = |c: &Command| {
-        is_install(c, "gem", &["install", "i"]) && option_value(c, "-v", "--version").is_none()
-    };
-    let (at, names) =
-        unpinned(script, gem, &["-i", "--install-dir", "-n", "--bindir", "-s", "--source"], |p| {
-            p.contains(':')
-        });
-    report_first(
-        lint,
-        index,
-        at,
-        "DL3028",
-        format!("pin gems as name:version or with -v: {}", names.join(" ")),
-    );
-    let go = |c: &Command| is_install(c, "go", &["install"]);
-    let (at, names) = unpinned(script, go, &["-o", "-tags", "-ldflags", "-gcflags", "-mod"], |p| {
-        p.contains('@') || p.starts_with(['.', '/'])
-    });
-    report_first(
-        lint,
-        index,
-        at,
-        "DL3062",
-        format!("pin go install targets as path@version: {}", names.join(" ")),
     );
 }

@@ -3,11 +3,10 @@
 //! with a health check, exact global npm pins, no download-and-execute, no secrets
 //! in ENV/ARG, and COPY sources that really are in the build context.
 
-use std::collections::BTreeMap;
-
 use crate::dockerfile::{Base, Instruction};
 
-use super::packages::{as_pip, operands};
+use super::languages::as_pip;
+use super::packages::operands;
 use super::shell::{Command, Script};
 use super::{effective, structure, Lint};
 
@@ -21,11 +20,15 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
         download_and_execute(lint, *index, script);
     }
     secret_names(lint);
+    let options = lint.options;
+    if let Some(view) = &options.context {
+        super::super::context_check::check(lint, view);
+    }
 }
 
 fn pinned_bases(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    for from in d.resolve_froms(&BTreeMap::new()) {
+    for from in lint.resolved.clone() {
         let index = d.stages.get(from.stage_index).map_or(0, |s| s.instruction_index);
         let via = from
             .args
@@ -111,7 +114,7 @@ fn dependencies_before_sources(lint: &mut Lint<'_>) {
             if matches!(instruction.keyword.as_str(), "COPY" | "ADD")
                 && instruction.flag("from").is_none()
             {
-                let spec = d.copies().into_iter().find(|c| c.instruction_index == index);
+                let spec = lint.copies.iter().find(|c| c.instruction_index == index);
                 let copies_sources =
                     spec.is_some_and(|s| s.sources.iter().any(|s| !is_manifest(&s.text)));
                 if copies_sources && source_copy.is_none() {

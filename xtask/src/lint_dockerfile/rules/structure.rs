@@ -72,8 +72,7 @@ pub(crate) fn is_archive(path: &str) -> bool {
 }
 
 fn add(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
-    let Some(spec) = lint.dockerfile.copies().into_iter().find(|c| c.instruction_index == index)
-    else {
+    let Some(spec) = lint.copies.iter().find(|c| c.instruction_index == index).cloned() else {
         return;
     };
     if instruction.flag("checksum").is_some() || instruction.flag("keep-git-dir").is_some() {
@@ -130,7 +129,7 @@ fn label_keys(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
 
 fn froms(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    let resolved = d.resolve_froms(&BTreeMap::new());
+    let resolved = lint.resolved.clone();
     for (stage, from) in d.stages.iter().zip(&resolved) {
         let index = stage.instruction_index;
         if let Some(platform) = &stage.platform {
@@ -185,7 +184,7 @@ fn registry_matches(trusted: &str, image: &ImageRef) -> bool {
 
 fn copies(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    for spec in d.copies() {
+    for spec in lint.copies.clone() {
         let index = spec.instruction_index;
         if spec.keyword == "COPY" && spec.sources.len() > 1 && !spec.destination.ends_with('/') {
             let message = format!(
@@ -197,7 +196,11 @@ fn copies(lint: &mut Lint<'_>) {
         }
         let Some(from) = spec.from.as_deref() else { continue };
         let own = spec.stage_index.and_then(|i| d.stages.get(i));
-        if own.is_some_and(|s| s.name.as_deref() == Some(from.to_ascii_lowercase().as_str())) {
+        let names_own = |s: &crate::dockerfile::Stage| {
+            s.name.as_deref() == Some(from.to_ascii_lowercase().as_str())
+                || s.index.to_string() == from
+        };
+        if own.is_some_and(names_own) {
             lint.report_at("DL3023", index, format!("COPY --from={from} names the stage it is in"));
             continue;
         }
@@ -224,7 +227,7 @@ pub(crate) fn is_root(user: &str) -> bool {
 
 fn per_stage(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    let resolved = d.resolve_froms(&BTreeMap::new());
+    let resolved = lint.resolved.clone();
     let mut has_workdir = vec![false; d.stages.len()];
     for stage in &d.stages {
         if let Some(Base::Stage(parent)) = resolved.get(stage.index).map(|r| &r.base) {
@@ -280,8 +283,7 @@ fn per_stage(lint: &mut Lint<'_>) {
 }
 
 fn relative_destination(lint: &mut Lint<'_>, index: usize, has_workdir: bool) {
-    let Some(spec) = lint.dockerfile.copies().into_iter().find(|c| c.instruction_index == index)
-    else {
+    let Some(spec) = lint.copies.iter().find(|c| c.instruction_index == index).cloned() else {
         return;
     };
     let dest = spec.destination.as_str();
@@ -299,7 +301,7 @@ fn consecutive_runs(lint: &mut Lint<'_>, index: usize, previous: Option<usize>) 
     let Some(previous) = previous else { return };
     let instructions = &lint.dockerfile.instructions;
     let single = |i: usize| {
-        lint.scripts.get(i).and_then(Option::as_ref).is_some_and(|s| s.chained == 0)
+        lint.scripts.get(i).and_then(Option::as_ref).is_some_and(|s| s.commands.len() == 1)
             && instructions[i].heredocs.is_empty()
     };
     if single(previous)

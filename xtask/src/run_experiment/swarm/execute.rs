@@ -208,8 +208,16 @@ fn finish(
 ) -> Result<(i32, usize)> {
     let name = plan.helper_name("summary");
     resources.helper_started(&name);
-    let summary_code = exec::stream(ctx, engine, &plan.summary_helper())?;
+    // Captured, then printed: the table is a result (stdout), the log is not.
+    let summary = exec::output(ctx, engine, &plan.summary_helper())?;
     resources.helper_ended(&name);
+    if !summary.stdout.is_empty() {
+        output::result_line(summary.stdout.trim_end());
+    }
+    if !summary.stderr.trim().is_empty() {
+        output::note(ctx, summary.stderr.trim_end());
+    }
+    let summary_code = summary.code();
     let files = collect(ctx, engine, plan, resources)?;
     Ok((summary_code, files))
 }

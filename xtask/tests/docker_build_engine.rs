@@ -1,0 +1,189 @@
+//! docker-build against a real engine and the local registry from
+//! tests/offline/prepare.sh: skip when unchanged, explain what a change
+//! rebuilds, refuse floating bases and bad COPY sources, and check and update
+//! pins after a tag moves in the registry.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::project::{project_root, run_xtask, text, TempDir};
+use support::Resource;
+
+const REGISTRY: &str = "127.0.0.1:5000";
+
+/// The pinned python base from .xtask/build-args.
+fn python_base() -> String {
+    let args = std::fs::read_to_string(project_root().join(".xtask/build-args"))
+        .expect(".xtask/build-args: run `bash tests/offline/prepare.sh` first");
+    args.lines()
+        .find_map(|l| l.strip_prefix("PYTHON_BASE="))
+        .expect("PYTHON_BASE in build-args")
+        .to_string()
+}
+
+fn project(dockerfile: &str) -> TempDir {
+    let dir = TempDir::new("build-ctx");
+    std::fs::create_dir_all(dir.path.join("docker")).unwrap();
+    std::fs::create_dir_all(dir.path.join("app")).unwrap();
+    std::fs::write(dir.path.join("docker/Dockerfile"), dockerfile).unwrap();
+    std::fs::write(dir.path.join("deps.txt"), "dependency list\n").unwrap();
+    std::fs::write(dir.path.join("app/main.py"), "print('v1')\n").unwrap();
+    dir
+}
+
+fn build(dir: &Path, tag: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec!["--project-dir", dir.to_str().unwrap(), "docker-build", "--tag", tag];
+    args.extend_from_slice(extra);
+    let out = run_xtask(&args);
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+#[test]
+fn skips_an_unchanged_build_and_explains_a_source_change() {
+    let Some(engine) = support::engine() else { return };
+    let dockerfile = format!(
+        "FROM {}\nCOPY deps.txt /deps.txt\nRUN wc -l /deps.txt > /deps.count\nCOPY app/ /app/\n",
+        python_base()
+    );
+    let dir = project(&dockerfile);
+    let tag = format!("xtask-test-build:{}", support::unique_name("t"));
+    let _image = Resource::image(&engine, &tag);
+
+    let (code, stdout, stderr) = build(&dir.path, &tag, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let first = json(&stdout);
+    assert_eq!(first["action"], "built");
+    let labels =
+        text(&engine.run(&["image", "inspect", "--format", "{{json .Config.Labels}}", &tag]));
+    assert!(
+        labels.contains(first["source_hash"].as_str().unwrap()),
+        "the image carries its source hash"
+    );
+
+    let (code, stdout, _) = build(&dir.path, &tag, &["--format", "json"]);
+    assert_eq!(code, Some(0));
+    let second = json(&stdout);
+    assert_eq!(second["action"], "skipped");
+    assert_eq!(second["source_hash"], first["source_hash"]);
+    assert_eq!(second["image_id"], first["image_id"]);
+
+    std::fs::write(dir.path.join("app/main.py"), "print('v2')\n").unwrap();
+    let (_, explained, _) = build(&dir.path, &tag, &["--explain"]);
+    assert!(
+        explained.contains("steps 1-3 stay cached; step 4 (line 4: COPY app/ /app/)"),
+        "{explained}"
+    );
+    assert!(explained.contains("app/main.py"), "{explained}");
+    let (code, stdout, stderr) = build(&dir.path, &tag, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let third = json(&stdout);
+    assert_eq!(third["action"], "built");
+    assert_ne!(third["source_hash"], first["source_hash"]);
+    assert_eq!(third["first_invalidated_step"]["line"], 4);
+    assert!(stderr.contains("Using cache"), "the dependency layer stays cached: {stderr}");
+}
+
+#[test]
+fn refuses_floating_bases_and_missing_copy_sources_before_building() {
+    let Some(_engine) = support::engine() else { return };
+    let floating = python_base().split('@').next().unwrap().to_string();
+    let dir = project(&format!("FROM {floating}\nCOPY app/ /app/\n"));
+    let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("refusing to build from a floating base"), "{stderr}");
+    assert!(stderr.contains("Dockerfile:1:"), "{stderr}");
+
+    let dir = project(&format!("FROM {}\nCOPY missing.txt /x\n", python_base()));
+    let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("COPY/ADD sources the engine will not find"), "{stderr}");
+    assert!(stderr.contains("Dockerfile:2: COPY source `missing.txt`"), "{stderr}");
+
+    let dir = project("ARG BASE\nFROM $BASE\n");
+    let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("uses ARG BASE which has no value"), "{stderr}");
+
+    let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &["--extras", "nope"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--extras needs"), "{stderr}");
+}
+
+/// Pushes a fresh image (distinct by a label) under `reference`; returns its digest.
+fn push_variant(engine: &support::Engine, reference: &str, label: &str) -> String {
+    let dir = TempDir::new("variant");
+    std::fs::write(
+        dir.path.join("Dockerfile"),
+        format!("FROM {}\nLABEL variant={label}\n", python_base()),
+    )
+    .unwrap();
+    let out = support::project::command("docker")
+        .args(["build", "-q", "-t", reference, dir.path.to_str().unwrap()])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    engine.run(&["push", reference]);
+    let digests = text(&engine.run(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{join .RepoDigests \"\\n\"}}",
+        reference,
+    ]));
+    let repo = reference.rsplit_once(':').unwrap().0;
+    digests.lines().find_map(|l| l.strip_prefix(&format!("{repo}@"))).unwrap().to_string()
+}
+
+#[test]
+fn check_pins_sees_a_moved_tag_and_update_pins_rewrites_only_the_digest() {
+    let Some(engine) = support::engine() else { return };
+    let repo = format!("{REGISTRY}/xtask-test/{}", support::unique_name("pins"));
+    let reference = format!("{repo}:v1");
+    let _local = Resource::image(&engine, &reference);
+    let first = push_variant(&engine, &reference, "one");
+    let dockerfile =
+        format!("# the base\nARG BASE={reference}@{first}  # keep this comment\nFROM ${{BASE}}\n");
+    let dir = project(&dockerfile);
+
+    let (code, stdout, stderr) = build(&dir.path, "unused:tag", &["--check-pins"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(":2: current"), "{stdout}");
+
+    let second = push_variant(&engine, &reference, "two");
+    assert_ne!(first, second);
+    let (code, stdout, _) = build(&dir.path, "unused:tag", &["--check-pins"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains(":2: stale") && stdout.contains(&second), "{stdout}");
+
+    let (code, stdout, stderr) = build(&dir.path, "unused:tag", &["--update-pins"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains(&format!("+ ARG BASE={reference}@{second}")), "{stdout}");
+    let rewritten = std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap();
+    assert_eq!(rewritten, dockerfile.replace(&first, &second));
+    let (code, _, _) = build(&dir.path, "unused:tag", &["--check-pins"]);
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn an_unreachable_registry_is_an_error_and_changes_nothing() {
+    let Some(_engine) = support::engine() else { return };
+    let digest = "0".repeat(64);
+    let dockerfile = format!("FROM 127.0.0.1:1/nothing/here:v1@sha256:{digest}\n");
+    let dir = project(&dockerfile);
+    let (code, stdout, stderr) =
+        build(&dir.path, "unused:tag", &["--check-pins", "--registry-timeout", "3"]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("unreachable"), "{stdout}");
+    let (code, _, stderr) =
+        build(&dir.path, "unused:tag", &["--update-pins", "--registry-timeout", "3"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap(), dockerfile);
+}

@@ -1,0 +1,107 @@
+//! The shell task through a real pseudo-terminal (`script`): a new container
+//! with the banner and credentials set up, attach to a running one, start a
+//! stopped one, and a foreign container refused.
+
+mod support;
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use support::project::{find_program, test_image, text, TempDir};
+
+/// Runs `cargo xtask shell ARGS` under `script` (a real pty), typing `input`.
+fn shell_session(args: &[&str], input: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let binary = env!("CARGO_BIN_EXE_xtask");
+    let line = std::iter::once(binary)
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = support::project::command("script");
+    command.args(["-qefc", &line, "/dev/null"]).env("NO_COLOR", "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Give the container's shell time to start before typing into the pty.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // The task may have refused and exited already: a closed pty is fine then.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+#[test]
+fn shell_creates_attaches_and_starts_with_credentials_on_every_entry() {
+    let Some(engine) = support::engine() else { return };
+    if find_program("script").is_none() {
+        let _ = writeln!(std::io::stderr(), "skipped: `script` (util-linux) is needed for a pty");
+        assert!(std::env::var("SCYLLA_REQUIRE_ENGINE").as_deref() != Ok("1"), "script required");
+        return;
+    }
+    let image = test_image(&engine);
+    let name = support::unique_name("xtask-shell");
+    let _cleanup = support::Resource::container(&engine, &name);
+    let creds = TempDir::new("shell-creds");
+    let file = creds.path.join("credentials.json");
+    std::fs::write(&file, "{\"shell-token\": 1}").unwrap();
+    let args = [
+        "shell",
+        name.as_str(),
+        "--no-build",
+        "--image",
+        image,
+        "--credentials",
+        file.to_str().unwrap(),
+    ];
+
+    let probe =
+        "cat ~/.claude/.credentials.json; echo; stat -c '%a' ~/.claude/.credentials.json; exit\n";
+    let (code, output) = shell_session(&args, probe, &[]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("scylla-runner shell"), "no banner: {output}");
+    assert!(output.contains("credentials:  Claude credentials file"), "{output}");
+    assert!(output.contains("shell-token"), "credentials not set up: {output}");
+    assert!(output.lines().any(|l| l.trim() == "600"), "credentials mode: {output}");
+    let state = |engine: &support::Engine| {
+        text(&engine.run(&["inspect", "--format", "{{.State.Status}}", &name])).trim().to_string()
+    };
+    assert_eq!(state(&engine), "running", "the container outlives the shell");
+
+    // Running: attach, and the credentials are there on this path too.
+    let (code, output) = shell_session(&args, probe, &[]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("shell-token"), "{output}");
+
+    // Stopped: started again, then attached.
+    engine.run(&["stop", "--time", "1", &name]);
+    assert_eq!(state(&engine), "exited");
+    let (code, output) = shell_session(&args, "echo attached-$((40+2)); exit 3\n", &[]);
+    assert_eq!(code, Some(3), "{output}");
+    assert!(output.contains("attached-42"), "{output}");
+    assert_eq!(state(&engine), "running");
+}
+
+#[test]
+fn shell_refuses_a_container_it_did_not_make() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let name = support::unique_name("foreign");
+    let _cleanup = support::Resource::container(&engine, &name);
+    engine.run(&["create", "--name", &name, image, "sleep", "1"]);
+    let (code, output) =
+        shell_session(&["shell", &name, "--no-build", "--image", image], "exit\n", &[]);
+    assert_eq!(code, Some(2), "{output}");
+    assert!(output.contains("was not made by `cargo xtask shell`"), "{output}");
+}
