@@ -9,7 +9,7 @@ pub mod options;
 pub mod secrets;
 mod spec;
 
-pub use spec::{ContainerSpec, Limits, UserMapping};
+pub use spec::{ContainerSpec, Limits, UserMapping, CACHE_VOLUMES};
 
 /// Label on every container this tool creates; its value is the owner
 /// (`host:pid:start-time`), so a later run can tell a live owner from a dead one.

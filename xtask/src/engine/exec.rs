@@ -100,6 +100,22 @@ pub fn output(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result
     })
 }
 
+/// Runs a command and captures its stdout as bytes (a tar stream, say), with
+/// stderr as text. Under `--dry-run` an action is only printed.
+pub fn output_bytes(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+) -> Result<(ExitStatus, Vec<u8>, String)> {
+    if !announce(ctx, engine, command) {
+        return Ok((success_status(), Vec::new(), String::new()));
+    }
+    let sh = shell()?;
+    let out =
+        to_xshell(&sh, engine, command).output().map_err(|e| spawn_error(engine, command, e))?;
+    Ok((out.status, out.stdout, String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
 /// Runs a command with its output streamed to the user's stderr (its stdout
 /// too: our stdout carries only results) and returns its exit code (0 under
 /// `--dry-run` for an action).

@@ -181,15 +181,10 @@ pub fn container(ctx: &Context, engine: &Engine, name: &str) -> Result<Option<Co
 /// Names of all containers (any state) carrying `label` (`key` or `key=value`).
 pub fn containers_with_label(ctx: &Context, engine: &Engine, label: &str) -> Result<Vec<String>> {
     let filter = format!("label={label}");
-    let command = EngineCommand::query([
-        "ps",
-        "--all",
-        "--quiet",
-        "--filter",
-        &filter,
-        "--format",
-        "{{.Names}}",
-    ]);
+    // No `--quiet`: with it the engine ignores `--format` and prints short ids,
+    // which the exact-name match in `container` then rejects.
+    let command =
+        EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", "{{.Names}}"]);
     let out = exec::output(ctx, engine, &command)?;
     if !out.status.success() {
         return Err(engine.diagnose_unreachable(&ctx.env, &out.stderr));

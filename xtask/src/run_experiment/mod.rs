@@ -7,6 +7,7 @@
 //! SIGTERM stops and removes it before exiting 130 / 143.
 
 mod plan;
+pub mod swarm;
 
 use anyhow::Result;
 pub use plan::{RunPlan, RunRequest};
@@ -27,11 +28,15 @@ use crate::{docker_build, output};
     cargo xtask run-experiment -- --tiers T0\n  \
     cargo xtask run-experiment --memory 16g -- --tiers T0 T1 --runs 3\n  \
     cargo xtask run-experiment --env GITHUB_TOKEN --no-build -- --tiers T2\n  \
-    cargo xtask --dry-run run-experiment -- --tiers T0\n\n\
-    Exit code: the experiment's own; 130/143 after Ctrl-C/SIGTERM; 2 for usage errors.")]
+    cargo xtask --dry-run run-experiment -- --tiers T0\n  \
+    cargo xtask run-experiment --swarm --shards 8 --max-concurrent 4 -- --tiers T0 T1\n\n\
+    Exit code: the experiment's own; 130/143 after Ctrl-C/SIGTERM; 2 for usage errors.\n\
+    With --swarm: 0 when every shard succeeded, 1 when a shard failed (the others' results are kept).")]
 pub struct Args {
     #[command(flatten)]
     pub container: ContainerOptions,
+    #[command(flatten)]
+    pub swarm: swarm::SwarmArgs,
     /// Arguments for scripts/run_e2e_experiment.py, after `--`
     #[arg(last = true, value_name = "EXPERIMENT_ARGS")]
     pub experiment_args: Vec<String>,
@@ -39,6 +44,9 @@ pub struct Args {
 
 impl Args {
     pub fn run(self, ctx: &Context) -> Result<Outcome> {
+        if self.swarm.swarm {
+            return swarm::run(ctx, &self);
+        }
         let engine = Engine::from_context(ctx)?;
         let request = RunRequest::from_args(&self, ctx)?;
         let watch = SignalWatch::install()?;

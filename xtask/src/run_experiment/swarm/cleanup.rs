@@ -1,0 +1,208 @@
+//! Nothing of a swarm run outlives it: a guard removes its service (and waits
+//! for the task containers to go), its secrets, helper containers, staged
+//! inputs and the volume it made, on every exit path; and a sweep on start
+//! removes what runs whose owner process died left behind.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::plan::ROLE;
+use crate::container::{guard, host, OWNER_LABEL, ROLE_LABEL};
+use crate::context::Context;
+use crate::engine::{exec, Engine, EngineCommand};
+use crate::output;
+
+/// Label the engine puts on a service's task containers.
+const SERVICE_NAME_LABEL: &str = "com.docker.swarm.service.name";
+
+/// What a run has created so far; removed on drop unless already gone.
+pub struct SwarmResources {
+    ctx: Context,
+    engine: Engine,
+    service: Option<String>,
+    secrets: Vec<String>,
+    helpers: Vec<String>,
+    tidy: Option<EngineCommand>,
+    volume: Option<EngineCommand>,
+    untag: Option<EngineCommand>,
+}
+
+impl SwarmResources {
+    pub fn new(ctx: &Context, engine: &Engine) -> SwarmResources {
+        SwarmResources {
+            ctx: ctx.clone(),
+            engine: engine.clone(),
+            service: None,
+            secrets: Vec::new(),
+            helpers: Vec::new(),
+            tidy: None,
+            volume: None,
+            untag: None,
+        }
+    }
+
+    fn armed(&self) -> bool {
+        !self.ctx.dry_run
+    }
+
+    pub fn service_created(&mut self, name: &str) {
+        self.service = Some(name.to_string());
+    }
+
+    pub fn secret_created(&mut self, name: &str) {
+        self.secrets.push(name.to_string());
+    }
+
+    /// A helper container about to run (removed if the run is cut short).
+    pub fn helper_started(&mut self, name: &str) {
+        self.helpers.push(name.to_string());
+    }
+
+    /// The helper ended; the engine removed it (`--rm`).
+    pub fn helper_ended(&mut self, name: &str) {
+        self.helpers.retain(|h| h != name);
+    }
+
+    /// The command that removes the staged inputs from a volume the run keeps.
+    pub fn tidy_with(&mut self, command: EngineCommand) {
+        self.tidy = Some(command);
+    }
+
+    /// The command that removes the volume the run made.
+    pub fn volume_created(&mut self, remove: EngineCommand) {
+        self.volume = Some(remove);
+    }
+
+    /// The command that drops the image tag made for the push.
+    pub fn untag_with(&mut self, command: Option<EngineCommand>) {
+        self.untag = command;
+    }
+
+    /// Removes the service and waits (bounded) until its task containers are gone.
+    pub fn remove_service(&mut self) {
+        let Some(name) = self.service.take() else { return };
+        if !self.armed() {
+            return;
+        }
+        let rm = EngineCommand::action(["service", "rm", name.as_str()]);
+        if let Ok(out) = exec::output(&self.ctx, &self.engine, &rm) {
+            if !out.status.success() && !out.stderr.to_ascii_lowercase().contains("not found") {
+                output::warn(
+                    &self.ctx,
+                    &format!("could not remove service {name}: {}", out.stderr.trim()),
+                );
+            }
+        }
+        wait_for_task_containers(&self.ctx, &self.engine, &name);
+    }
+
+    /// Removes everything left, in dependency order.
+    pub fn release(&mut self) {
+        self.remove_service();
+        if !self.armed() {
+            return;
+        }
+        for name in std::mem::take(&mut self.helpers) {
+            guard::remove_quietly(&self.ctx, &self.engine, &name);
+        }
+        if !self.secrets.is_empty() {
+            let mut argv = vec!["secret".to_string(), "rm".to_string()];
+            argv.append(&mut self.secrets);
+            let _ = exec::output(&self.ctx, &self.engine, &EngineCommand::action(argv));
+        }
+        let steps = [self.tidy.take(), self.volume.take(), self.untag.take()];
+        for command in steps.into_iter().flatten() {
+            match exec::output(&self.ctx, &self.engine, &command) {
+                Ok(out) if !out.status.success() => {
+                    output::warn(&self.ctx, &format!("cleanup step failed: {}", out.stderr.trim()));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Drop for SwarmResources {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+fn task_containers(ctx: &Context, engine: &Engine, service: &str) -> Vec<String> {
+    let filter = format!("label={SERVICE_NAME_LABEL}={service}");
+    let ps = EngineCommand::query(["ps", "--all", "--quiet", "--filter", filter.as_str()]);
+    match exec::output(ctx, engine, &ps) {
+        Ok(out) if out.status.success() => {
+            out.stdout.split_whitespace().map(str::to_string).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The engine removes a removed service's task containers in the background;
+/// remove those on this node at once (so the volume can go) and wait, bounded.
+fn wait_for_task_containers(ctx: &Context, engine: &Engine, service: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let left = task_containers(ctx, engine, service);
+        if left.is_empty() {
+            return;
+        }
+        for id in &left {
+            guard::remove_quietly(ctx, engine, id);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    output::warn(ctx, &format!("task containers of service {service} are still being removed"));
+}
+
+/// Names of `kind` objects (service, secret, volume) with the swarm role label
+/// whose owner process on this host is gone.
+fn dead_owned(ctx: &Context, engine: &Engine, kind: &str) -> Result<Vec<String>> {
+    let filter = format!("label={ROLE_LABEL}={ROLE}");
+    let ls =
+        EngineCommand::query([kind, "ls", "--filter", filter.as_str(), "--format", "{{.Name}}"]);
+    let out = exec::output(ctx, engine, &ls)?;
+    if !out.status.success() {
+        return Err(engine.diagnose_unreachable(&ctx.env, &out.stderr));
+    }
+    let labels = if kind == "volume" { ".Labels" } else { ".Spec.Labels" };
+    let template = format!("{{{{index {labels} \"{OWNER_LABEL}\"}}}}");
+    let this_host = host::hostname();
+    let mut dead = Vec::new();
+    for name in out.stdout.split_whitespace() {
+        let inspect = EngineCommand::query([kind, "inspect", "--format", template.as_str(), name]);
+        let owner = exec::output(ctx, engine, &inspect)?;
+        if owner.status.success() && host::owner_is_dead(owner.stdout.trim(), &this_host) {
+            dead.push(name.to_string());
+        }
+    }
+    Ok(dead)
+}
+
+/// Removes services, containers, secrets and volumes of swarm runs whose
+/// owner died without cleaning up (SIGKILL, power loss).
+pub fn sweep_leftovers(ctx: &Context, engine: &Engine) -> Result<()> {
+    for service in dead_owned(ctx, engine, "service")? {
+        output::note(ctx, &format!("removing service {service} left behind by an earlier run"));
+        let mut resources = SwarmResources::new(ctx, engine);
+        resources.service_created(&service);
+        resources.remove_service();
+    }
+    guard::sweep_leftovers(ctx, engine, ROLE)?;
+    for kind in ["secret", "volume"] {
+        let names = dead_owned(ctx, engine, kind)?;
+        if names.is_empty() {
+            continue;
+        }
+        output::note(
+            ctx,
+            &format!("removing {kind}s left behind by an earlier run: {}", names.join(", ")),
+        );
+        let mut argv = vec![kind.to_string(), "rm".to_string()];
+        argv.extend(names);
+        let _ = exec::output(ctx, engine, &EngineCommand::action(argv));
+    }
+    Ok(())
+}

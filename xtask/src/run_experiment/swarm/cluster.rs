@@ -1,0 +1,227 @@
+//! The swarm the engine belongs to, and the image every node will run: pushed
+//! to a registry and named by the digest the registry returned, or, on a
+//! one-node swarm without a registry, the local image by id.
+
+use anyhow::{anyhow, Result};
+use serde_json::Value;
+
+use super::plan::ServiceImage;
+use crate::context::Context;
+use crate::docker_build::ImageState;
+use crate::engine::{exec, inspect, Engine, EngineCommand};
+use crate::error::usage;
+
+/// What `info` says about the engine's swarm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwarmState {
+    /// `inactive`, `pending`, `active`, `error` or `locked`.
+    pub local_node_state: String,
+    /// Whether this engine is a manager (only managers create services).
+    pub control_available: bool,
+    pub nodes: u64,
+    pub error: String,
+}
+
+/// Parses `info --format '{{json .Swarm}}'`.
+pub fn parse_swarm(value: &Value) -> SwarmState {
+    SwarmState {
+        local_node_state: value["LocalNodeState"].as_str().unwrap_or_default().to_string(),
+        control_available: value["ControlAvailable"].as_bool().unwrap_or(false),
+        nodes: value["Nodes"].as_u64().unwrap_or(0),
+        error: value["Error"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
+const HOW_TO_POINT_AT_A_MANAGER: &str = "or point at a manager of an existing swarm: \
+     DOCKER_HOST=ssh://user@manager cargo xtask ..., or `docker context create` + `docker context use`";
+
+/// The swarm must be active and this engine one of its managers.
+pub fn require_manager(state: &SwarmState) -> Result<()> {
+    match state.local_node_state.as_str() {
+        "active" if state.control_available => Ok(()),
+        "active" => Err(usage(format!(
+            "this engine is a swarm worker; services are created on a manager\n  {HOW_TO_POINT_AT_A_MANAGER}"
+        ))),
+        "locked" => Err(usage(
+            "the swarm is locked; unlock it with `docker swarm unlock` and run again",
+        )),
+        other => {
+            let detail = if state.error.is_empty() { String::new() } else { format!(": {}", state.error) };
+            Err(usage(format!(
+                "this engine is not in a swarm (state {}{detail})\n  \
+                 create a one-node swarm here: docker swarm init --advertise-addr 127.0.0.1\n  \
+                 {HOW_TO_POINT_AT_A_MANAGER}",
+                if other.is_empty() { "unknown" } else { other }
+            )))
+        }
+    }
+}
+
+/// The engine's swarm state.
+pub fn swarm_state(ctx: &Context, engine: &Engine) -> Result<SwarmState> {
+    let command = EngineCommand::query(["info", "--format", "{{json .Swarm}}"]);
+    let out = exec::output(ctx, engine, &command)?;
+    if !out.status.success() {
+        return Err(engine.diagnose_unreachable(&ctx.env, &out.stderr));
+    }
+    let value: Value = serde_json::from_str(out.stdout.trim())
+        .map_err(|e| anyhow!("cannot read the swarm state from `info`: {e}"))?;
+    Ok(parse_swarm(&value))
+}
+
+/// More than one node needs a registry (every node pulls the same bytes) and
+/// a shared results volume (a node-local one would keep each node's results).
+pub fn require_multi_node_inputs(
+    nodes: u64,
+    registry: Option<&str>,
+    results_volume: Option<&str>,
+) -> Result<()> {
+    if nodes <= 1 {
+        return Ok(());
+    }
+    if registry.is_none() {
+        return Err(usage(format!(
+            "this swarm has {nodes} nodes, so every node must pull the image from a registry\n  \
+             pass --registry HOST:PORT (e.g. --registry registry.example:5000); the image is pushed \
+             there and the service runs it by digest"
+        )));
+    }
+    if results_volume.is_none() {
+        return Err(usage(format!(
+            "this swarm has {nodes} nodes, so the shards need a results volume they all share\n  \
+             pass --results-volume NAME, a volume backed by shared storage on every node \
+             (e.g. the local driver with NFS options; see docs/scale-out.md)"
+        )));
+    }
+    Ok(())
+}
+
+/// `HOST:PORT` (or a host name): no scheme, no path, no spaces.
+pub fn valid_registry(registry: &str) -> bool {
+    !registry.is_empty()
+        && !registry.contains("://")
+        && !registry.contains('/')
+        && registry.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+}
+
+/// The repository the image is pushed to.
+pub fn repository(registry: &str) -> String {
+    format!("{registry}/scylla-runner")
+}
+
+/// The repo digest for `repository` among an image's `RepoDigests`.
+pub fn digest_for(repo_digests: &[String], repository: &str) -> Option<String> {
+    let prefix = format!("{repository}@sha256:");
+    repo_digests.iter().find(|d| d.starts_with(&prefix)).cloned()
+}
+
+/// The image the service runs. With a registry: tagged by image id, pushed,
+/// and named `repo@sha256:...` as the registry returned it. Without: the local
+/// image id, which only a one-node swarm can run.
+pub fn service_image(
+    ctx: &Context,
+    engine: &Engine,
+    image: &ImageState,
+    registry: Option<&str>,
+) -> Result<ServiceImage> {
+    let Some(registry) = registry else {
+        return Ok(ServiceImage {
+            reference: image.id.clone(),
+            id: image.id.clone(),
+            source_hash: image.source_hash.clone(),
+            local: true,
+            pushed_tag: None,
+        });
+    };
+    let repository = repository(registry);
+    let short_id = image.id.trim_start_matches("sha256:").chars().take(12).collect::<String>();
+    let tag = format!("{repository}:{short_id}");
+    let tagged = exec::output(ctx, engine, &EngineCommand::action(["tag", &image.id, &tag]))?;
+    if !tagged.status.success() {
+        return Err(anyhow!("cannot tag the image as {tag}: {}", tagged.stderr.trim()));
+    }
+    let pushed = exec::output(ctx, engine, &EngineCommand::action(["push", &tag]))?;
+    if !pushed.status.success() {
+        return Err(usage(format!(
+            "cannot push {tag}: {}\n  is the registry {registry} running and reachable from this \
+             engine? (a plain-HTTP registry must be listed in the daemon's insecure-registries)",
+            pushed.stderr.trim()
+        )));
+    }
+    let digests = inspect::image(ctx, engine, &tag)?.map(|i| i.repo_digests).unwrap_or_default();
+    let reference = match digest_for(&digests, &repository) {
+        Some(reference) => reference,
+        // Only under --dry-run, where nothing was pushed.
+        None if ctx.dry_run => format!("{repository}@sha256:<digest returned by the push>"),
+        None => return Err(anyhow!("the registry returned no digest for {tag}")),
+    };
+    Ok(ServiceImage {
+        reference,
+        id: image.id.clone(),
+        source_hash: image.source_hash.clone(),
+        local: false,
+        pushed_tag: Some(tag),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(json: &str) -> SwarmState {
+        parse_swarm(&serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn not_in_a_swarm_says_how_to_make_one_or_reach_one() {
+        let message = require_manager(&state(r#"{"LocalNodeState":"inactive","Nodes":0}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("not in a swarm (state inactive)"), "{message}");
+        assert!(message.contains("docker swarm init --advertise-addr 127.0.0.1"), "{message}");
+        assert!(message.contains("DOCKER_HOST=ssh://"), "{message}");
+        assert!(message.contains("docker context use"), "{message}");
+    }
+
+    #[test]
+    fn workers_and_locked_swarms_are_refused_managers_pass() {
+        let worker = state(r#"{"LocalNodeState":"active","ControlAvailable":false}"#);
+        assert!(require_manager(&worker).unwrap_err().to_string().contains("worker"));
+        let locked = state(r#"{"LocalNodeState":"locked"}"#);
+        assert!(require_manager(&locked).unwrap_err().to_string().contains("swarm unlock"));
+        let manager = state(r#"{"LocalNodeState":"active","ControlAvailable":true,"Nodes":3}"#);
+        assert!(require_manager(&manager).is_ok());
+        assert_eq!(manager.nodes, 3);
+    }
+
+    #[test]
+    fn several_nodes_need_a_registry_and_a_shared_volume() {
+        assert!(require_multi_node_inputs(1, None, None).is_ok());
+        let message = require_multi_node_inputs(3, None, None).unwrap_err().to_string();
+        assert!(
+            message.contains("3 nodes") && message.contains("--registry HOST:PORT"),
+            "{message}"
+        );
+        let message = require_multi_node_inputs(2, Some("r:5000"), None).unwrap_err().to_string();
+        assert!(message.contains("--results-volume NAME"), "{message}");
+        assert!(require_multi_node_inputs(2, Some("r:5000"), Some("v")).is_ok());
+    }
+
+    #[test]
+    fn registries_and_digests() {
+        assert!(valid_registry("127.0.0.1:5000"));
+        assert!(valid_registry("registry.example"));
+        assert!(!valid_registry("http://r:5000"));
+        assert!(!valid_registry("r:5000/path"));
+        assert!(!valid_registry(""));
+        let digests = vec![
+            "scylla-runner@sha256:aaa".to_string(),
+            "127.0.0.1:5000/scylla-runner@sha256:bbb".to_string(),
+        ];
+        assert_eq!(
+            digest_for(&digests, "127.0.0.1:5000/scylla-runner").as_deref(),
+            Some("127.0.0.1:5000/scylla-runner@sha256:bbb")
+        );
+        assert_eq!(digest_for(&digests, "other:5000/scylla-runner"), None);
+    }
+}

@@ -1,0 +1,282 @@
+//! Runs a [`SwarmPlan`]: volume, staged inputs, secrets, the replicated job
+//! followed to its end, failed shards explained, the summary written, results
+//! copied back — with [`SwarmResources`] removing everything on every path.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+
+use super::cleanup::SwarmResources;
+use super::plan::{SwarmPlan, SHARD_WRAPPER_SOURCE};
+use super::progress::{event, parse_rows, ShardState, ShardView, Tracker, PS_FORMAT};
+use super::transfer::{self, Inputs};
+use crate::container::secrets::SecretBundle;
+use crate::context::Context;
+use crate::engine::exec::{self, Signal, SignalWatch};
+use crate::engine::{Engine, EngineCommand};
+use crate::error::Outcome;
+use crate::output;
+
+/// How often the job is polled.
+const POLL_INTERVAL: Duration = Duration::from_millis(1000);
+/// Lines of a failed shard's log shown at the end.
+const LOG_TAIL: &str = "12";
+
+fn stopped(ctx: &Context, resources: &mut SwarmResources, signal: Signal) -> Outcome {
+    let what = if signal == Signal::Interrupt { "interrupted" } else { "terminated" };
+    output::warn(ctx, &format!("{what}: removing the job, its secrets and helpers"));
+    resources.release();
+    Outcome::Code(signal.exit_code())
+}
+
+fn checked(ctx: &Context, engine: &Engine, command: &EngineCommand, what: &str) -> Result<String> {
+    let out = exec::output(ctx, engine, command)?;
+    if !out.status.success() {
+        return Err(anyhow!("cannot {what}: {}", out.stderr.trim()));
+    }
+    Ok(out.stdout)
+}
+
+/// Creates the volume (when the run makes its own) and stages the inputs in it.
+fn prepare_volume(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &SwarmPlan,
+    extra_paths: Vec<camino::Utf8PathBuf>,
+    resources: &mut SwarmResources,
+) -> Result<()> {
+    let request = &plan.request;
+    if request.volume.created_by_run {
+        checked(ctx, engine, &plan.volume_create(), "create the results volume")?;
+        resources.volume_created(plan.volume_rm());
+    } else {
+        resources.tidy_with(plan.tidy_helper());
+    }
+    let resume =
+        (!request.fresh).then(|| (plan.host_experiment_dir(), request.experiment_id.clone()));
+    let inputs = Inputs {
+        project_dir: &request.project_dir,
+        run_name: &request.run_name,
+        extra_paths,
+        wrapper: SHARD_WRAPPER_SOURCE,
+        resume_from: resume,
+    };
+    let archive = transfer::input_archive(&inputs, request.uid, request.gid)?;
+    let name = plan.helper_name("seed");
+    resources.helper_started(&name);
+    checked(ctx, engine, &plan.seed_helper(archive), "stage the inputs in the results volume")?;
+    resources.helper_ended(&name);
+    Ok(())
+}
+
+fn create_secrets(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &SwarmPlan,
+    bundle: &SecretBundle,
+    resources: &mut SwarmResources,
+) -> Result<()> {
+    for (secret, (_, value)) in plan.secrets.iter().zip(bundle.files()) {
+        let out = exec::output(ctx, engine, &plan.secret_create(secret, value))?;
+        if !out.status.success() {
+            // The engine's message names the secret, never its value.
+            return Err(anyhow!(
+                "cannot create swarm secret {}: {}",
+                secret.name,
+                out.stderr.trim()
+            ));
+        }
+        resources.secret_created(&secret.name);
+    }
+    if !plan.secrets.is_empty() {
+        let targets: Vec<&str> = plan.secrets.iter().map(|s| s.target.as_str()).collect();
+        output::detail(ctx, &format!("swarm secrets for {}", targets.join(", ")));
+    }
+    Ok(())
+}
+
+/// Sleeps one poll interval in small steps; returns a signal if one came.
+fn pause(watch: &SignalWatch) -> Option<Signal> {
+    let until = Instant::now() + POLL_INTERVAL;
+    while Instant::now() < until {
+        if let Some(signal) = watch.received() {
+            return Some(signal);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    watch.received()
+}
+
+/// Follows the job until every shard is done or failed for good.
+fn follow(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &SwarmPlan,
+    watch: &SignalWatch,
+) -> Result<std::result::Result<Tracker, Signal>> {
+    let request = &plan.request;
+    let mut tracker = Tracker::new(request.shards, request.retries);
+    let mut views: Vec<ShardView> = tracker.views();
+    let mut counts = String::new();
+    let started = Instant::now();
+    let ps = EngineCommand::query([
+        "service",
+        "ps",
+        "--no-trunc",
+        "--format",
+        PS_FORMAT,
+        request.run_name.as_str(),
+    ]);
+    loop {
+        let text = checked(ctx, engine, &ps, "follow the job")?;
+        tracker.update(parse_rows(&text));
+        let now = tracker.views();
+        let elapsed = started.elapsed().as_secs();
+        for (before, view) in views.iter().zip(&now) {
+            if let Some(line) = event(Some(before), view, request.retries) {
+                output::note(ctx, &format!("[{elapsed:>4} s] {line}"));
+            }
+        }
+        views = now;
+        if tracker.counts_line() != counts {
+            counts = tracker.counts_line();
+            output::note(ctx, &format!("[{elapsed:>4} s] {counts}"));
+        }
+        if tracker.finished() {
+            return Ok(Ok(tracker));
+        }
+        if let Some(signal) = pause(watch) {
+            return Ok(Err(signal));
+        }
+    }
+}
+
+/// Names each failed shard with the last lines of its last attempt's log.
+fn report_failures(ctx: &Context, engine: &Engine, tracker: &Tracker) -> Vec<u32> {
+    let mut failed = Vec::new();
+    for view in tracker.views().iter().filter(|v| v.state == ShardState::Failed) {
+        failed.push(view.index);
+        let mut message = format!(
+            "shard {} failed on {} after {} attempt(s): {}",
+            view.index,
+            if view.last_failure_node.is_empty() { "?" } else { view.last_failure_node.as_str() },
+            view.failed_attempts,
+            view.last_failure
+        );
+        if let Some(task) = &view.last_failed_task {
+            let logs = EngineCommand::query(["service", "logs", "--raw", "--tail", LOG_TAIL, task]);
+            if let Ok(out) = exec::output(ctx, engine, &logs) {
+                message.push_str("\n  its last lines:");
+                for line in out.stdout.lines().chain(out.stderr.lines()) {
+                    message.push_str(&format!("\n    {line}"));
+                }
+            }
+        }
+        output::warn(ctx, &message);
+    }
+    failed
+}
+
+/// Streams `results/<id>/` out of the volume and unpacks it here.
+fn collect(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &SwarmPlan,
+    resources: &mut SwarmResources,
+) -> Result<usize> {
+    let name = plan.helper_name("collect");
+    resources.helper_started(&name);
+    let (status, bytes, stderr) = exec::output_bytes(ctx, engine, &plan.collect_helper())?;
+    resources.helper_ended(&name);
+    if !status.success() {
+        if stderr.contains("Cannot stat") || stderr.contains("No such file") {
+            output::warn(ctx, "no shard wrote any result: there is nothing to copy back");
+            return Ok(0);
+        }
+        return Err(anyhow!("cannot copy the results out of the volume: {}", stderr.trim()));
+    }
+    let results_dir = plan.request.project_dir.join("results");
+    transfer::unpack_results(&bytes, &results_dir, &plan.request.experiment_id)
+}
+
+/// Everything after the job: the summary (in the volume), then the copy back.
+fn finish(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &SwarmPlan,
+    resources: &mut SwarmResources,
+) -> Result<(i32, usize)> {
+    let name = plan.helper_name("summary");
+    resources.helper_started(&name);
+    // Captured, then printed: the table is a result (stdout), the log is not.
+    let summary = exec::output(ctx, engine, &plan.summary_helper())?;
+    resources.helper_ended(&name);
+    if !summary.stdout.is_empty() {
+        output::result_line(summary.stdout.trim_end());
+    }
+    if !summary.stderr.trim().is_empty() {
+        output::note(ctx, summary.stderr.trim_end());
+    }
+    let summary_code = summary.code();
+    let files = collect(ctx, engine, plan, resources)?;
+    Ok((summary_code, files))
+}
+
+/// Runs the plan; secret values come from `bundle`, in the plan's order.
+pub fn execute(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &SwarmPlan,
+    bundle: &SecretBundle,
+    extra_paths: Vec<camino::Utf8PathBuf>,
+    watch: &SignalWatch,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let mut resources = SwarmResources::new(ctx, engine);
+    resources.untag_with(plan.untag());
+    prepare_volume(ctx, engine, plan, extra_paths, &mut resources)?;
+    create_secrets(ctx, engine, plan, bundle, &mut resources)?;
+    if let Some(signal) = watch.received() {
+        return Ok(stopped(ctx, &mut resources, signal));
+    }
+    checked(ctx, engine, &plan.service_create(), "create the job")?;
+    resources.service_created(&plan.request.run_name);
+    let request = &plan.request;
+    output::note(
+        ctx,
+        &format!(
+            "job {}: {} shard(s), at most {} at a time, image {}",
+            request.run_name, request.shards, request.max_concurrent, plan.image.reference
+        ),
+    );
+    if ctx.dry_run {
+        finish(ctx, engine, plan, &mut resources)?;
+        return Ok(Outcome::Success);
+    }
+    let tracker = match follow(ctx, engine, plan, watch)? {
+        Ok(tracker) => tracker,
+        Err(signal) => return Ok(stopped(ctx, &mut resources, signal)),
+    };
+    let failed = report_failures(ctx, engine, &tracker);
+    resources.remove_service();
+    let (summary_code, files) = finish(ctx, engine, plan, &mut resources)?;
+    resources.release();
+    if let Some(signal) = watch.received() {
+        return Ok(Outcome::Code(signal.exit_code()));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let place = plan.host_experiment_dir();
+    if !failed.is_empty() {
+        let list: Vec<String> = failed.iter().map(u32::to_string).collect();
+        output::warn(
+            ctx,
+            &format!("shard(s) {} failed; the others' results are in {place}", list.join(", ")),
+        );
+        return Ok(Outcome::Code(crate::error::EXIT_FAILURE));
+    }
+    output::success(
+        ctx,
+        &format!("{} shard(s) done in {elapsed:.1} s; {files} file(s) in {place}", request.shards),
+    );
+    Ok(if summary_code == 0 { Outcome::Success } else { Outcome::Code(summary_code) })
+}

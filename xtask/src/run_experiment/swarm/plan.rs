@@ -1,0 +1,329 @@
+//! The swarm plan: validated flags and facts rendered as engine commands with
+//! no I/O — the results volume, one secret per value, the ONE replicated job,
+//! and the short helper containers that move inputs and results through the
+//! engine. Secret values never appear here: commands carry names only.
+
+use camino::Utf8PathBuf;
+
+use crate::container::{Limits, CACHE_VOLUMES, OWNER_LABEL, ROLE_LABEL};
+use crate::engine::EngineCommand;
+
+/// The role label value of everything a swarm run creates.
+pub const ROLE: &str = "run-experiment-swarm";
+/// Label on a swarm secret naming the file it becomes in the container.
+pub const SECRET_TARGET_LABEL: &str = "org.scylla.xtask.secret-target";
+/// Where the results volume is mounted in shards and helpers.
+pub const VOLUME_MOUNT: &str = "/scylla";
+/// The shard wrapper's file name inside the staged inputs.
+pub const SHARD_WRAPPER: &str = ".scylla-swarm-shard.py";
+/// The shard wrapper (maps the task slot to `--shard i/N`).
+pub const SHARD_WRAPPER_SOURCE: &str = include_str!("shard.py");
+/// The in-container entry point, as in a single-machine run.
+pub const ENTRY_SCRIPT: &str = super::super::plan::ENTRY_SCRIPT;
+
+/// The image the service runs, as every node will fetch it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceImage {
+    /// `registry/repo@sha256:...` after a push, or the local image id.
+    pub reference: String,
+    pub id: String,
+    pub source_hash: Option<String>,
+    /// A local image on a one-node swarm: never resolved against a registry.
+    pub local: bool,
+    /// The local tag made for the push (`registry/scylla-runner:<id>`), removed after the run.
+    pub pushed_tag: Option<String>,
+}
+
+/// The volume shards write results to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultsVolume {
+    pub name: String,
+    /// Created (and removed) by this run, rather than given with `--results-volume`.
+    pub created_by_run: bool,
+}
+
+/// One swarm secret: its run-unique name and the file it becomes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwarmSecret {
+    pub name: String,
+    /// `scylla-env-NAME` or `scylla-claude-credentials`, under /run/secrets.
+    pub target: String,
+}
+
+/// Validated flags plus the facts of the invoking process and the swarm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwarmRequest {
+    /// Unique per run; names the service, secrets, helpers and staged inputs.
+    pub run_name: String,
+    pub owner_tag: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub shards: u32,
+    pub max_concurrent: u32,
+    pub constraints: Vec<String>,
+    pub retries: u32,
+    pub volume: ResultsVolume,
+    pub experiment_id: String,
+    pub fresh: bool,
+    /// The experiment arguments without `--experiment-id` and `--fresh`.
+    pub experiment_args: Vec<String>,
+    pub limits: Limits,
+    pub cache_volumes: bool,
+    pub project_dir: Utf8PathBuf,
+}
+
+/// Everything the swarm run does, decided up front.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwarmPlan {
+    pub request: SwarmRequest,
+    pub image: ServiceImage,
+    pub secrets: Vec<SwarmSecret>,
+}
+
+fn pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
+    argv.push(flag.to_string());
+    argv.push(value.into());
+}
+
+impl SwarmPlan {
+    /// The plan for `request`, with one secret per file name of the bundle.
+    pub fn new(request: SwarmRequest, image: ServiceImage, secret_files: &[&str]) -> SwarmPlan {
+        let secrets = secret_files
+            .iter()
+            .enumerate()
+            .map(|(index, target)| SwarmSecret {
+                // Names stay short (the engine allows 64 characters) whatever the variable.
+                name: format!("{}-secret-{index}", request.run_name),
+                target: target.to_string(),
+            })
+            .collect();
+        SwarmPlan { request, image, secrets }
+    }
+
+    fn labels(&self, flag: &str, argv: &mut Vec<String>) {
+        pair(argv, flag, format!("{ROLE_LABEL}={ROLE}"));
+        pair(argv, flag, format!("{OWNER_LABEL}={}", self.request.owner_tag));
+    }
+
+    /// The staged inputs inside the volume: the shards' working directory.
+    pub fn inputs_dir(&self) -> String {
+        format!("{VOLUME_MOUNT}/inputs/{}", self.request.run_name)
+    }
+
+    /// Where shards write results (the experiment is `results/<id>/` under it);
+    /// the staged inputs link `results` here, so the runner's default applies.
+    pub fn results_dir(&self) -> String {
+        format!("{VOLUME_MOUNT}/results")
+    }
+
+    /// The experiment's results on the invoking machine.
+    pub fn host_experiment_dir(&self) -> Utf8PathBuf {
+        self.request.project_dir.join("results").join(&self.request.experiment_id)
+    }
+
+    /// `volume create`, for the volume a one-node run makes for itself.
+    pub fn volume_create(&self) -> EngineCommand {
+        let mut argv = vec!["volume".to_string(), "create".to_string()];
+        self.labels("--label", &mut argv);
+        argv.push(self.request.volume.name.clone());
+        EngineCommand::action(argv)
+    }
+
+    /// `volume rm --force NAME`.
+    pub fn volume_rm(&self) -> EngineCommand {
+        EngineCommand::action(["volume", "rm", "--force", self.request.volume.name.as_str()])
+    }
+
+    /// `secret create NAME -`: the value goes on stdin, never in argv.
+    pub fn secret_create(&self, secret: &SwarmSecret, value: &[u8]) -> EngineCommand {
+        let mut argv = vec!["secret".to_string(), "create".to_string()];
+        self.labels("--label", &mut argv);
+        pair(&mut argv, "--label", format!("{SECRET_TARGET_LABEL}={}", secret.target));
+        argv.push(secret.name.clone());
+        argv.push("-".to_string());
+        EngineCommand::action(argv).with_stdin(value.to_vec())
+    }
+
+    /// `service create ...`: the one replicated job.
+    pub fn service_create(&self) -> EngineCommand {
+        let request = &self.request;
+        let mut argv: Vec<String> =
+            ["service", "create", "--detach", "--quiet"].map(String::from).to_vec();
+        pair(&mut argv, "--name", &request.run_name);
+        self.labels("--label", &mut argv);
+        self.labels("--container-label", &mut argv);
+        pair(&mut argv, "--mode", "replicated-job");
+        pair(&mut argv, "--replicas", request.shards.to_string());
+        pair(&mut argv, "--max-concurrent", request.max_concurrent.to_string());
+        self.push_restart_policy(&mut argv);
+        for constraint in &request.constraints {
+            pair(&mut argv, "--constraint", constraint);
+        }
+        argv.push(
+            if self.image.local { "--no-resolve-image" } else { "--with-registry-auth" }.into(),
+        );
+        self.push_limits(&mut argv);
+        pair(&mut argv, "--user", format!("{}:{}", request.uid, request.gid));
+        self.push_mounts(&mut argv);
+        pair(&mut argv, "--workdir", self.inputs_dir());
+        self.push_env(&mut argv);
+        for secret in &self.secrets {
+            pair(&mut argv, "--secret", self.secret_mount(secret));
+        }
+        argv.push(self.image.reference.clone());
+        argv.extend(["python".to_string(), SHARD_WRAPPER.to_string()]);
+        argv.extend(self.shard_args());
+        EngineCommand::action(argv)
+    }
+
+    /// The runner's arguments in every shard (the wrapper adds `--shard i/N`).
+    pub fn shard_args(&self) -> Vec<String> {
+        let mut args = self.request.experiment_args.clone();
+        pair(&mut args, "--experiment-id", &self.request.experiment_id);
+        if self.request.fresh {
+            args.push("--fresh".to_string());
+        }
+        args
+    }
+
+    fn push_restart_policy(&self, argv: &mut Vec<String>) {
+        if self.request.retries == 0 {
+            pair(argv, "--restart-condition", "none");
+            return;
+        }
+        pair(argv, "--restart-condition", "on-failure");
+        pair(argv, "--restart-max-attempts", self.request.retries.to_string());
+        pair(argv, "--restart-delay", "1s");
+    }
+
+    fn push_limits(&self, argv: &mut Vec<String>) {
+        // An init as PID 1 forwards signals and reaps zombies, as in a single-machine run.
+        argv.push("--init".to_string());
+        pair(argv, "--cap-drop", "ALL");
+        pair(argv, "--limit-memory", &self.request.limits.memory);
+        pair(argv, "--limit-cpu", &self.request.limits.cpus);
+        pair(argv, "--limit-pids", self.request.limits.pids.to_string());
+    }
+
+    fn push_mounts(&self, argv: &mut Vec<String>) {
+        let volume = &self.request.volume.name;
+        pair(argv, "--mount", format!("type=volume,source={volume},target={VOLUME_MOUNT}"));
+        if self.request.cache_volumes {
+            for (name, target, _) in CACHE_VOLUMES {
+                pair(argv, "--mount", format!("type=volume,source={name},target={target}"));
+            }
+        }
+    }
+
+    fn push_env(&self, argv: &mut Vec<String>) {
+        // Templates the engine fills in per task: the node's name goes into result.json.
+        pair(argv, "--env", "SCYLLA_NODE={{.Node.Hostname}}");
+        pair(argv, "--env", "SCYLLA_TASK_SLOT={{.Task.Slot}}");
+        pair(argv, "--env", format!("SCYLLA_SHARD_COUNT={}", self.request.shards));
+        pair(argv, "--env", format!("SCYLLA_IMAGE_ID={}", self.image.id));
+        let hash = self.image.source_hash.clone().unwrap_or_default();
+        pair(argv, "--env", format!("SCYLLA_SOURCE_HASH={hash}"));
+        if self.request.cache_volumes {
+            for (_, target, variable) in CACHE_VOLUMES {
+                pair(argv, "--env", format!("{variable}={target}"));
+            }
+        }
+    }
+
+    fn secret_mount(&self, secret: &SwarmSecret) -> String {
+        let SwarmRequest { uid, gid, .. } = self.request;
+        format!("source={},target={},uid={uid},gid={gid},mode=0400", secret.name, secret.target)
+    }
+
+    /// `image rm --no-prune TAG`: drops the tag made for the push.
+    pub fn untag(&self) -> Option<EngineCommand> {
+        let tag = self.image.pushed_tag.as_deref()?;
+        Some(EngineCommand::action(["image", "rm", "--no-prune", tag]))
+    }
+
+    /// `service rm NAME`.
+    pub fn service_rm(&self) -> EngineCommand {
+        EngineCommand::action(["service", "rm", self.request.run_name.as_str()])
+    }
+
+    /// The name of the helper container for `purpose` (seed, summary, collect, tidy).
+    pub fn helper_name(&self, purpose: &str) -> String {
+        format!("{}-{purpose}", self.request.run_name)
+    }
+
+    /// `run --rm` of the image with the volume; `as_root` only to create and
+    /// remove directories whatever their owner.
+    fn helper_base(&self, purpose: &str, as_root: bool, read_only: bool) -> Vec<String> {
+        let mut argv: Vec<String> = ["run", "--rm"].map(String::from).to_vec();
+        pair(&mut argv, "--name", self.helper_name(purpose));
+        self.labels("--label", &mut argv);
+        pair(&mut argv, "--pull", if self.image.local { "never" } else { "missing" });
+        pair(&mut argv, "--network", "none");
+        let user = if as_root { "0:0".to_string() } else { self.run_user() };
+        pair(&mut argv, "--user", user);
+        pair(&mut argv, "--cap-drop", "ALL");
+        if as_root {
+            for cap in ["CHOWN", "DAC_OVERRIDE", "FOWNER"] {
+                pair(&mut argv, "--cap-add", cap);
+            }
+        }
+        pair(&mut argv, "--security-opt", "no-new-privileges");
+        let mode = if read_only { ":ro" } else { "" };
+        pair(&mut argv, "--volume", format!("{}:{VOLUME_MOUNT}{mode}", self.request.volume.name));
+        argv
+    }
+
+    fn run_user(&self) -> String {
+        format!("{}:{}", self.request.uid, self.request.gid)
+    }
+
+    /// Unpacks the input tar (stdin) into the volume, keeping what is there.
+    pub fn seed_helper(&self, archive: Vec<u8>) -> EngineCommand {
+        let mut argv = self.helper_base("seed", true, false);
+        argv.insert(2, "--interactive".to_string());
+        pair(&mut argv, "--entrypoint", "tar");
+        argv.push(self.image.reference.clone());
+        argv.extend(
+            ["-C", VOLUME_MOUNT, "-x", "-f", "-", "--numeric-owner", "--same-owner"]
+                .map(String::from),
+        );
+        // Results already in a given volume win over the copy from this machine.
+        argv.push("--skip-old-files".to_string());
+        EngineCommand::action(argv).with_stdin(archive)
+    }
+
+    /// Writes the summary table and summary.json from every shard's results.
+    pub fn summary_helper(&self) -> EngineCommand {
+        let mut argv = self.helper_base("summary", false, false);
+        pair(&mut argv, "--workdir", self.inputs_dir());
+        argv.push(self.image.reference.clone());
+        argv.extend(["python".to_string(), ENTRY_SCRIPT.to_string()]);
+        argv.extend(self.request.experiment_args.iter().cloned());
+        argv.push("--summarize-only".to_string());
+        pair(&mut argv, "--experiment-id", &self.request.experiment_id);
+        EngineCommand::action(argv)
+    }
+
+    /// Streams `results/<id>/` out of the volume as a tar on stdout.
+    pub fn collect_helper(&self) -> EngineCommand {
+        let mut argv = self.helper_base("collect", false, true);
+        pair(&mut argv, "--entrypoint", "tar");
+        argv.push(self.image.reference.clone());
+        argv.extend(["-C".to_string(), self.results_dir(), "-c".into(), "-f".into(), "-".into()]);
+        argv.push(self.request.experiment_id.clone());
+        EngineCommand::action(argv)
+    }
+
+    /// Removes this run's staged inputs from a volume the run did not create.
+    pub fn tidy_helper(&self) -> EngineCommand {
+        let mut argv = self.helper_base("tidy", true, false);
+        pair(&mut argv, "--entrypoint", "rm");
+        argv.push(self.image.reference.clone());
+        argv.extend(["-rf".to_string(), self.inputs_dir()]);
+        EngineCommand::action(argv)
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,221 @@
+//! Unit tests of the swarm plan: the exact argv of every engine command.
+
+use super::*;
+
+fn request() -> SwarmRequest {
+    SwarmRequest {
+        run_name: "scylla-swarm-1-abcd".into(),
+        owner_tag: "h:1:2".into(),
+        uid: 1000,
+        gid: 100,
+        shards: 4,
+        max_concurrent: 2,
+        constraints: vec!["node.role==worker".into()],
+        retries: 2,
+        volume: ResultsVolume { name: "scylla-swarm-1-abcd".into(), created_by_run: true },
+        experiment_id: "test-001-T0-T1".into(),
+        fresh: false,
+        experiment_args: vec!["--tiers".into(), "T0".into(), "T1".into()],
+        limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 4096 },
+        cache_volumes: false,
+        project_dir: "/p".into(),
+    }
+}
+
+fn image(local: bool) -> ServiceImage {
+    ServiceImage {
+        reference: if local {
+            "sha256:1111".into()
+        } else {
+            "127.0.0.1:5000/scylla-runner@sha256:2222".into()
+        },
+        id: "sha256:1111".into(),
+        source_hash: Some("h".into()),
+        local,
+        pushed_tag: (!local).then(|| "127.0.0.1:5000/scylla-runner:111122223333".into()),
+    }
+}
+
+fn plan(local: bool) -> SwarmPlan {
+    let files = ["scylla-env-ANTHROPIC_API_KEY", "scylla-claude-credentials"];
+    SwarmPlan::new(request(), image(local), &files)
+}
+
+#[test]
+fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
+    let command = plan(false).service_create();
+    let expected = [
+        "service",
+        "create",
+        "--detach",
+        "--quiet",
+        "--name",
+        "scylla-swarm-1-abcd",
+        "--label",
+        "org.scylla.xtask.role=run-experiment-swarm",
+        "--label",
+        "org.scylla.xtask.owner=h:1:2",
+        "--container-label",
+        "org.scylla.xtask.role=run-experiment-swarm",
+        "--container-label",
+        "org.scylla.xtask.owner=h:1:2",
+        "--mode",
+        "replicated-job",
+        "--replicas",
+        "4",
+        "--max-concurrent",
+        "2",
+        "--restart-condition",
+        "on-failure",
+        "--restart-max-attempts",
+        "2",
+        "--restart-delay",
+        "1s",
+        "--constraint",
+        "node.role==worker",
+        "--with-registry-auth",
+        "--init",
+        "--cap-drop",
+        "ALL",
+        "--limit-memory",
+        "8g",
+        "--limit-cpu",
+        "2",
+        "--limit-pids",
+        "4096",
+        "--user",
+        "1000:100",
+        "--mount",
+        "type=volume,source=scylla-swarm-1-abcd,target=/scylla",
+        "--workdir",
+        "/scylla/inputs/scylla-swarm-1-abcd",
+        "--env",
+        "SCYLLA_NODE={{.Node.Hostname}}",
+        "--env",
+        "SCYLLA_TASK_SLOT={{.Task.Slot}}",
+        "--env",
+        "SCYLLA_SHARD_COUNT=4",
+        "--env",
+        "SCYLLA_IMAGE_ID=sha256:1111",
+        "--env",
+        "SCYLLA_SOURCE_HASH=h",
+        "--secret",
+        "source=scylla-swarm-1-abcd-secret-0,target=scylla-env-ANTHROPIC_API_KEY,uid=1000,gid=100,mode=0400",
+        "--secret",
+        "source=scylla-swarm-1-abcd-secret-1,target=scylla-claude-credentials,uid=1000,gid=100,mode=0400",
+        "127.0.0.1:5000/scylla-runner@sha256:2222",
+        "python",
+        ".scylla-swarm-shard.py",
+        "--tiers",
+        "T0",
+        "T1",
+        "--experiment-id",
+        "test-001-T0-T1",
+    ];
+    assert_eq!(command.args, expected);
+    assert!(command.stdin.is_none());
+}
+
+#[test]
+fn a_local_image_is_not_resolved_and_no_retries_means_no_restart() {
+    let mut p = plan(true);
+    p.request.retries = 0;
+    p.request.fresh = true;
+    let args = p.service_create().args;
+    let joined = args.join(" ");
+    assert!(joined
+        .contains("--restart-condition none --constraint node.role==worker --no-resolve-image"));
+    assert!(!joined.contains("--restart-max-attempts"), "{joined}");
+    assert!(joined.ends_with("--experiment-id test-001-T0-T1 --fresh"), "{joined}");
+    assert!(args.contains(&"sha256:1111".to_string()));
+}
+
+#[test]
+fn secret_values_go_on_stdin_only() {
+    let p = plan(true);
+    let command = p.secret_create(&p.secrets[0], b"canary-value");
+    assert_eq!(
+        command.args,
+        [
+            "secret",
+            "create",
+            "--label",
+            "org.scylla.xtask.role=run-experiment-swarm",
+            "--label",
+            "org.scylla.xtask.owner=h:1:2",
+            "--label",
+            "org.scylla.xtask.secret-target=scylla-env-ANTHROPIC_API_KEY",
+            "scylla-swarm-1-abcd-secret-0",
+            "-",
+        ]
+    );
+    assert_eq!(command.stdin.as_deref(), Some(&b"canary-value"[..]));
+    assert!(!command.render("docker").contains("canary"));
+    let long = "scylla-swarm-1700000000-abcdef12-secret-12";
+    assert!(long.len() <= 64, "secret names fit the engine's limit");
+}
+
+#[test]
+fn helpers_are_short_labelled_and_offline() {
+    let p = plan(true);
+    let seed = p.seed_helper(b"tar".to_vec());
+    let joined = seed.args.join(" ");
+    assert!(
+        joined.starts_with("run --rm --interactive --name scylla-swarm-1-abcd-seed"),
+        "{joined}"
+    );
+    assert!(joined.contains("--pull never --network none --user 0:0 --cap-drop ALL"), "{joined}");
+    assert!(joined.contains("--cap-add CHOWN"), "{joined}");
+    assert!(joined.ends_with(
+        "--entrypoint tar sha256:1111 -C /scylla -x -f - --numeric-owner --same-owner \
+         --skip-old-files"
+    ));
+    let collect = p.collect_helper().args.join(" ");
+    assert!(collect.contains("--user 1000:100 --cap-drop ALL --security-opt no-new-privileges"));
+    assert!(collect.contains("--volume scylla-swarm-1-abcd:/scylla:ro --entrypoint tar"));
+    assert!(collect.ends_with("-C /scylla/results -c -f - test-001-T0-T1"), "{collect}");
+    let summary = p.summary_helper().args.join(" ");
+    assert!(summary.contains("--workdir /scylla/inputs/scylla-swarm-1-abcd sha256:1111 python"));
+    assert!(summary.ends_with(
+        "scripts/run_e2e_experiment.py --tiers T0 T1 --summarize-only \
+         --experiment-id test-001-T0-T1"
+    ));
+    let remote = plan(false).collect_helper().args.join(" ");
+    assert!(remote.contains("--pull missing"), "{remote}");
+    let tidy = p.tidy_helper().args.join(" ");
+    assert!(tidy.ends_with("--entrypoint rm sha256:1111 -rf /scylla/inputs/scylla-swarm-1-abcd"));
+}
+
+#[test]
+fn volume_and_service_removal() {
+    let p = plan(true);
+    assert_eq!(
+        p.volume_create().args,
+        [
+            "volume",
+            "create",
+            "--label",
+            "org.scylla.xtask.role=run-experiment-swarm",
+            "--label",
+            "org.scylla.xtask.owner=h:1:2",
+            "scylla-swarm-1-abcd",
+        ]
+    );
+    assert_eq!(p.volume_rm().args, ["volume", "rm", "--force", "scylla-swarm-1-abcd"]);
+    assert_eq!(p.service_rm().args, ["service", "rm", "scylla-swarm-1-abcd"]);
+    assert_eq!(p.untag(), None);
+    assert_eq!(
+        plan(false).untag().unwrap().args,
+        ["image", "rm", "--no-prune", "127.0.0.1:5000/scylla-runner:111122223333"]
+    );
+    assert_eq!(p.host_experiment_dir(), "/p/results/test-001-T0-T1");
+}
+
+#[test]
+fn cache_volumes_are_mounted_with_their_variables() {
+    let mut p = plan(true);
+    p.request.cache_volumes = true;
+    let joined = p.service_create().args.join(" ");
+    assert!(joined.contains("--mount type=volume,source=scylla-pip-cache,target=/cache/pip"));
+    assert!(joined.contains("--env PIP_CACHE_DIR=/cache/pip"), "{joined}");
+}
