@@ -165,9 +165,20 @@ shell_banner() {
 BANNER
 }
 
+# Claude Code refuses --dangerously-skip-permissions as uid 0 unless the
+# environment declares itself a sandbox. This container is one (disposable, all
+# capabilities dropped, no-new-privileges when started by the tasks), and uid 0
+# only happens when the invoking host user is root. A value set by the user wins.
+declare_sandbox_for_root() {
+  if [ "$(id -u)" = "0" ] && [ -z "${IS_SANDBOX+set}" ]; then
+    export IS_SANDBOX=1
+  fi
+}
+
 setup_home
 load_secret_env
 setup_credentials
+declare_sandbox_for_root
 
 case "${1:-}" in
   --help|-h|"") show_help ;;

@@ -245,3 +245,15 @@ fn dry_run_prints_commands_without_secret_values_and_runs_nothing() {
     assert!(!format!("{stdout}{}", text(&out.stderr)).contains("dry-run-canary"));
     assert_eq!(containers_with(&engine, ROLE).len(), before, "dry run created a container");
 }
+
+#[test]
+fn root_runs_declare_the_sandbox_claude_code_needs() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let project = fake_project("import os\nprint('sandbox=' + os.environ.get('IS_SANDBOX', ''))\n");
+    let out = run_in(&project.path, image, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let uid = std::fs::metadata("/proc/self").unwrap().uid();
+    let expected = if uid == 0 { "sandbox=1" } else { "sandbox=" };
+    assert!(text(&out.stdout).lines().any(|l| l == expected), "{}", text(&out.stdout));
+}
