@@ -35,7 +35,7 @@ pub fn deliver_secrets(
     let (uid, gid) = user.runtime_ids();
     let target = format!("{name}:/");
     let copy =
-        EngineCommand::action(["cp", "-", target.as_str()]).with_stdin(bundle.to_tar(uid, gid));
+        EngineCommand::action(["cp", "-", target.as_str()]).with_stdin(bundle.to_tar(uid, gid)?);
     let out = exec::output(ctx, engine, &copy)?;
     if !out.status.success() {
         anyhow::bail!("cannot deliver secrets into container {name}: {}", out.stderr.trim());

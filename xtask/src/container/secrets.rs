@@ -111,47 +111,28 @@ impl SecretBundle {
 
     /// A tar stream holding `run/secrets/` (0700) and one 0400 file per secret,
     /// all owned by `uid:gid`, to extract at `/` in the container.
-    pub fn to_tar(&self, uid: u32, gid: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        tar_entry(&mut out, &format!("{SECRETS_DIR}/"), 0o700, uid, gid, b'5', &[]);
+    pub fn to_tar(&self, uid: u32, gid: u32) -> Result<Vec<u8>> {
+        let header = |kind: tar::EntryType, mode: u32, size: usize| {
+            let mut header = tar::Header::new_ustar();
+            header.set_entry_type(kind);
+            header.set_mode(mode);
+            header.set_uid(u64::from(uid));
+            header.set_gid(u64::from(gid));
+            header.set_size(size as u64);
+            header.set_mtime(0);
+            header
+        };
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut dir = header(tar::EntryType::Directory, 0o700, 0);
+        builder.append_data(&mut dir, format!("{SECRETS_DIR}/"), std::io::empty())?;
         for (name, bytes) in &self.files {
-            tar_entry(&mut out, &format!("{SECRETS_DIR}/{name}"), 0o400, uid, gid, b'0', bytes);
+            let mut file = header(tar::EntryType::Regular, 0o400, bytes.len());
+            builder
+                .append_data(&mut file, format!("{SECRETS_DIR}/{name}"), bytes.as_slice())
+                .with_context(|| format!("cannot pack the secret {name}"))?;
         }
-        out.extend_from_slice(&[0u8; 1024]);
-        out
+        Ok(builder.into_inner()?)
     }
-}
-
-fn octal(field: &mut [u8], value: u64) {
-    // Zero-padded octal, NUL-terminated, filling the field.
-    let digits = field.len() - 1;
-    let text = format!("{value:0digits$o}");
-    field[..digits].copy_from_slice(&text.as_bytes()[text.len() - digits..]);
-    field[digits] = 0;
-}
-
-/// Appends one ustar entry (names here are short, so no prefix field is needed).
-fn tar_entry(out: &mut Vec<u8>, name: &str, mode: u32, uid: u32, gid: u32, kind: u8, data: &[u8]) {
-    let mut header = [0u8; 512];
-    header[..name.len().min(100)].copy_from_slice(&name.as_bytes()[..name.len().min(100)]);
-    octal(&mut header[100..108], u64::from(mode));
-    octal(&mut header[108..116], u64::from(uid));
-    octal(&mut header[116..124], u64::from(gid));
-    octal(&mut header[124..136], data.len() as u64);
-    octal(&mut header[136..148], 0);
-    header[156] = kind;
-    header[257..263].copy_from_slice(b"ustar\0");
-    header[263..265].copy_from_slice(b"00");
-    // The checksum is computed with its own field read as spaces.
-    header[148..156].copy_from_slice(b"        ");
-    let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
-    header[148..154].copy_from_slice(format!("{sum:06o}").as_bytes());
-    header[154] = 0;
-    header[155] = b' ';
-    out.extend_from_slice(&header);
-    out.extend_from_slice(data);
-    let padding = (512 - data.len() % 512) % 512;
-    out.resize(out.len() + padding, 0u8);
 }
 
 #[cfg(test)]
@@ -185,7 +166,7 @@ mod tests {
     fn tar_stream_is_read_back_by_tar_with_owner_and_mode() {
         let mut bundle = SecretBundle::default();
         bundle.push("scylla-env-KEY", b"value".to_vec());
-        let bytes = bundle.to_tar(4321, 8765);
+        let bytes = bundle.to_tar(4321, 8765).unwrap();
         assert_eq!(bytes.len() % 512, 0);
         let sh = xshell::Shell::new().unwrap();
         let listing =
