@@ -73,7 +73,7 @@ fn pip_pinned(package: &str) -> bool {
         || [".whl", ".tar.gz", ".zip", ".tgz"].iter().any(|e| package.ends_with(e))
 }
 
-pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
+pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script, no_cache_env: bool) {
     let run = effective(&lint.dockerfile.instructions[index]);
     let pips: Vec<Command> = script
         .commands
@@ -94,8 +94,7 @@ pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
             names.join(" ")
         ),
     );
-    let cache_off =
-        env_set_in_stage(lint, index, "PIP_NO_CACHE_DIR") || has_cache_mount(run, "pip");
+    let cache_off = no_cache_env || has_cache_mount(run, "pip");
     let cached = pip_script.commands.iter().find(|c| !c.has_any(&["--no-cache-dir"]));
     if !cache_off {
         report_first(
@@ -108,17 +107,18 @@ pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
     }
 }
 
-/// Whether an ENV (or ARG) before `index`, in its stage, sets `name` to a non-empty value.
-pub(crate) fn env_set_in_stage(lint: &Lint<'_>, index: usize, name: &str) -> bool {
-    let d = lint.dockerfile;
-    let start = d.stage_of(index).and_then(|s| d.stages.get(s)).map_or(0, |s| s.instruction_index);
-    d.instructions[start..index].iter().filter(|i| matches!(i.keyword.as_str(), "ENV" | "ARG")).any(
-        |i| {
-            i.key_values()
+/// For each instruction, whether an ENV or ARG earlier in its stage sets `name` to a
+/// non-empty value.
+pub(crate) fn env_set_in_stage(lint: &Lint<'_>, name: &str) -> Vec<bool> {
+    lint.per_stage_state(false, |set, _, instruction| {
+        if matches!(instruction.keyword.as_str(), "ENV" | "ARG") {
+            let sets = instruction
+                .key_values()
                 .iter()
-                .any(|(k, v, _)| k == name && v.as_deref().is_some_and(|v| !v.is_empty()))
-        },
-    )
+                .any(|(k, v, _)| k == name && v.as_deref().is_some_and(|v| !v.is_empty()));
+            *set |= sets;
+        }
+    })
 }
 
 /// A git URL pins a version only with a ref (`#ref` for npm, `@ref` for pip).

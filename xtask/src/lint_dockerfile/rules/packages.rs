@@ -62,6 +62,7 @@ pub(crate) fn has_cache_mount(run: &Instruction, target: &str) -> bool {
 }
 
 pub(crate) fn check(lint: &mut Lint<'_>) {
+    let no_cache = super::languages::env_set_in_stage(lint, "PIP_NO_CACHE_DIR");
     let runs: Vec<(usize, Script)> = lint.runs().map(|(i, s)| (i, s.clone())).collect();
     let kept = stages_kept(lint);
     for (index, script) in &runs {
@@ -69,7 +70,8 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
         apk(lint, *index, script);
         rpm(lint, *index, script);
         zypper(lint, *index, script);
-        super::languages::pip(lint, *index, script);
+        let no_cache_env = no_cache.get(*index).copied().unwrap_or(false);
+        super::languages::pip(lint, *index, script, no_cache_env);
         super::languages::node_ruby_go(lint, *index, script);
     }
 }
@@ -78,7 +80,7 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
 fn stages_kept(lint: &Lint<'_>) -> BTreeMap<usize, bool> {
     let d = lint.dockerfile;
     let resolved = &lint.resolved;
-    let bases: Vec<usize> = resolved
+    let bases: std::collections::HashSet<usize> = resolved
         .iter()
         .filter_map(|r| match r.base {
             Base::Stage(i) => Some(i),
