@@ -60,7 +60,15 @@ pub(crate) fn as_pip(command: &Command) -> Option<Command> {
     }
     let mut words = vec!["pip".to_string()];
     words.extend(command.args()[module + 2..].iter().cloned());
-    Some(Command { words, offset: command.offset, pipes_into_next: command.pipes_into_next })
+    let mut offsets = vec![command.offset];
+    offsets.extend(command.offsets.get(module + 3..).unwrap_or(&[]));
+    offsets.resize(words.len(), command.offset);
+    Some(Command {
+        words,
+        offset: command.offset,
+        offsets,
+        pipes_into_next: command.pipes_into_next,
+    })
 }
 
 fn pip_pinned(package: &str) -> bool {
@@ -83,7 +91,6 @@ pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script, no_cache_e
         .collect();
     let pip_script = Script { commands: pips, chained: 0 };
     let (at, names) = unpinned(&pip_script, |_| true, PIP_VALUED, pip_pinned);
-    let at = at.cloned();
     report_first(
         lint,
         index,
@@ -149,7 +156,7 @@ pub(crate) fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3016",
         format!("pin npm packages as name@version: {}", names.join(" ")),
     );
@@ -180,7 +187,7 @@ pub(crate) fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3028",
         format!("pin gems as name:version or with -v: {}", names.join(" ")),
     );
@@ -191,7 +198,7 @@ pub(crate) fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3062",
         format!("pin go install targets as path@version: {}", names.join(" ")),
     );

@@ -267,7 +267,8 @@ fn script_of(run: &Instruction) -> (Option<Script>, String, Vec<(usize, usize)>)
         if shell_c {
             return (Some(shell::parse(&items[2])), String::new(), Vec::new());
         }
-        let command = Command { words: items.clone(), offset: 0, pipes_into_next: false };
+        let offsets = vec![0; items.len()];
+        let command = Command { words: items.clone(), offset: 0, offsets, pipes_into_next: false };
         return (Some(Script { commands: vec![command], chained: 0 }), String::new(), Vec::new());
     }
     let mut text = run.args.clone();
