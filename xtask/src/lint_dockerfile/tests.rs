@@ -141,3 +141,47 @@ fn copy_sources_must_be_in_the_context() {
         vec![("SCY008", 2, 6), ("SCY008", 3, 6), ("SCY008", 3, 17), ("DL3023", 5, 1)]
     );
 }
+
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: Args,
+}
+
+#[test]
+fn flags_become_validated_arguments() {
+    use clap::Parser as _;
+    let cli = Cli::try_parse_from([
+        "lint-dockerfile",
+        "--format",
+        "sarif",
+        "--failure-threshold",
+        "warning",
+        "--ignore",
+        "DL3008",
+        "--ignore",
+        "scy004",
+        "--builder",
+        "buildkit",
+        "docker/Dockerfile",
+        "x.Dockerfile",
+    ])
+    .expect("valid flags");
+    assert_eq!(cli.args.format, Format::Sarif);
+    assert_eq!(cli.args.failure_threshold, Some(Threshold::At(Severity::Warning)));
+    assert_eq!(cli.args.ignore, vec!["DL3008", "scy004"]);
+    assert_eq!(cli.args.files.len(), 2);
+    let options = cli.args.options(Config::default());
+    assert_eq!(options.ignored, vec!["DL3008", "SCY004"]);
+    assert!(checks_context(&options));
+    for bad in [
+        vec!["lint-dockerfile", "--format", "xml"],
+        vec!["lint-dockerfile", "--failure-threshold", "fatal"],
+        vec!["lint-dockerfile", "--context", ".", "--no-context"],
+        vec!["lint-dockerfile", "--builder", "kaniko"],
+    ] {
+        assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?}");
+    }
+    let skip = Cli::try_parse_from(["lint-dockerfile", "--ignore", "SCY008"]).expect("valid");
+    assert!(!checks_context(&skip.args.options(Config::default())));
+}
