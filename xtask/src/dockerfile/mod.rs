@@ -35,7 +35,7 @@ mod tests;
 
 pub use copy::{CopySource, CopySpec, SourceKind};
 pub use expand::{expand, Expansion};
-pub use image_ref::ImageRef;
+pub use image_ref::{is_sha256_hex, ImageRef, DEFAULT_REGISTRY};
 pub use instruction::{Flag, Heredoc, Instruction, Word};
 pub use stages::{ArgUse, Base, ResolvedFrom, Stage};
 
