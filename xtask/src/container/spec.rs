@@ -105,6 +105,14 @@ impl ContainerSpec {
         argv
     }
 
+    /// `run ...` arguments: the same container, created and started (attached)
+    /// by one engine process, for runs with nothing to deliver before the start.
+    pub fn run_argv(&self) -> Vec<String> {
+        let mut argv = self.create_argv();
+        argv[0] = "run".to_string();
+        argv
+    }
+
     fn push_hardening(&self, argv: &mut Vec<String>) {
         // An init as PID 1 forwards signals and reaps zombies, so `stop` is prompt.
         argv.push("--init".into());
@@ -211,6 +219,14 @@ mod tests {
             "T0",
         ];
         assert_eq!(argv, expected);
+    }
+
+    #[test]
+    fn run_argv_is_the_create_argv_with_run() {
+        let spec = spec();
+        let (run, create) = (spec.run_argv(), spec.create_argv());
+        assert_eq!(run[0], "run");
+        assert_eq!(run[1..], create[1..]);
     }
 
     #[test]

@@ -100,18 +100,24 @@ pub fn execute(
         .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
 
     let mut container = ContainerGuard::new(ctx, engine, &plan.spec.name);
-    let created = exec::output(ctx, engine, &EngineCommand::action(plan.spec.create_argv()))?;
-    if !created.status.success() {
-        return Err(create_failed(plan, &created.stderr));
-    }
-    deliver_secrets(ctx, engine, &plan.spec.name, &plan.spec.user, &bundle)?;
-    if let Some(signal) = watch.received() {
-        return Ok(Outcome::Code(signal.exit_code()));
-    }
+    let launch = if bundle.is_empty() {
+        // Nothing to deliver before the start: one engine process creates and
+        // runs the same container (one engine round trip less).
+        EngineCommand::action(plan.spec.run_argv())
+    } else {
+        let created = exec::output(ctx, engine, &EngineCommand::action(plan.spec.create_argv()))?;
+        if !created.status.success() {
+            return Err(create_failed(plan, &created.stderr));
+        }
+        deliver_secrets(ctx, engine, &plan.spec.name, &plan.spec.user, &bundle)?;
+        if let Some(signal) = watch.received() {
+            return Ok(Outcome::Code(signal.exit_code()));
+        }
+        EngineCommand::action(plan.start_argv())
+    };
     let mut stop = |signal: Signal| stop_container(ctx, engine, &plan.spec.name, signal);
-    let start = EngineCommand::action(plan.start_argv());
     let (code, signal) =
-        exec::supervised(ctx, engine, &start, plan.spec.interactive, watch, &mut stop)?;
+        exec::supervised(ctx, engine, &launch, plan.spec.interactive, watch, &mut stop)?;
     match signal {
         Some(signal) => {
             container.remove_now();
