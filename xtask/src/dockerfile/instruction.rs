@@ -205,7 +205,9 @@ fn parse_at(
     };
     instruction.words = split_into_words(&instruction);
     check(&mut instruction, errors, in_onbuild);
-    if instruction.keyword == "ONBUILD" && !instruction.args.is_empty() {
+    // One level only: the engine rejects ONBUILD ONBUILD, and a bound keeps a line of
+    // thousands of ONBUILD words from nesting that deep.
+    if instruction.keyword == "ONBUILD" && !instruction.args.is_empty() && !in_onbuild {
         let inner = parse_at(logical, args_offset, errors, true);
         instruction.onbuild = Some(Box::new(inner));
     }

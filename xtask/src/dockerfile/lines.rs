@@ -25,6 +25,8 @@ pub(crate) struct Logical {
     pub end_line: usize,
     /// The escape character in force for this line.
     pub escape: char,
+    /// Characters before each byte offset; empty when the text is ASCII.
+    pub char_counts: Vec<usize>,
 }
 
 impl Logical {
@@ -36,8 +38,29 @@ impl Logical {
         };
         let end = floor_char_boundary(&self.text, offset.max(segment.offset));
         let start = floor_char_boundary(&self.text, segment.offset);
-        let chars = self.text.get(start..end).map_or(0, |s| s.chars().count());
+        let chars = if self.char_counts.is_empty() {
+            end - start
+        } else {
+            self.char_counts[end] - self.char_counts[start]
+        };
         Position { line: segment.line, column: segment.column + chars }
+    }
+
+    /// Prepares column lookups: for a non-ASCII line, the number of characters before
+    /// each byte offset, so that every position costs the same on long lines.
+    fn finish(&mut self) {
+        if self.text.is_ascii() {
+            return;
+        }
+        let mut counts = Vec::with_capacity(self.text.len() + 1);
+        let mut chars = 0;
+        for (at, _) in self.text.char_indices() {
+            counts.resize(at, chars);
+            counts.push(chars);
+            chars += 1;
+        }
+        counts.resize(self.text.len() + 1, chars);
+        self.char_counts = counts;
     }
 
     fn push(&mut self, piece: &str, line: usize, column: usize) {
@@ -213,6 +236,7 @@ impl<'a> Scanner<'a> {
                 logical.push(piece, number, 1);
                 continued = more;
             }
+            logical.finish();
             return Some(logical);
         }
     }

@@ -35,7 +35,7 @@ mod tests;
 
 pub use copy::{CopySource, CopySpec, SourceKind};
 pub use expand::{expand, Expansion};
-pub use image_ref::ImageRef;
+pub use image_ref::{is_sha256_hex, ImageRef, DEFAULT_REGISTRY};
 pub use instruction::{Flag, Heredoc, Instruction, Word};
 pub use stages::{ArgUse, Base, ResolvedFrom, Stage};
 
@@ -159,7 +159,9 @@ impl Dockerfile {
     /// The index in [`Dockerfile::stages`] of the stage holding instruction `index`;
     /// `None` for instructions before the first `FROM`.
     pub fn stage_of(&self, index: usize) -> Option<usize> {
-        self.stages.iter().position(|s| s.instruction_index <= index && index < s.end_index)
+        let after = self.stages.partition_point(|s| s.instruction_index <= index);
+        let stage = after.checked_sub(1)?;
+        (index < self.stages[stage].end_index).then_some(stage)
     }
 
     /// Resolves every `FROM` with the global `ARG`s and these build-arg overrides.

@@ -47,6 +47,7 @@ impl Dockerfile {
         self.stage_scope(stage, index, build_args, &globals, &resolved).merged()
     }
 
+    /// The scope at `until` in `stage_index`, with the `ENV`s of its parent stages.
     fn stage_scope(
         &self,
         stage_index: usize,
@@ -55,14 +56,38 @@ impl Dockerfile {
         globals: &BTreeMap<String, super::ArgUse>,
         resolved: &[super::ResolvedFrom],
     ) -> Scope {
-        let mut scope = Scope::default();
-        let Some(stage) = self.stages.get(stage_index) else { return scope };
-        if let Some(Base::Stage(parent)) = resolved.get(stage_index).map(|r| &r.base) {
-            if *parent < stage_index {
-                let end = self.stages[*parent].end_index;
-                scope.env = self.stage_scope(*parent, end, build_args, globals, resolved).env;
+        // The chain of parent stages, nearest first; each parent comes earlier in the
+        // file, so the walk ends (and no recursion depth depends on the input).
+        let mut chain = vec![stage_index];
+        while let Some(Base::Stage(parent)) =
+            chain.last().and_then(|&s| resolved.get(s)).map(|r| &r.base)
+        {
+            if chain.last().is_some_and(|&s| *parent >= s) {
+                break;
             }
+            chain.push(*parent);
         }
+        let mut env = BTreeMap::new();
+        let mut scope = Scope::default();
+        for &stage in chain.iter().rev() {
+            let end = if stage == stage_index { until } else { usize::MAX };
+            scope = self.walk_stage(stage, end, build_args, globals, std::mem::take(&mut env));
+            env = scope.env.clone();
+        }
+        scope
+    }
+
+    /// Applies the `ARG`s and `ENV`s of one stage up to `until`, on top of inherited `ENV`s.
+    fn walk_stage(
+        &self,
+        stage_index: usize,
+        until: usize,
+        build_args: &BTreeMap<String, String>,
+        globals: &BTreeMap<String, super::ArgUse>,
+        env: BTreeMap<String, String>,
+    ) -> Scope {
+        let mut scope = Scope { args: BTreeMap::new(), env };
+        let Some(stage) = self.stages.get(stage_index) else { return scope };
         let escape = self.directives.escape;
         let end = until.min(stage.end_index).min(self.instructions.len());
         for instruction in self.instructions.get(stage.instruction_index + 1..end).unwrap_or(&[]) {

@@ -84,6 +84,7 @@ pub(crate) fn collect_stages(
     errors: &mut Vec<ParseError>,
 ) -> Vec<Stage> {
     let mut stages: Vec<Stage> = Vec::new();
+    let mut names = std::collections::HashSet::new();
     for (index, instruction) in instructions.iter().enumerate() {
         if instruction.keyword != "FROM" {
             let before_first = stages.is_empty() && instruction.keyword != "ARG";
@@ -103,7 +104,7 @@ pub(crate) fn collect_stages(
         }
         let name = stage_name(instruction, errors);
         if let Some(name) = &name {
-            if stages.iter().any(|s| s.name.as_ref() == Some(name)) {
+            if !names.insert(name.clone()) {
                 let at = Position { line: instruction.line, column: instruction.column };
                 let message = format!("duplicate stage name {name:?}");
                 errors.push(ParseError::new(at, ErrorKind::DuplicateStageName, message));
@@ -194,6 +195,7 @@ pub(crate) fn resolve_froms(
     dockerfile: &Dockerfile,
     build_args: &BTreeMap<String, String>,
 ) -> Vec<ResolvedFrom> {
+    let first_named = first_named(&dockerfile.stages);
     let scope = global_scope(dockerfile, build_args);
     let lookup = |name: &str| scope.get(name).and_then(|a| a.value.clone());
     let escape = dockerfile.directives.escape;
@@ -219,7 +221,7 @@ pub(crate) fn resolve_froms(
                 Err(message) => {
                     Base::Invalid(format!("cannot substitute {}: {message}", stage.base))
                 }
-                Ok(_) => classify(dockerfile, stage, &resolved, &unset),
+                Ok(_) => classify(&first_named, stage, &resolved, &unset),
             };
             ResolvedFrom {
                 stage_index: stage.index,
@@ -233,7 +235,23 @@ pub(crate) fn resolve_froms(
         .collect()
 }
 
-fn classify(dockerfile: &Dockerfile, stage: &Stage, resolved: &str, unset: &[String]) -> Base {
+/// Each stage name with the index of the first stage that carries it.
+fn first_named(stages: &[Stage]) -> std::collections::HashMap<&str, usize> {
+    let mut map = std::collections::HashMap::new();
+    for stage in stages {
+        if let Some(name) = stage.name.as_deref() {
+            map.entry(name).or_insert(stage.index);
+        }
+    }
+    map
+}
+
+fn classify(
+    first_named: &std::collections::HashMap<&str, usize>,
+    stage: &Stage,
+    resolved: &str,
+    unset: &[String],
+) -> Base {
     let unset_note = match unset {
         [] => String::new(),
         names => format!(
@@ -246,11 +264,8 @@ fn classify(dockerfile: &Dockerfile, stage: &Stage, resolved: &str, unset: &[Str
         return Base::Invalid(format!("base image {} is empty{unset_note}", stage.base));
     }
     let lower = resolved.to_ascii_lowercase();
-    let earlier = dockerfile.stages[..stage.index.min(dockerfile.stages.len())]
-        .iter()
-        .find(|s| s.name.as_deref() == Some(lower.as_str()));
-    if let Some(earlier) = earlier {
-        return Base::Stage(earlier.index);
+    if let Some(&earlier) = first_named.get(lower.as_str()).filter(|&&i| i < stage.index) {
+        return Base::Stage(earlier);
     }
     if lower == "scratch" {
         return Base::Scratch;

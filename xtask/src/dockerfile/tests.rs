@@ -257,6 +257,42 @@ fn a_file_without_from_is_an_error() {
 }
 
 #[test]
+fn columns_count_characters() {
+    let d = parse("FROM a\nRUN echo \"héllo wörld\" ünïcode \\\n  ß end\n");
+    let columns: Vec<(String, usize, usize)> = d.instructions[1]
+        .words
+        .iter()
+        .map(|w| (w.value.clone(), w.position.line, w.position.column))
+        .collect();
+    let w = |v: &str, l: usize, c: usize| (v.to_string(), l, c);
+    assert_eq!(
+        columns,
+        vec![
+            w("echo", 2, 5),
+            w("héllo wörld", 2, 10),
+            w("ünïcode", 2, 24),
+            w("ß", 3, 3),
+            w("end", 3, 5)
+        ]
+    );
+}
+
+#[test]
+fn deep_inputs_do_not_recurse() {
+    let nested = format!("FROM a\n{}RUN x\n", "ONBUILD ".repeat(100_000));
+    let d = parse(&nested);
+    assert!(d.instructions[1].onbuild.as_deref().is_some_and(|t| t.onbuild.is_none()));
+    let mut chain = String::from("FROM a AS s0\nENV ROOT=/r\n");
+    for i in 1..20_000 {
+        chain.push_str(&format!("FROM s{} AS s{i}\n", i - 1));
+    }
+    chain.push_str("RUN x\n");
+    let d = parse(&chain);
+    let vars = d.variables_at(d.instructions.len() - 1, &BTreeMap::new());
+    assert_eq!(vars.get("ROOT").map(String::as_str), Some("/r"));
+}
+
+#[test]
 fn odd_inputs_do_not_panic() {
     for src in [
         "",

@@ -1,6 +1,8 @@
 //! Inline pragmas, hadolint's form: `# hadolint ignore=DL3008,DL3015` silences those
 //! codes on the next instruction; `# hadolint global ignore=DL3059` on the whole file.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::dockerfile::Dockerfile;
 
 use super::rules::Finding;
@@ -29,15 +31,16 @@ fn parse(text: &str) -> Option<Pragma> {
 
 /// Drops the findings the file's pragmas silence.
 pub(crate) fn apply(dockerfile: &Dockerfile, findings: &mut Vec<Finding>) {
-    let mut global: Vec<String> = Vec::new();
-    let mut scoped: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut global: HashSet<String> = HashSet::new();
+    let mut scoped: HashMap<usize, Vec<String>> = HashMap::new();
     for comment in &dockerfile.comments {
         match parse(&comment.text) {
             Some(Pragma::Global(codes)) => global.extend(codes),
             Some(Pragma::Next(codes)) => {
-                let next = dockerfile.instructions.iter().position(|i| i.line > comment.line);
-                if let Some(index) = next {
-                    scoped.push((index, codes));
+                let instructions = &dockerfile.instructions;
+                let next = instructions.partition_point(|i| i.line <= comment.line);
+                if next < instructions.len() {
+                    scoped.entry(next).or_default().extend(codes);
                 }
             }
             None => {}
@@ -45,13 +48,16 @@ pub(crate) fn apply(dockerfile: &Dockerfile, findings: &mut Vec<Finding>) {
     }
     findings.retain(|f| {
         let code = f.code;
-        if global.iter().any(|c| c == code) {
+        if global.contains(code) {
             return false;
         }
+        let instructions = &dockerfile.instructions;
         let index = f.instruction.or_else(|| {
-            dockerfile.instructions.iter().position(|i| i.line <= f.line && f.line <= i.end_line)
+            let at = instructions.partition_point(|i| i.end_line < f.line);
+            instructions.get(at).filter(|i| i.line <= f.line).map(|_| at)
         });
-        !scoped.iter().any(|(i, codes)| Some(*i) == index && codes.iter().any(|c| c == code))
+        let silenced = index.and_then(|i| scoped.get(&i));
+        !silenced.is_some_and(|codes| codes.iter().any(|c| c == code))
     });
 }
 

@@ -11,6 +11,8 @@ pub struct Command {
     pub words: Vec<String>,
     /// Byte offset of the program word in the script.
     pub offset: usize,
+    /// Byte offset of each word in the script (parallel to `words`).
+    pub offsets: Vec<usize>,
     /// This command's output goes into the next command through `|`.
     pub pipes_into_next: bool,
 }
@@ -220,8 +222,8 @@ impl Reader<'_> {
         if chained {
             self.out.chained += 1;
         }
-        let words = words.into_iter().map(|(_, w)| w).collect();
-        self.out.commands.push(Command { words, offset, pipes_into_next: pipe });
+        let (offsets, words) = words.into_iter().unzip();
+        self.out.commands.push(Command { words, offset, offsets, pipes_into_next: pipe });
     }
 }
 

@@ -38,11 +38,16 @@ fn a_clean_file_has_no_findings() {
 }
 
 #[test]
-fn apt_rules_report_at_the_command() {
+fn apt_rules_point_at_the_command_or_the_package() {
     let src = format!("FROM {PINNED}\nRUN echo start && \\\n    apt-get install curl\n{}", tail());
-    assert_eq!(codes(&src), vec![("DL3008", 3), ("DL3014", 3), ("DL3015", 3)]);
-    let f = lint(&src, &Options::default());
-    assert_eq!((f[0].column, f[0].instruction), (5, Some(1)));
+    let found: Vec<(&str, usize, usize, Option<usize>)> = lint(&src, &Options::default())
+        .iter()
+        .map(|f| (f.code, f.line, f.column, f.instruction))
+        .collect();
+    assert_eq!(
+        found,
+        vec![("DL3014", 3, 5, Some(1)), ("DL3015", 3, 5, Some(1)), ("DL3008", 3, 21, Some(1)),]
+    );
 }
 
 #[test]
@@ -51,7 +56,7 @@ fn pragmas_silence_the_next_instruction_or_the_file() {
         "FROM {PINNED}\n# hadolint ignore=DL3008,DL3015\nRUN apt-get install -y curl\nRUN apt-get install -y wget\n{}",
         tail()
     );
-    assert_eq!(codes(&src), vec![("DL3059", 4), ("DL3008", 4), ("DL3015", 4)]);
+    assert_eq!(codes(&src), vec![("DL3059", 4), ("DL3015", 4), ("DL3008", 4)]);
     let global = format!("# hadolint global ignore=DL3008\n{src}");
     assert_eq!(codes(&global), vec![("DL3059", 5), ("DL3015", 5)]);
 }
@@ -135,4 +140,48 @@ fn copy_sources_must_be_in_the_context() {
         found,
         vec![("SCY008", 2, 6), ("SCY008", 3, 6), ("SCY008", 3, 17), ("DL3023", 5, 1)]
     );
+}
+
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: Args,
+}
+
+#[test]
+fn flags_become_validated_arguments() {
+    use clap::Parser as _;
+    let cli = Cli::try_parse_from([
+        "lint-dockerfile",
+        "--format",
+        "sarif",
+        "--failure-threshold",
+        "warning",
+        "--ignore",
+        "DL3008",
+        "--ignore",
+        "scy004",
+        "--builder",
+        "buildkit",
+        "docker/Dockerfile",
+        "x.Dockerfile",
+    ])
+    .expect("valid flags");
+    assert_eq!(cli.args.format, Format::Sarif);
+    assert_eq!(cli.args.failure_threshold, Some(Threshold::At(Severity::Warning)));
+    assert_eq!(cli.args.ignore, vec!["DL3008", "scy004"]);
+    assert_eq!(cli.args.files.len(), 2);
+    let options = cli.args.options(Config::default());
+    assert_eq!(options.ignored, vec!["DL3008", "SCY004"]);
+    assert!(checks_context(&options));
+    for bad in [
+        vec!["lint-dockerfile", "--format", "xml"],
+        vec!["lint-dockerfile", "--failure-threshold", "fatal"],
+        vec!["lint-dockerfile", "--context", ".", "--no-context"],
+        vec!["lint-dockerfile", "--builder", "kaniko"],
+    ] {
+        assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?}");
+    }
+    let skip = Cli::try_parse_from(["lint-dockerfile", "--ignore", "SCY008"]).expect("valid");
+    assert!(!checks_context(&skip.args.options(Config::default())));
 }

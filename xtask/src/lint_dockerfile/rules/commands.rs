@@ -1,6 +1,8 @@
 //! Rules about general commands in `RUN` scripts: cd, sudo, interactive tools,
 //! downloads, pipes and the shell.
 
+use std::collections::HashMap;
+
 use crate::dockerfile::Instruction;
 
 use super::shell::{Command, Script};
@@ -11,6 +13,11 @@ const POINTLESS: &[&str] =
 
 pub(crate) fn check(lint: &mut Lint<'_>) {
     let runs: Vec<(usize, Script)> = lint.runs().map(|(i, s)| (i, s.clone())).collect();
+    let shells = lint.per_stage_state(None, |shell, index, instruction| {
+        if instruction.keyword == "SHELL" {
+            *shell = Some(index);
+        }
+    });
     let mut seen_curl = false;
     let mut seen_wget = false;
     for (index, script) in &runs {
@@ -59,7 +66,7 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
         }
         seen_curl |= uses_curl;
         seen_wget |= uses_wget;
-        pipefail(lint, index, script);
+        pipefail(lint, index, script, shells.get(index).copied().flatten());
     }
     archives_unpacked_after_copy(lint);
 }
@@ -114,12 +121,8 @@ fn replaces_bin_sh(command: &Command) -> bool {
     command.program() == "ln" && command.args().last().is_some_and(|a| a == "/bin/sh")
 }
 
-/// Whether the SHELL in force for instruction `index` already sets pipefail or is not POSIX.
-fn shell_handles_pipes(lint: &Lint<'_>, index: usize) -> bool {
-    let d = lint.dockerfile;
-    let start = d.stage_of(index).and_then(|s| d.stages.get(s)).map_or(0, |s| s.instruction_index);
-    let shell: Option<&Instruction> =
-        d.instructions[start..index].iter().rev().find(|i| i.keyword == "SHELL");
+/// Whether the SHELL in force already sets pipefail or is not POSIX.
+fn shell_handles_pipes(shell: Option<&Instruction>) -> bool {
     let Some(items) = shell.and_then(|s| s.json.as_ref()) else { return false };
     let program = items.first().map_or("", |p| p.rsplit(['/', '\\']).next().unwrap_or(p));
     let posix = ["sh", "bash", "ash", "dash", "zsh", "ksh"].contains(&program);
@@ -128,10 +131,13 @@ fn shell_handles_pipes(lint: &Lint<'_>, index: usize) -> bool {
         || items.iter().any(|i| i.contains("pipefail"))
 }
 
-fn pipefail(lint: &mut Lint<'_>, index: usize, script: &Script) {
+fn pipefail(lint: &mut Lint<'_>, index: usize, script: &Script, shell: Option<usize>) {
     let run = effective(&lint.dockerfile.instructions[index]);
     let exec_form = run.json.as_ref().is_some_and(|j| j.get(1).map(String::as_str) != Some("-c"));
-    if exec_form || !script.has_pipe() || shell_handles_pipes(lint, index) {
+    if exec_form
+        || !script.has_pipe()
+        || shell_handles_pipes(shell.and_then(|s| lint.dockerfile.instructions.get(s)))
+    {
         return;
     }
     let first_pipe = script.commands.iter().position(|c| c.pipes_into_next).unwrap_or(0);
@@ -148,29 +154,33 @@ fn pipefail(lint: &mut Lint<'_>, index: usize, script: &Script) {
 /// `COPY x.tar.gz /dst` followed in the same stage by a RUN that unpacks it.
 fn archives_unpacked_after_copy(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
-    let copies = lint.copies.clone();
-    for spec in copies.iter().filter(|c| c.keyword == "COPY" && c.from.is_none()) {
+    // (stage, archive file name) -> the last RUN of the stage that unpacks it.
+    let mut unpacked: HashMap<(Option<usize>, &str), usize> = HashMap::new();
+    for (index, script) in lint.runs() {
+        let unpackers = script
+            .commands
+            .iter()
+            .filter(|c| matches!(c.program(), "tar" | "unzip" | "gunzip" | "bsdtar"));
+        for arg in unpackers.flat_map(|c| c.args()) {
+            let name = arg.rsplit('/').next().unwrap_or(arg);
+            unpacked.insert((d.stage_of(index), name), index);
+        }
+    }
+    let mut found = Vec::new();
+    for spec in lint.copies.iter().filter(|c| c.keyword == "COPY" && c.from.is_none()) {
         for source in spec.sources.iter().filter(|s| structure::is_archive(&s.text)) {
             let name = source.text.rsplit('/').next().unwrap_or(&source.text);
-            let stage_end = spec
-                .stage_index
-                .and_then(|s| d.stages.get(s))
-                .map_or(d.instructions.len(), |s| s.end_index);
-            let unpacked = (spec.instruction_index + 1..stage_end).any(|i| {
-                lint.scripts.get(i).and_then(Option::as_ref).is_some_and(|script| {
-                    script.commands.iter().any(|c| {
-                        matches!(c.program(), "tar" | "unzip" | "gunzip" | "bsdtar")
-                            && c.args().iter().any(|a| a.ends_with(name))
-                    })
-                })
-            });
-            if unpacked {
+            let later = unpacked.get(&(spec.stage_index, name));
+            if later.is_some_and(|&run| run > spec.instruction_index) {
                 let message = format!(
                     "{} is copied and then unpacked; ADD unpacks a local archive in one layer",
                     source.text
                 );
-                lint.report("DL3010", Some(spec.instruction_index), source.position, message);
+                found.push((spec.instruction_index, source.position, message));
             }
         }
+    }
+    for (index, position, message) in found {
+        lint.report("DL3010", Some(index), position, message);
     }
 }

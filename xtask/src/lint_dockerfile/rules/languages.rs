@@ -60,7 +60,15 @@ pub(crate) fn as_pip(command: &Command) -> Option<Command> {
     }
     let mut words = vec!["pip".to_string()];
     words.extend(command.args()[module + 2..].iter().cloned());
-    Some(Command { words, offset: command.offset, pipes_into_next: command.pipes_into_next })
+    let mut offsets = vec![command.offset];
+    offsets.extend(command.offsets.get(module + 3..).unwrap_or(&[]));
+    offsets.resize(words.len(), command.offset);
+    Some(Command {
+        words,
+        offset: command.offset,
+        offsets,
+        pipes_into_next: command.pipes_into_next,
+    })
 }
 
 fn pip_pinned(package: &str) -> bool {
@@ -73,7 +81,7 @@ fn pip_pinned(package: &str) -> bool {
         || [".whl", ".tar.gz", ".zip", ".tgz"].iter().any(|e| package.ends_with(e))
 }
 
-pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
+pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script, no_cache_env: bool) {
     let run = effective(&lint.dockerfile.instructions[index]);
     let pips: Vec<Command> = script
         .commands
@@ -83,7 +91,6 @@ pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
         .collect();
     let pip_script = Script { commands: pips, chained: 0 };
     let (at, names) = unpinned(&pip_script, |_| true, PIP_VALUED, pip_pinned);
-    let at = at.cloned();
     report_first(
         lint,
         index,
@@ -94,8 +101,7 @@ pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
             names.join(" ")
         ),
     );
-    let cache_off =
-        env_set_in_stage(lint, index, "PIP_NO_CACHE_DIR") || has_cache_mount(run, "pip");
+    let cache_off = no_cache_env || has_cache_mount(run, "pip");
     let cached = pip_script.commands.iter().find(|c| !c.has_any(&["--no-cache-dir"]));
     if !cache_off {
         report_first(
@@ -108,17 +114,18 @@ pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script) {
     }
 }
 
-/// Whether an ENV (or ARG) before `index`, in its stage, sets `name` to a non-empty value.
-pub(crate) fn env_set_in_stage(lint: &Lint<'_>, index: usize, name: &str) -> bool {
-    let d = lint.dockerfile;
-    let start = d.stage_of(index).and_then(|s| d.stages.get(s)).map_or(0, |s| s.instruction_index);
-    d.instructions[start..index].iter().filter(|i| matches!(i.keyword.as_str(), "ENV" | "ARG")).any(
-        |i| {
-            i.key_values()
+/// For each instruction, whether an ENV or ARG earlier in its stage sets `name` to a
+/// non-empty value.
+pub(crate) fn env_set_in_stage(lint: &Lint<'_>, name: &str) -> Vec<bool> {
+    lint.per_stage_state(false, |set, _, instruction| {
+        if matches!(instruction.keyword.as_str(), "ENV" | "ARG") {
+            let sets = instruction
+                .key_values()
                 .iter()
-                .any(|(k, v, _)| k == name && v.as_deref().is_some_and(|v| !v.is_empty()))
-        },
-    )
+                .any(|(k, v, _)| k == name && v.as_deref().is_some_and(|v| !v.is_empty()));
+            *set |= sets;
+        }
+    })
 }
 
 /// A git URL pins a version only with a ref (`#ref` for npm, `@ref` for pip).
@@ -149,7 +156,7 @@ pub(crate) fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3016",
         format!("pin npm packages as name@version: {}", names.join(" ")),
     );
@@ -180,7 +187,7 @@ pub(crate) fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3028",
         format!("pin gems as name:version or with -v: {}", names.join(" ")),
     );
@@ -191,7 +198,7 @@ pub(crate) fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3062",
         format!("pin go install targets as path@version: {}", names.join(" ")),
     );

@@ -196,6 +196,38 @@ impl<'a> Lint<'a> {
         }
     }
 
+    /// The `COPY`/`ADD` spec of instruction `index` (specs are in instruction order).
+    pub fn copy_at(&self, index: usize) -> Option<&CopySpec> {
+        let at = self.copies.binary_search_by_key(&index, |c| c.instruction_index).ok()?;
+        self.copies.get(at)
+    }
+
+    /// The instruction starting on `line` (instructions are in line order).
+    pub fn instruction_on(&self, line: usize) -> Option<usize> {
+        let instructions = &self.dockerfile.instructions;
+        let at = instructions.partition_point(|i| i.line < line);
+        instructions.get(at).filter(|i| i.line == line).map(|_| at)
+    }
+
+    /// A state carried through each stage in file order and reset at every `FROM`:
+    /// the state before each instruction, computed in one pass.
+    pub fn per_stage_state<T: Clone>(
+        &self,
+        initial: T,
+        step: impl Fn(&mut T, usize, &Instruction),
+    ) -> Vec<T> {
+        let mut state = initial.clone();
+        let mut before = Vec::with_capacity(self.dockerfile.instructions.len());
+        for (index, instruction) in self.dockerfile.instructions.iter().enumerate() {
+            if instruction.keyword == "FROM" {
+                state = initial.clone();
+            }
+            before.push(state.clone());
+            step(&mut state, index, instruction);
+        }
+        before
+    }
+
     /// The RUN scripts with their instruction index.
     pub fn runs(&self) -> impl Iterator<Item = (usize, &Script)> + '_ {
         self.scripts.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
@@ -209,7 +241,7 @@ impl<'a> Lint<'a> {
                 ErrorKind::InstructionBeforeFrom => "DL3061",
                 _ => "DL1000",
             };
-            let index = self.dockerfile.instructions.iter().position(|i| i.line == error.line);
+            let index = self.instruction_on(error.line);
             let at = Position { line: error.line, column: error.column };
             self.report(code, index, at, error.message.clone());
         }
@@ -235,7 +267,8 @@ fn script_of(run: &Instruction) -> (Option<Script>, String, Vec<(usize, usize)>)
         if shell_c {
             return (Some(shell::parse(&items[2])), String::new(), Vec::new());
         }
-        let command = Command { words: items.clone(), offset: 0, pipes_into_next: false };
+        let offsets = vec![0; items.len()];
+        let command = Command { words: items.clone(), offset: 0, offsets, pipes_into_next: false };
         return (Some(Script { commands: vec![command], chained: 0 }), String::new(), Vec::new());
     }
     let mut text = run.args.clone();

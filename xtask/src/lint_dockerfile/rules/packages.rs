@@ -33,11 +33,17 @@ const RPM_VALUED: &[&str] = &[
 
 /// The non-option arguments after the subcommand.
 pub(crate) fn operands<'a>(command: &'a Command, valued: &[&str]) -> Vec<&'a str> {
+    operands_at(command, valued).into_iter().map(|(_, operand)| operand).collect()
+}
+
+/// [`operands`] with each one's byte offset in the script.
+pub(crate) fn operands_at<'a>(command: &'a Command, valued: &[&str]) -> Vec<(usize, &'a str)> {
     let mut out = Vec::new();
-    let mut args = command.args().iter().skip_while(|a| a.starts_with('-'));
-    args.next();
+    let args = command.args();
+    let offsets = command.offsets.get(1..).unwrap_or(&[]);
+    let start = args.iter().position(|a| !a.starts_with('-')).map_or(args.len(), |i| i + 1);
     let mut skip = false;
-    for arg in args {
+    for (i, arg) in args.iter().enumerate().skip(start) {
         if std::mem::take(&mut skip) {
             continue;
         }
@@ -45,7 +51,7 @@ pub(crate) fn operands<'a>(command: &'a Command, valued: &[&str]) -> Vec<&'a str
             skip = valued.contains(&arg.as_str());
             continue;
         }
-        out.push(arg.as_str());
+        out.push((offsets.get(i).copied().unwrap_or(command.offset), arg.as_str()));
     }
     out
 }
@@ -62,6 +68,7 @@ pub(crate) fn has_cache_mount(run: &Instruction, target: &str) -> bool {
 }
 
 pub(crate) fn check(lint: &mut Lint<'_>) {
+    let no_cache = super::languages::env_set_in_stage(lint, "PIP_NO_CACHE_DIR");
     let runs: Vec<(usize, Script)> = lint.runs().map(|(i, s)| (i, s.clone())).collect();
     let kept = stages_kept(lint);
     for (index, script) in &runs {
@@ -69,7 +76,8 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
         apk(lint, *index, script);
         rpm(lint, *index, script);
         zypper(lint, *index, script);
-        super::languages::pip(lint, *index, script);
+        let no_cache_env = no_cache.get(*index).copied().unwrap_or(false);
+        super::languages::pip(lint, *index, script, no_cache_env);
         super::languages::node_ruby_go(lint, *index, script);
     }
 }
@@ -78,7 +86,7 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
 fn stages_kept(lint: &Lint<'_>) -> BTreeMap<usize, bool> {
     let d = lint.dockerfile;
     let resolved = &lint.resolved;
-    let bases: Vec<usize> = resolved
+    let bases: std::collections::HashSet<usize> = resolved
         .iter()
         .filter_map(|r| match r.base {
             Base::Stage(i) => Some(i),
@@ -111,18 +119,20 @@ pub(crate) fn report_first(
     }
 }
 
+/// The operands of matching commands that `pinned` rejects (variables are left alone),
+/// and a command located at the first of them, for the finding's position.
 pub(crate) fn unpinned<'a>(
     script: &'a Script,
     test: impl Fn(&Command) -> bool,
     valued: &[&str],
     pinned: impl Fn(&str) -> bool,
-) -> (Option<&'a Command>, Vec<&'a str>) {
+) -> (Option<Command>, Vec<&'a str>) {
     let mut found = None;
     let mut names = Vec::new();
     for command in script.commands.iter().filter(|c| test(c)) {
-        for operand in operands(command, valued) {
+        for (offset, operand) in operands_at(command, valued) {
             if !pinned(operand) && !operand.contains('$') {
-                found.get_or_insert(command);
+                found.get_or_insert_with(|| Command { offset, ..command.clone() });
                 names.push(operand);
             }
         }
@@ -138,7 +148,7 @@ fn apt(lint: &mut Lint<'_>, index: usize, script: &Script, kept: bool) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3008",
         format!("pin apt packages as name=version: {}", names.join(" ")),
     );
@@ -198,7 +208,7 @@ fn apk(lint: &mut Lint<'_>, index: usize, script: &Script) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3018",
         format!("pin apk packages as name=version: {}", names.join(" ")),
     );
@@ -258,7 +268,7 @@ fn rpm(lint: &mut Lint<'_>, index: usize, script: &Script) {
         report_first(
             lint,
             index,
-            at,
+            at.as_ref(),
             pin,
             format!("pin {program} packages as name-version: {}", names.join(" ")),
         );
@@ -306,7 +316,7 @@ fn zypper(lint: &mut Lint<'_>, index: usize, script: &Script) {
     report_first(
         lint,
         index,
-        at,
+        at.as_ref(),
         "DL3037",
         format!("pin zypper packages as name=version: {}", names.join(" ")),
     );

@@ -116,7 +116,7 @@ fn dependencies_before_sources(lint: &mut Lint<'_>) {
             if matches!(instruction.keyword.as_str(), "COPY" | "ADD")
                 && instruction.flag("from").is_none()
             {
-                let spec = lint.copies.iter().find(|c| c.instruction_index == index);
+                let spec = lint.copy_at(index);
                 let copies_sources =
                     spec.is_some_and(|s| s.sources.iter().any(|s| !is_manifest(&s.text)));
                 if copies_sources && source_copy.is_none() {

@@ -1,6 +1,6 @@
 //! Rules about instructions and stages (no shell involved).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::dockerfile::{Base, ImageRef, Instruction, SourceKind};
 
@@ -72,7 +72,7 @@ pub(crate) fn is_archive(path: &str) -> bool {
 }
 
 fn add(lint: &mut Lint<'_>, index: usize, instruction: &Instruction) {
-    let Some(spec) = lint.copies.iter().find(|c| c.instruction_index == index).cloned() else {
+    let Some(spec) = lint.copy_at(index).cloned() else {
         return;
     };
     if instruction.flag("checksum").is_some() || instruction.flag("keep-git-dir").is_some() {
@@ -184,6 +184,12 @@ fn registry_matches(trusted: &str, image: &ImageRef) -> bool {
 
 fn copies(lint: &mut Lint<'_>) {
     let d = lint.dockerfile;
+    let mut first_named: HashMap<&str, usize> = HashMap::new();
+    for stage in &d.stages {
+        if let Some(name) = stage.name.as_deref() {
+            first_named.entry(name).or_insert(stage.index);
+        }
+    }
     for spec in lint.copies.clone() {
         let index = spec.instruction_index;
         if spec.keyword == "COPY" && spec.sources.len() > 1 && !spec.destination.ends_with('/') {
@@ -205,10 +211,9 @@ fn copies(lint: &mut Lint<'_>) {
             continue;
         }
         let current = spec.stage_index.unwrap_or(0);
-        let earlier = d.stages[..current.min(d.stages.len())].iter().any(|s| {
-            s.name.as_deref() == Some(from.to_ascii_lowercase().as_str())
-                || s.index.to_string() == from
-        });
+        let by_name = first_named.get(from.to_ascii_lowercase().as_str());
+        let earlier = by_name.is_some_and(|&i| i < current)
+            || from.parse::<usize>().is_ok_and(|i| i < current);
         let image_like = from.contains([':', '/', '@', '$']);
         if !earlier && !image_like {
             let message = format!(
@@ -283,7 +288,7 @@ fn per_stage(lint: &mut Lint<'_>) {
 }
 
 fn relative_destination(lint: &mut Lint<'_>, index: usize, has_workdir: bool) {
-    let Some(spec) = lint.copies.iter().find(|c| c.instruction_index == index).cloned() else {
+    let Some(spec) = lint.copy_at(index).cloned() else {
         return;
     };
     let dest = spec.destination.as_str();
