@@ -13,7 +13,9 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let parsed = dockerfile::parse(&text);
     let overrides = BTreeMap::from([("TAG".to_string(), "1.0".to_string())]);
-    for resolved in parsed.resolve_froms(&BTreeMap::new()).into_iter().chain(parsed.resolve_froms(&overrides)) {
+    for resolved in
+        parsed.resolve_froms(&BTreeMap::new()).into_iter().chain(parsed.resolve_froms(&overrides))
+    {
         if let Base::Image(image) = resolved.base {
             let rendered = image.to_string();
             let again = ImageRef::parse(&rendered).expect("a rendered reference parses again");
