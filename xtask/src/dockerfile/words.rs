@@ -65,24 +65,36 @@ pub(crate) fn split_words(text: &str, escape: char) -> Vec<RawWord> {
                 break;
             }
             chars.next();
-            if c == '\'' {
-                for (_, c) in chars.by_ref() {
-                    if c == '\'' {
-                        break;
-                    }
-                    value.push(c);
-                }
-            } else if c == '"' {
-                double_quoted(&mut chars, escape, &mut value);
-            } else if c == escape {
-                if let Some((_, next)) = chars.next() {
-                    value.push(next);
-                }
-            } else {
-                value.push(c);
-            }
+            unquote_char(c, &mut chars, escape, &mut value);
         }
         words.push(RawWord { start, end, value });
+    }
+}
+
+/// Appends what `c` (already taken from `chars`) stands for: the body of a
+/// single- or double-quoted run it opens, the character an escape protects, or
+/// itself.
+fn unquote_char(
+    c: char,
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    escape: char,
+    value: &mut String,
+) {
+    if c == '\'' {
+        for (_, c) in chars.by_ref() {
+            if c == '\'' {
+                break;
+            }
+            value.push(c);
+        }
+    } else if c == '"' {
+        double_quoted(chars, escape, value);
+    } else if c == escape {
+        if let Some((_, next)) = chars.next() {
+            value.push(next);
+        }
+    } else {
+        value.push(c);
     }
 }
 
@@ -111,22 +123,7 @@ pub(crate) fn unquote(text: &str, escape: char) -> String {
     let mut value = String::new();
     let mut chars = text.char_indices().peekable();
     while let Some((_, c)) = chars.next() {
-        if c == '\'' {
-            for (_, c) in chars.by_ref() {
-                if c == '\'' {
-                    break;
-                }
-                value.push(c);
-            }
-        } else if c == '"' {
-            double_quoted(&mut chars, escape, &mut value);
-        } else if c == escape {
-            if let Some((_, next)) = chars.next() {
-                value.push(next);
-            }
-        } else {
-            value.push(c);
-        }
+        unquote_char(c, &mut chars, escape, &mut value);
     }
     value
 }
