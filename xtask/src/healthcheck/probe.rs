@@ -92,22 +92,28 @@ fn start_and_wait(
     let mut log = ProbeLog::default();
     let waited =
         wait_for_verdict(ctx, engine, &plan.container_name, plan.deadline, Some(watch), &mut log)?;
-    report.status = match waited {
-        Waited::Verdict(status) => status,
-        Waited::TimedOut => Status::TimedOut,
-        Waited::Interrupted(signal) => Status::Interrupted(signal),
-        Waited::Stopped => {
-            return Err(usage(format!(
-                "container {} from {} stopped before its health probe gave a verdict\n  \
-                 the image must be able to run `sleep` (through its entrypoint, if that \
-                 runs its arguments); try: docker run --rm {} sleep 1",
-                plan.container_name, plan.image, plan.image
-            )));
-        }
-    };
+    report.status = verdict(waited, || {
+        usage(format!(
+            "container {} from {} stopped before its health probe gave a verdict\n  \
+             the image must be able to run `sleep` (through its entrypoint, if that \
+             runs its arguments); try: docker run --rm {} sleep 1",
+            plan.container_name, plan.image, plan.image
+        ))
+    })?;
     report.duration = started.elapsed();
     log.fill(&mut report);
     Ok(report)
+}
+
+/// The status a wait ended in; a container that stopped has no verdict and
+/// gives the caller's error instead.
+fn verdict(waited: Waited, stopped: impl FnOnce() -> anyhow::Error) -> Result<Status> {
+    match waited {
+        Waited::Verdict(status) => Ok(status),
+        Waited::TimedOut => Ok(Status::TimedOut),
+        Waited::Interrupted(signal) => Ok(Status::Interrupted(signal)),
+        Waited::Stopped => Err(stopped()),
+    }
 }
 
 /// Reports the health of the running container `name`, waiting while it is
@@ -140,17 +146,12 @@ pub fn check_container(
     let mut log = ProbeLog::default();
     let waited = wait_for_verdict(ctx, engine, name, timeout, None, &mut log)?;
     let mut report = Report::new("container", name, Status::Error);
-    report.status = match waited {
-        Waited::Verdict(status) => status,
-        Waited::TimedOut => Status::TimedOut,
-        Waited::Interrupted(signal) => Status::Interrupted(signal),
-        Waited::Stopped => {
-            return Err(usage(format!(
-                "container {name} stopped while waiting for its health verdict\n  \
+    report.status = verdict(waited, || {
+        usage(format!(
+            "container {name} stopped while waiting for its health verdict\n  \
                  see why: docker logs {name}"
-            )));
-        }
-    };
+        ))
+    })?;
     report.duration = started.elapsed();
     log.fill(&mut report);
     Ok(report)
