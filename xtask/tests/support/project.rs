@@ -7,8 +7,19 @@ use std::sync::OnceLock;
 
 use super::Engine;
 
-/// Tag of the project image built for the tests (from the offline bases).
+/// Tag of the project image built for the tests (from the offline bases), unless
+/// `SCYLLA_TEST_IMAGE` names another: checkouts that share one engine, each testing its
+/// own sources at the same time, must not rebuild the same tag under each other.
 pub const TEST_IMAGE: &str = "scylla-runner:xtask-test";
+
+/// [`TEST_IMAGE`], or the tag `SCYLLA_TEST_IMAGE` names.
+pub fn test_image_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| match std::env::var("SCYLLA_TEST_IMAGE") {
+        Ok(tag) if !tag.is_empty() => tag,
+        _ => TEST_IMAGE.to_owned(),
+    })
+}
 
 /// The workspace root.
 pub fn project_root() -> PathBuf {
@@ -28,7 +39,7 @@ pub fn run_xtask(args: &[&str]) -> Output {
     xtask().args(args).output().expect("xtask runs")
 }
 
-/// Builds [`TEST_IMAGE`] once per test binary with `docker-build` (which skips
+/// Builds [`test_image_tag`] once per test binary with `docker-build` (which skips
 /// the build when nothing changed) and returns its tag.
 pub fn test_image(_engine: &Engine) -> &'static str {
     static BUILT: OnceLock<()> = OnceLock::new();
@@ -39,10 +50,10 @@ pub fn test_image(_engine: &Engine) -> &'static str {
             "{} is missing: run `bash tests/offline/prepare.sh` first (it builds the offline bases)",
             build_args.display()
         );
-        let output = run_xtask(&["-q", "docker-build", "--tag", TEST_IMAGE]);
+        let output = run_xtask(&["-q", "docker-build", "--tag", test_image_tag()]);
         assert!(output.status.success(), "docker-build failed: {}", text(&output.stderr));
     });
-    TEST_IMAGE
+    test_image_tag()
 }
 
 /// Lossy UTF-8.
