@@ -14,6 +14,8 @@
 #   cluster.sh kill-node I     SIGKILL node I's daemon, containerd, shims and
 #                              containers, like a machine that dies
 #   cluster.sh start-node I    start node I's daemon again (it rejoins the swarm)
+#   cluster.sh block-registry I / unblock-registry I
+#                              refuse / allow node I's connections to the registry
 #
 # Traffic stays on this machine: the namespaces have no default route, and the
 # FORWARD chain lets packets pass from the bridge to the bridge only.
@@ -303,6 +305,11 @@ load_image() {
   dk 1 image rm "$ref" >/dev/null
 }
 
+registry_rule() { # -I or -D, node
+  nsenter --net="/run/netns/$(node_ns "$2")" iptables "$1" OUTPUT -p tcp -d "$host_ip" \
+    --dport "$registry_port" -j REJECT --reject-with tcp-reset
+}
+
 [ "$(id -u)" -eq 0 ] || die "run this as root: it makes network namespaces, a bridge and daemons"
 case "${1:-}" in
   up) up "${2:-3}" ;;
@@ -311,5 +318,7 @@ case "${1:-}" in
   load-image) [ -n "${2:-}" ] || die "load-image takes an image"; load_image "$2" ;;
   kill-node) [ -n "${2:-}" ] || die "kill-node takes a node number"; kill_node "$2" ;;
   start-node) [ -n "${2:-}" ] || die "start-node takes a node number"; start_daemon "$2" ;;
+  block-registry) registry_rule -I "${2:?node number}" ;;
+  unblock-registry) while registry_rule -D "${2:?node number}" 2>/dev/null; do :; done ;;
   *) die "usage: $0 up [N] | down | env | load-image IMAGE | kill-node I | start-node I" ;;
 esac
