@@ -8,6 +8,7 @@
 #
 #   cluster.sh up [N]          build the swarm (default 3 nodes); idempotent
 #   cluster.sh down            remove everything `up` made; safe to run twice
+#   cluster.sh check-gone      fail, naming it, if anything `up` makes is present
 #   cluster.sh env             KEY=VALUE lines the tests read (sockets, registry...)
 #   cluster.sh load-image IMG  copy IMG from the main engine into every node
 #                              (through the bridge registry)
@@ -270,6 +271,17 @@ down() {
   say "cluster removed"
 }
 
+check_gone() {
+  local left=()
+  ip link show "$bridge" >/dev/null 2>&1 && left+=("bridge $bridge")
+  for ns in $(ip netns list | awk -v p="$prefix-" 'index($1, p) == 1 { print $1 }'); do left+=("netns $ns"); done
+  iptables -L "$chain" -n >/dev/null 2>&1 && left+=("iptables chain $chain")
+  for dir in "$state_dir" "$data_dir" "/srv/$prefix"; do [ ! -e "$dir" ] || left+=("$dir"); done
+  ls -d /sys/fs/cgroup/*/"$prefix"-n* >/dev/null 2>&1 && left+=("cgroups /sys/fs/cgroup/*/$prefix-n*")
+  [ "${#left[@]}" -eq 0 ] || die "the test swarm left: ${left[*]} (remove it with: $0 down)"
+  say "nothing of the test swarm is left"
+}
+
 # --- the rest ---------------------------------------------------------------------
 
 env_lines() {
@@ -315,10 +327,11 @@ case "${1:-}" in
   up) up "${2:-3}" ;;
   down) down ;;
   env) env_lines ;;
+  check-gone) check_gone ;;
   load-image) [ -n "${2:-}" ] || die "load-image takes an image"; load_image "$2" ;;
   kill-node) [ -n "${2:-}" ] || die "kill-node takes a node number"; kill_node "$2" ;;
   start-node) [ -n "${2:-}" ] || die "start-node takes a node number"; start_daemon "$2" ;;
   block-registry) registry_rule -I "${2:?node number}" ;;
   unblock-registry) while registry_rule -D "${2:?node number}" 2>/dev/null; do :; done ;;
-  *) die "usage: $0 up [N] | down | env | load-image IMAGE | kill-node I | start-node I" ;;
+  *) die "usage: $0 up [N] | down | check-gone | env | load-image IMAGE | kill-node I | start-node I | block-registry I | unblock-registry I" ;;
 esac
