@@ -207,6 +207,10 @@ make_volumes() {
 
 up() {
   local n=${1:-3} made
+  for program in dockerd docker docker-registry nsenter unshare ip iptables curl pgrep setsid; do
+    command -v "$program" >/dev/null 2>&1 \
+      || die "$program is missing (Debian: apt-get install docker.io docker-registry iproute2 iptables curl procps util-linux)"
+  done
   [ "$n" -ge 1 ] 2>/dev/null || die "up takes a node count of at least 1, got '$n'"
   [ "$n" -le 9 ] || die "at most 9 nodes"
   made=$(nodes_made)
