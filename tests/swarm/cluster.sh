@@ -205,6 +205,15 @@ make_volumes() {
   done
 }
 
+on_up_exit() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    say "up failed; removing what it made"
+    down
+  fi
+  exit "$status"
+}
+
 up() {
   local n=${1:-3} made
   for program in dockerd docker docker-registry nsenter unshare ip iptables curl pgrep setsid; do
@@ -220,7 +229,7 @@ up() {
   mkdir -p "$state_dir"
   echo "$n" >"$state_dir/nodes"
   # A failed `up` leaves nothing behind.
-  trap 'status=$?; [ "$status" -eq 0 ] || { say "up failed; removing what it made"; down; }; exit "$status"' EXIT
+  trap on_up_exit EXIT
   check_subnet
   make_network "$n"
   start_registry
