@@ -171,7 +171,9 @@ impl SwarmPlan {
         self.push_limits(&mut argv);
         pair(&mut argv, "--user", format!("{}:{}", request.uid, request.gid));
         self.push_mounts(&mut argv);
-        pair(&mut argv, "--workdir", self.inputs_dir());
+        // Not the inputs: the engine would create a missing working directory,
+        // and a task that a returning node restarts after the run would leave it.
+        pair(&mut argv, "--workdir", VOLUME_MOUNT);
         self.push_env(&mut argv);
         for secret in &self.secrets {
             pair(&mut argv, "--secret", self.secret_mount(secret));
@@ -182,14 +184,15 @@ impl SwarmPlan {
         EngineCommand::action(argv)
     }
 
-    /// The task's shell: a node whose volume holds no staged inputs (it made
-    /// an empty local volume of that name) says so and exits with
-    /// [`NO_INPUTS_EXIT`]; otherwise the wrapper runs with the arguments.
+    /// The task's shell: into the staged inputs, or, on a node whose volume
+    /// holds none (it made an empty local volume of that name), say so and
+    /// exit with [`NO_INPUTS_EXIT`]; then the wrapper with the arguments.
     fn task_script(&self) -> String {
         format!(
-            "[ -f {SHARD_WRAPPER} ] || {{ echo \"no staged inputs in volume {volume} on node \
-             $SCYLLA_NODE: it is not the shared results volume\" >&2; exit {NO_INPUTS_EXIT}; }}; \
-             exec python {SHARD_WRAPPER} \"$@\"",
+            "cd {inputs} 2>/dev/null && [ -f {SHARD_WRAPPER} ] || {{ echo \"no staged inputs in \
+             volume {volume} on node $SCYLLA_NODE: it is not the shared results volume\" >&2; \
+             exit {NO_INPUTS_EXIT}; }}; exec python {SHARD_WRAPPER} \"$@\"",
+            inputs = self.inputs_dir(),
             volume = self.request.volume.name
         )
     }

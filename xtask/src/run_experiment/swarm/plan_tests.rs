@@ -86,7 +86,7 @@ fn one_replicated_service_with_secrets_volume_and_the_shard_wrapper() {
         "--mount",
         "type=volume,source=scylla-swarm-1-abcd,target=/scylla",
         "--workdir",
-        "/scylla/inputs/scylla-swarm-1-abcd",
+        "/scylla",
         "--env",
         "SCYLLA_NODE={{.Node.Hostname}}",
         "--env",
@@ -106,9 +106,9 @@ fn one_replicated_service_with_secrets_volume_and_the_shard_wrapper() {
         "127.0.0.1:5000/scylla-runner@sha256:2222",
         "sh",
         "-c",
-        "[ -f .scylla-swarm-shard.py ] || { echo \"no staged inputs in volume scylla-swarm-1-abcd \
-         on node $SCYLLA_NODE: it is not the shared results volume\" >&2; exit 97; }; \
-         exec python .scylla-swarm-shard.py \"$@\"",
+        "cd /scylla/inputs/scylla-swarm-1-abcd 2>/dev/null && [ -f .scylla-swarm-shard.py ] || \
+         { echo \"no staged inputs in volume scylla-swarm-1-abcd on node $SCYLLA_NODE: it is not \
+         the shared results volume\" >&2; exit 97; }; exec python .scylla-swarm-shard.py \"$@\"",
         "task",
         "--tiers",
         "T0",
