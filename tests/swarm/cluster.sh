@@ -255,6 +255,12 @@ unmount_under() {
 down() {
   local i pid n
   n=$(nodes_made)
+  # Every daemon starts its shutdown at once; stop_node then waits for each.
+  for file in "$state_dir"/n*.pid; do
+    [ -f "$file" ] || continue
+    pid=$(cat "$file")
+    ! alive "$pid" || kill "$pid" 2>/dev/null || true
+  done
   # Nodes may have been made by an interrupted `up` that did not record them.
   for i in $(seq 1 9); do
     [ -e "/run/netns/$(node_ns "$i")" ] || [ -d "$data_dir/n$i" ] || [ "$i" -le "$n" ] || continue
