@@ -61,7 +61,12 @@ impl Args {
             return Ok(Outcome::Code(signal.exit_code()));
         }
         let plan = RunPlan::new(&request, &engine, &image);
-        execute(ctx, &engine, &plan, &watch)
+        let started = std::time::SystemTime::now();
+        let outcome = execute(ctx, &engine, &plan, &watch)?;
+        if !ctx.dry_run {
+            crate::report::after_experiment(ctx, started, &self.experiment_args);
+        }
+        Ok(outcome)
     }
 }
 
