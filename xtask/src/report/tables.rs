@@ -40,8 +40,14 @@ pub fn money(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_string(), |v| format!("${v:.4}"))
 }
 
+/// Seconds with the digits that matter: an oracle's agent takes milliseconds.
 pub fn seconds(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".to_string(), |v| format!("{v:.1} s"))
+    match value {
+        Some(v) if v >= 10.0 => format!("{v:.0} s"),
+        Some(v) if v >= 1.0 => format!("{v:.1} s"),
+        Some(v) => format!("{v:.3} s"),
+        None => "-".to_string(),
+    }
 }
 
 pub fn percent(value: Option<f64>) -> String {
