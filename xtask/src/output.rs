@@ -132,6 +132,8 @@ mod tests {
         assert_eq!(&got[..words.len()], &words[..]);
     }
 
+    // The test checks quoting against a real shell, so it runs one itself.
+    #[allow(clippy::disallowed_macros)]
     fn xshell_sh(line: &str) -> String {
         let sh = xshell::Shell::new().expect("shell");
         xshell::cmd!(sh, "sh -c {line}").quiet().read().expect("sh runs")

@@ -51,6 +51,8 @@ fn announce(ctx: &Context, engine: &Engine, command: &EngineCommand) -> bool {
     true
 }
 
+// The one spawn point: the only `cmd!` outside tests.
+#[allow(clippy::disallowed_macros)]
 fn to_xshell<'a>(sh: &'a Shell, engine: &Engine, command: &'a EngineCommand) -> xshell::Cmd<'a> {
     let program = engine.program_str();
     let mut xcmd = cmd!(sh, "{program}").args(&command.args).quiet().ignore_status();
