@@ -134,6 +134,15 @@ mod tests {
     }
 
     #[test]
+    fn report_takes_ids_and_an_export_directory() {
+        let cli =
+            Cli::try_parse_from(["xtask", "report", "--export-analysis", "out", "a", "b"]).unwrap();
+        let Task::Report(args) = cli.task else { panic!("wrong task") };
+        assert_eq!(args.experiments, ["a", "b"]);
+        assert_eq!(args.export_analysis.as_deref(), Some("out".into()));
+    }
+
+    #[test]
     fn unknown_engine_is_rejected_by_the_parser() {
         assert!(Cli::try_parse_from(["xtask", "shell", "--engine", "lxc"]).is_err());
     }

@@ -230,15 +230,13 @@ fn judge_model(run: &Run) -> String {
     }
 }
 
-/// The model the CLI reported, else the one asked for, else the agent's name
-/// (the oracle has no model: it copies the reference solution).
+/// The model the CLI reported, else the one asked for; for the oracle, which has
+/// no model (it copies the reference solution), its name. None when unknown.
 pub fn agent_model(run: &Run) -> Option<String> {
-    let reported = ["cli_model", "model_reported"].into_iter().find_map(|k| run.lookup(k));
-    reported
-        .or_else(|| run.result.get("model").filter(|m| !m.is_null()))
-        .and_then(Value::as_str)
-        .or_else(|| run.str("agent"))
-        .map(str::to_string)
+    let reported = run.result.pointer("/claude_code/model").filter(|m| !m.is_null());
+    let asked = run.result.get("model").filter(|m| !m.is_null());
+    let oracle = (run.str("agent") == Some("oracle")).then_some("oracle");
+    reported.or(asked).and_then(Value::as_str).or(oracle).map(str::to_string)
 }
 
 fn agent_result(run: &Run) -> Value {

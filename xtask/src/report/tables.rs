@@ -187,7 +187,6 @@ fn run_row(run: &Run, prefix: &str) -> Vec<Cell> {
 /// The model the CLI reported, else the one asked for, else `unknown`.
 fn model(run: &Run) -> String {
     let reported = run.result.pointer("/claude_code/model").filter(|v| !v.is_null());
-    let reported = reported.or_else(|| cli_value(run, &["cli_model", "model_reported"]));
     match (reported, run.str("model"), run.str("agent")) {
         (Some(model), _, _) => text_of(Some(model)),
         (None, Some(model), _) => model.to_string(),

@@ -70,7 +70,13 @@ fn a_judged_run_maps_every_field() {
     assert_eq!(functional["items"]["F1"]["max"], 1.0);
     let q4 = &judgment["criteria_scores"]["code_quality"]["items"]["Q4"];
     assert_eq!((&q4["achieved"], &q4["max"]), (&json!("N/A"), &json!("N/A")));
-    assert_eq!(exported.agent_model.as_deref(), Some("sonnet"));
+    let cli = &source.result["claude_code"];
+    assert_eq!(
+        exported.agent_model.as_deref(),
+        cli["model"].as_str(),
+        "the model the CLI reported"
+    );
+    assert_eq!(exported.agent_result["num_turns"], cli["num_turns"]);
 }
 
 #[test]
@@ -134,7 +140,11 @@ fn the_rubric_and_config_come_from_the_runs() {
     assert!(rubric.contains("  \"functional\":\n    weight: 0.35\n"), "{rubric}");
     let runs: Vec<_> = experiment.runs.iter().map(|r| export_run(r).unwrap()).collect();
     let config = export::experiment_config(&experiment, &runs);
-    assert_eq!(config["models"][0], "sonnet");
+    assert_eq!(
+        config["models"],
+        json!(["claude-sonnet-4-5", "sonnet"]),
+        "reported, then asked for"
+    );
     assert_eq!(config["tiers_to_run"], json!(["T0", "T1", "T2"]));
 }
 
@@ -172,6 +182,12 @@ fn the_page_is_self_contained_and_has_every_tiers_chart() {
         page.contains("sha256:0000000000000000000000000000000000000000000000000000000000000001")
     );
     assert!(page.contains("<td>Claude Code version</td><td>unknown</td>"));
+    let cli = &run(&experiment, "T0/run-1").result["claude_code"];
+    let session = cli["session_id"].as_str().unwrap();
+    assert!(
+        page.contains(&format!("<td>{}</td><td>{session}</td>", cli["num_turns"])),
+        "turns, session"
+    );
 }
 
 #[test]
@@ -242,4 +258,12 @@ fn the_experiment_id_is_read_from_the_runners_arguments() {
     );
     assert_eq!(experiment_id_arg(&args(&["--experiment-id=y"])), Some("y".into()));
     assert_eq!(experiment_id_arg(&args(&["--tiers", "T0"])), None);
+}
+
+#[test]
+fn dry_run_describes_every_output() {
+    let plan = ReportPlan::new("r".into(), &["a".into()], None).unwrap();
+    assert_eq!(plan.describe(), ["would write r/a/report.html", "would write r/a/report.md"]);
+    let plan = ReportPlan::new("r".into(), &["a".into()], Some("out".into())).unwrap();
+    assert_eq!(plan.describe(), ["would export a to out/a/<start time>-a/"]);
 }

@@ -7,9 +7,11 @@
 #   T1     the agent fails at once with no result event (mode crash): an error run
 #   T2     the agent hangs past a 2 s timeout (mode hang): timed out, still judged
 # Usage: bash xtask/tests/data/report/generate.sh   (needs python3 with PyYAML)
+# SCYLLA_RUNNER_TREE=DIR takes the runner, fixture and stand-in from another tree
+# (e.g. a `git archive` of a branch whose runner records more fields).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../../../.." && pwd)
+repo=${SCYLLA_RUNNER_TREE:-$(cd "$here/../../../.." && pwd)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
