@@ -80,3 +80,26 @@ fn shell_refuses_without_a_terminal() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("shell needs a terminal"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn container_engine_errors_name_the_variable_and_empty_means_unset() {
+    let out = xtask()
+        .args(["run-experiment", "--no-build"])
+        .env("CONTAINER_ENGINE", "nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("ERROR: CONTAINER_ENGINE is set to `nonexistent`"), "{stderr}");
+    assert!(stderr.contains("docker, podman") && !stderr.contains("'--engine"), "{stderr}");
+    // Empty is unset: the default engine is looked for (and is missing from this PATH).
+    let empty = support::project::TempDir::new("empty-path");
+    let out = xtask()
+        .args(["run-experiment", "--no-build"])
+        .env("CONTAINER_ENGINE", "")
+        .env("PATH", &empty.path)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("ERROR: Docker is not installed or not in PATH"), "{stderr}");
+}
