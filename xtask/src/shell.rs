@@ -9,7 +9,7 @@
 use anyhow::Result;
 
 use crate::container::guard::ContainerGuard;
-use crate::container::options::ContainerOptions;
+use crate::container::options::{host_cpu_count, ContainerOptions};
 use crate::container::secrets::SecretBundle;
 use crate::container::{
     deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL,
@@ -89,7 +89,7 @@ pub fn shell_spec(
         tty: false,
         interactive: false,
         auto_remove: false,
-        limits: options.limits()?,
+        limits: options.limits(Some(host_cpu_count()))?,
         cache_volumes: options.cache_volumes,
         plain_env: vec![
             ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
@@ -116,6 +116,9 @@ impl Args {
                  `cargo xtask run-experiment -- ...` instead",
             ));
         }
+        // Bad flags are reported before the engine is asked anything.
+        self.container.limits(Some(host_cpu_count()))?;
+        self.container.secret_env_names()?;
         let engine = Engine::from_context(ctx)?;
         let action = match inspect::container(ctx, &engine, &name)? {
             Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {

@@ -103,3 +103,41 @@ fn container_engine_errors_name_the_variable_and_empty_means_unset() {
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with("ERROR: Docker is not installed or not in PATH"), "{stderr}");
 }
+
+/// Runs `run-experiment ARGS` with an empty PATH: an error about the flags
+/// (rather than about the missing engine) shows they were checked first.
+fn run_without_engine(args: &[&str]) -> (Option<i32>, String) {
+    let empty = support::project::TempDir::new("empty-path");
+    let out = xtask()
+        .arg("run-experiment")
+        .args(args)
+        .args(["--no-build", "--", "--tiers", "T0"])
+        .env("PATH", &empty.path)
+        .output()
+        .unwrap();
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn resource_limits_are_checked_before_the_engine_with_the_range() {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let cases: [(&[&str], String); 8] = [
+        (&["--memory", "0"], "--memory takes a size of at least 6m".into()),
+        (&["--memory", "1k"], "--memory takes a size of at least 6m".into()),
+        (&["--memory", "8x"], "in the engine's units".into()),
+        (&["--cpus=-1"], format!("--cpus takes a number of CPUs from 0.01 to {cpus}")),
+        (&["--cpus", "999"], format!("(this machine has {cpus}), got `999`")),
+        // A value starting with `-` is the flag's value, not a flag or a tip to write `-- -1`.
+        (&["--cpus", "-1"], "got `-1`".into()),
+        (&["--pids-limit", "-1"], "--pids-limit takes a whole number".into()),
+        (&["--memory", "-1g"], "got `-1g`".into()),
+    ];
+    for (args, expected) in cases {
+        let (code, stderr) = run_without_engine(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("ERROR: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+        assert!(!stderr.contains("-- -1"), "{args:?}: {stderr}");
+    }
+}

@@ -47,8 +47,9 @@ impl Args {
         if self.swarm.swarm {
             return swarm::run(ctx, &self);
         }
-        let engine = Engine::from_context(ctx)?;
+        // Flags first: a bad value is reported before any engine is looked for.
         let request = RunRequest::from_args(&self, ctx)?;
+        let engine = Engine::from_context(ctx)?;
         let watch = SignalWatch::install()?;
         guard::sweep_leftovers(ctx, &engine, plan::ROLE)?;
         let image = docker_build::image_for_run(

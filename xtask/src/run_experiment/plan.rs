@@ -5,6 +5,7 @@ use anyhow::Result;
 use camino::Utf8PathBuf;
 
 use super::Args;
+use crate::container::options::host_cpu_count;
 use crate::container::{host, ContainerSpec, Limits, UserMapping, OWNER_LABEL, ROLE_LABEL};
 use crate::context::Context;
 use crate::docker_build::ImageState;
@@ -40,7 +41,7 @@ impl RunRequest {
         Ok(RunRequest {
             image: options.image.clone(),
             project_dir: ctx.root.clone(),
-            limits: options.limits()?,
+            limits: options.limits(Some(host_cpu_count()))?,
             cache_volumes: options.cache_volumes,
             secret_env_names: options.secret_env_names()?,
             credentials: options.credentials.clone(),

@@ -121,7 +121,7 @@ fn request(
         experiment_id,
         fresh: swarm.fresh || passthrough.fresh,
         experiment_args: passthrough.args.clone(),
-        limits: args.container.limits()?,
+        limits: args.container.limits(None)?,
         cache_volumes: args.container.cache_volumes,
         project_dir: ctx.root.clone(),
     })
