@@ -257,3 +257,30 @@ fn root_runs_declare_the_sandbox_claude_code_needs() {
     let expected = if uid == 0 { "sandbox=1" } else { "sandbox=" };
     assert!(text(&out.stdout).lines().any(|l| l == expected), "{}", text(&out.stdout));
 }
+
+#[test]
+fn project_paths_with_colons_commas_quotes_spaces_and_non_ascii_are_mounted() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let script = "import os\nopen('results/where.txt', 'w').write(os.getcwd())\n";
+    for name in ["co:lon", "co,mma \"q\"", "sp ace ünï"] {
+        let project = support::project::TempDir::new(name);
+        std::fs::create_dir_all(project.path.join("scripts")).unwrap();
+        std::fs::write(project.path.join("scripts/run_e2e_experiment.py"), script).unwrap();
+        let out = run_in(&project.path, image, &[]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let written = std::fs::read_to_string(project.path.join("results/where.txt"));
+        assert_eq!(written.unwrap(), "/workspace", "{name}");
+    }
+}
+
+#[test]
+fn experiment_id_and_fresh_work_without_swarm() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let project = fake_project("import sys\nprint(' '.join(sys.argv[1:]))\n");
+    let out =
+        run_in(&project.path, image, &["--experiment-id", "x1", "--fresh", "--", "--tiers", "T0"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "--tiers T0 --experiment-id x1 --fresh");
+}

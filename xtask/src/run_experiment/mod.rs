@@ -35,11 +35,19 @@ use crate::{docker_build, output};
 pub struct Args {
     #[command(flatten)]
     pub container: ContainerOptions,
-    #[command(flatten)]
-    pub swarm: swarm::SwarmArgs,
+    /// Experiment id, passed to the runner; re-running with the same id resumes
+    /// [default: the runner's, <fixture>-<tiers>]
+    #[arg(long, value_name = "ID")]
+    pub experiment_id: Option<String>,
+    /// Redo runs that already completed (passed to the runner)
+    #[arg(long)]
+    pub fresh: bool,
     /// Arguments for scripts/run_e2e_experiment.py, after `--`
     #[arg(last = true, value_name = "EXPERIMENT_ARGS")]
     pub experiment_args: Vec<String>,
+    // Last: its help heading would otherwise apply to the fields after it.
+    #[command(flatten)]
+    pub swarm: swarm::SwarmArgs,
 }
 
 impl Args {
