@@ -141,3 +141,38 @@ fn resource_limits_are_checked_before_the_engine_with_the_range() {
         assert!(!stderr.contains("-- -1"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_hash_cache_follows_xdg_cache_home_and_an_unwritable_one_costs_only_speed() {
+    let cache = support::project::TempDir::new("xdg-cache");
+    let list = |xdg: &std::path::Path, verbose: bool| {
+        let mut command = xtask();
+        if verbose {
+            command.arg("-v");
+        }
+        command.args(["docker-build", "--list-context"]).env("XDG_CACHE_HOME", xdg);
+        command.output().unwrap()
+    };
+    let out = list(&cache.path, false);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    let saved: Vec<_> = std::fs::read_dir(cache.path.join("scylla-xtask")).unwrap().collect();
+    assert!(!saved.is_empty(), "no cache under $XDG_CACHE_HOME/scylla-xtask");
+
+    // A cache directory that cannot be created (its parent is a file, which
+    // stops root too): the task still succeeds; -v says why it got slower.
+    let file = cache.path.join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let unwritable = file.join("cache");
+    let out = list(&unwritable, false);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), listed);
+    assert!(!text(&out.stderr).contains("hash cache not saved"), "{}", text(&out.stderr));
+    let out = list(&unwritable, true);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("note: hash cache not saved (cannot create"),
+        "{}",
+        text(&out.stderr)
+    );
+}

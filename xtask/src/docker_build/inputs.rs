@@ -37,6 +37,8 @@ pub struct BuildInputs {
     /// Files whose content hash came from the cache / were read.
     pub reused: usize,
     pub hashed: usize,
+    /// Why the hash cache could not be saved, if it could not.
+    pub cache_error: Option<String>,
 }
 
 /// Reads `KEY=VALUE` lines (comments and blanks skipped) of a build-args file.
@@ -170,6 +172,7 @@ pub fn gather(
         steps,
         reused: digests.reused,
         hashed: digests.hashed,
+        cache_error: digests.cache_error,
     })
 }
 
