@@ -17,9 +17,10 @@ pub const ENGINE_CHOICES: [&str; 2] = ["docker", "podman"];
 pub enum Verbosity {
     /// Errors and the final result only.
     Quiet,
-    /// Engine commands as they run, progress, the result.
+    /// Progress, warnings, the result.
     Normal,
-    /// Also the reasoning: cache decisions, detected capabilities, timings.
+    /// Also the engine commands as they run and the reasoning: cache decisions,
+    /// detected capabilities, timings.
     Verbose,
 }
 

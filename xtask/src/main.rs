@@ -37,7 +37,7 @@ pub struct Cli {
     /// Print the engine commands that would change something (secrets redacted) and run none
     #[arg(long, global = true)]
     dry_run: bool,
-    /// Say more: cache decisions, queries, timings
+    /// Say more: the engine commands as they run, cache decisions, timings
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     verbose: bool,
     /// Say less: errors, warnings and results only

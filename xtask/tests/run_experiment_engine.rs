@@ -284,3 +284,35 @@ fn experiment_id_and_fresh_work_without_swarm() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "--tiers T0 --experiment-id x1 --fresh");
 }
+
+#[test]
+fn the_runners_usage_error_comes_first_and_engine_commands_only_with_verbose() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let script = "import sys\nprint('error: argument --tiers: invalid tier', file=sys.stderr)\n\
+                  sys.exit(2)\n";
+    let project = fake_project(script);
+    let home = support::project::TempDir::new("no-credentials-home");
+    let run = |verbose: bool| {
+        let mut command = xtask();
+        command.args(["--project-dir", project.path.to_str().unwrap()]);
+        if verbose {
+            command.arg("-v");
+        }
+        command.args(["run-experiment", "--no-build", "--image", image, "--", "--tiers", "T9"]);
+        command.env("HOME", &home.path).env_remove("ANTHROPIC_API_KEY");
+        command.env_remove("OPENAI_API_KEY").output().unwrap()
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let error = stderr.find("error: argument --tiers").expect("the runner's error");
+    let warning = stderr.find("WARNING: no Claude credentials").expect("the warning");
+    assert!(error < warning, "the usage error must come first:\n{stderr}");
+    assert!(!stderr.contains("$ "), "engine commands echoed without -v:\n{stderr}");
+    let verbose = text(&run(true).stderr);
+    assert!(
+        verbose.contains(" run --name scylla-run-"),
+        "-v shows the engine commands:\n{verbose}"
+    );
+}

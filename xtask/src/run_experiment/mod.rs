@@ -104,7 +104,6 @@ pub fn execute(
 ) -> Result<Outcome> {
     let (bundle, status) =
         SecretBundle::collect(&ctx.env, &plan.secret_env_names, plan.credentials.as_deref())?;
-    warn_about_credentials(ctx, &status, &bundle);
     std::fs::create_dir_all(plan.results_dir.as_std_path())
         .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
 
@@ -127,6 +126,10 @@ pub fn execute(
     let mut stop = |signal: Signal| stop_container(ctx, engine, &plan.spec.name, signal);
     let (code, signal) =
         exec::supervised(ctx, engine, &launch, plan.spec.interactive, watch, &mut stop)?;
+    // After the experiment's own output, so that a usage error of the runner's
+    // arguments is the first thing on the screen (the runner itself says at
+    // its start which agent runs and why).
+    warn_about_credentials(ctx, &status, &bundle);
     match signal {
         Some(signal) => {
             container.remove_now();
