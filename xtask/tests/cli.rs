@@ -176,3 +176,14 @@ fn the_hash_cache_follows_xdg_cache_home_and_an_unwritable_one_costs_only_speed(
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_empty_extras_group_is_named_as_empty() {
+    for value in ["", "dev,"] {
+        let out = xtask().args(["docker-build", "--extras", value]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with("ERROR: --extras takes group names"), "{value:?}: {stderr}");
+        assert!(stderr.contains("and one is empty") && stderr.contains("declares: "), "{stderr}");
+    }
+}
