@@ -165,7 +165,9 @@ impl Args {
             exec::interactive(ctx, &engine, &EngineCommand::action(exec_argv(&name, self.rm)));
         if let Some(mut guard) = removal {
             guard.remove_now();
-            output::note(ctx, &format!("removed container {name}"));
+            if !ctx.dry_run {
+                output::note(ctx, &format!("removed container {name}"));
+            }
         }
         Ok(Outcome::Code(code?))
     }
