@@ -44,7 +44,7 @@ pub struct Args {
     /// Remove the container when the shell exits (without it, the container stays for the next shell)
     #[arg(long)]
     pub rm: bool,
-    /// List the shell containers (name, state, image) and exit
+    /// List the shell containers (name, state, status, image) and exit
     #[arg(long, conflicts_with_all = ["name", "rm"])]
     pub list: bool,
     #[command(flatten)]
