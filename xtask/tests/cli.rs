@@ -187,3 +187,18 @@ fn an_empty_extras_group_is_named_as_empty() {
         assert!(stderr.contains("and one is empty") && stderr.contains("declares: "), "{stderr}");
     }
 }
+
+#[test]
+fn a_missing_project_directory_is_refused_before_anything_is_created() {
+    let parent = support::project::TempDir::new("project-parent");
+    let missing = parent.path.join("typo");
+    let out = xtask()
+        .args(["--project-dir", missing.to_str().unwrap(), "run-experiment", "--no-build"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("ERROR: the project directory"), "{stderr}");
+    assert!(stderr.contains("--project-dir DIR"), "{stderr}");
+    assert!(!missing.exists(), "the task created the mistyped directory");
+}
