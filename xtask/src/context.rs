@@ -119,6 +119,19 @@ impl Context {
         self.stderr_is_tty && !self.env.is_set("NO_COLOR")
     }
 
+    /// The project directory must exist for the tasks that mount it: a bind
+    /// `--mount` needs its source (`--volume` used to create a mistyped one).
+    pub fn require_project_dir(&self) -> anyhow::Result<()> {
+        if self.root.is_dir() {
+            return Ok(());
+        }
+        Err(usage(format!(
+            "the project directory {} is not a directory\n  \
+             pass an existing one with --project-dir DIR (or SCYLLA_PROJECT_DIR)",
+            self.root
+        )))
+    }
+
     /// A path relative to the project root.
     pub fn path(&self, relative: impl AsRef<Utf8Path>) -> Utf8PathBuf {
         self.root.join(relative)

@@ -138,6 +138,7 @@ impl Args {
             ));
         }
         // Bad flags are reported before the engine is asked anything.
+        ctx.require_project_dir()?;
         self.container.limits(Some(host_cpu_count()))?;
         self.container.secret_env_names()?;
         let engine = Engine::from_context(ctx)?;

@@ -201,4 +201,11 @@ fn a_missing_project_directory_is_refused_before_anything_is_created() {
     assert!(stderr.starts_with("ERROR: the project directory"), "{stderr}");
     assert!(stderr.contains("--project-dir DIR"), "{stderr}");
     assert!(!missing.exists(), "the task created the mistyped directory");
+    // shell mounts it too (--dry-run: no terminal needed to get this far).
+    let out = xtask()
+        .args(["--dry-run", "--project-dir", missing.to_str().unwrap(), "shell", "--no-build"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("ERROR: the project directory"));
 }

@@ -38,14 +38,7 @@ pub struct RunRequest {
 impl RunRequest {
     /// Validates the flags; a bad `--env` name or limit is a usage error.
     pub fn from_args(args: &Args, ctx: &Context) -> Result<RunRequest> {
-        // A bind `--mount` needs its source; `--volume` used to create a typo'd one.
-        if !ctx.root.is_dir() {
-            return Err(usage(format!(
-                "the project directory {} is not a directory\n  \
-                 pass an existing one with --project-dir DIR (or SCYLLA_PROJECT_DIR)",
-                ctx.root
-            )));
-        }
+        ctx.require_project_dir()?;
         let options = &args.container;
         let (uid, gid) = host::user_ids();
         Ok(RunRequest {
