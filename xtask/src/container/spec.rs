@@ -77,6 +77,16 @@ fn push_pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
     argv.push(value.into());
 }
 
+/// One field of a CSV record as Go's `encoding/csv` reads it: quoted, with
+/// inner quotes doubled, when it holds a comma, a quote or a line break.
+fn csv_field(field: &str) -> std::borrow::Cow<'_, str> {
+    if field.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(field)
+    }
+}
+
 impl ContainerSpec {
     /// `create ...` arguments (after the engine program).
     pub fn create_argv(&self) -> Vec<String> {
@@ -134,7 +144,12 @@ impl ContainerSpec {
     }
 
     fn push_mounts(&self, argv: &mut Vec<String>) {
-        push_pair(argv, "--volume", format!("{}:{WORKSPACE}", self.project_dir));
+        // `--mount`, not `--volume SRC:DST`: a `:` in the project path would
+        // split the `--volume` value. `--mount` is one CSV record for both
+        // docker and podman, so the source field is quoted when it needs it.
+        let source = format!("source={}", self.project_dir);
+        let source = csv_field(&source);
+        push_pair(argv, "--mount", format!("type=bind,{source},target={WORKSPACE}"));
         push_pair(argv, "--workdir", WORKSPACE);
         if self.cache_volumes {
             for (volume, target, _) in CACHE_VOLUMES {
@@ -206,8 +221,8 @@ mod tests {
             "1024",
             "--user",
             "1000:1000",
-            "--volume",
-            "/home/me/scylla:/workspace",
+            "--mount",
+            "type=bind,source=/home/me/scylla,target=/workspace",
             "--workdir",
             "/workspace",
             "--env",
@@ -219,6 +234,21 @@ mod tests {
             "T0",
         ];
         assert_eq!(argv, expected);
+    }
+
+    #[test]
+    fn project_paths_with_colons_commas_and_quotes_mount_as_one_csv_record() {
+        let mount = |dir: &str| {
+            let mut s = spec();
+            s.project_dir = dir.into();
+            let argv = s.create_argv();
+            let at = argv.iter().position(|a| a == "--mount").unwrap();
+            argv[at + 1].clone()
+        };
+        assert_eq!(mount("/tmp/co:lon"), "type=bind,source=/tmp/co:lon,target=/workspace");
+        assert_eq!(mount("/tmp/a b/ü"), "type=bind,source=/tmp/a b/ü,target=/workspace");
+        assert_eq!(mount("/tmp/a,b"), "type=bind,\"source=/tmp/a,b\",target=/workspace");
+        assert_eq!(mount("/tmp/q\"x"), "type=bind,\"source=/tmp/q\"\"x\",target=/workspace");
     }
 
     #[test]
