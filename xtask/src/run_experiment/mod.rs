@@ -86,7 +86,7 @@ fn report_after(ctx: &Context, args: &Args, started: std::time::SystemTime) {
         return;
     }
     let mut experiment_args = args.experiment_args.clone();
-    if let Some(id) = &args.swarm.experiment_id {
+    if let Some(id) = &args.experiment_id {
         experiment_args.extend(["--experiment-id".to_string(), id.clone()]);
     }
     crate::report::after_experiment(ctx, started, &experiment_args);
