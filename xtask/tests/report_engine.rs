@@ -1,7 +1,9 @@
 //! `report` end to end: the bundled oracle experiment runs in the real container,
 //! `run-experiment` writes its report, `report --export-analysis` writes
 //! ProjectScylla's analysis layout, which is checked against the loader's field
-//! list, and headless Chromium renders the page.
+//! list, and headless Chromium renders the page. A second, one-run experiment
+//! on a copy of the fixture whose every item is N/A gives an errored run, which
+//! is exported with what it has and shown side by side with the first.
 //!
 //! Chromium is a CI prerequisite like the engine (`.ci/run` installs it): without
 //! it the render prints `skipped: <reason>`, and with `SCYLLA_REQUIRE_ENGINE=1`
@@ -16,12 +18,16 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::project::{command, find_program, project_root, run_xtask, test_image, text};
 
-/// Removes an experiment's results directory when the test ends, pass or fail.
+/// A directory or file the test made, removed when the test ends, pass or fail.
 struct ResultsDir(PathBuf);
 
 impl Drop for ResultsDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if self.0.is_dir() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 }
 
@@ -59,12 +65,99 @@ fn oracle_experiment_is_reported_exported_and_rendered() {
     assert!(stderr.contains(&format!("report: {}", page.display())), "{stderr}");
     assert!(results.join("report.md").is_file());
 
+    // A second experiment whose every rubric item is N/A: its run ends in error
+    // after the judge ran, which the export and the report must carry as is.
+    let fixture = na_fixture(&id);
+    let _cleanup_fixture = ResultsDir(fixture.clone());
+    let errored_id = format!("{id}-na");
+    let errored = project_root().join("results").join(&errored_id);
+    let _cleanup_errored = ResultsDir(errored.clone());
+    let tiers_dir = fixture.strip_prefix(project_root()).unwrap().to_str().unwrap().to_string();
+    let out = run_xtask(&[
+        "run-experiment",
+        "--no-build",
+        "--image",
+        image,
+        "--experiment-id",
+        &errored_id,
+        "--",
+        "--tiers-dir",
+        &tiers_dir,
+        "--tiers",
+        "T0",
+        "--fresh",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "an errored run exits 1: {}", text(&out.stderr));
+
     let export = support::project::TempDir::new("analysis");
-    let out = run_xtask(&["report", "--export-analysis", export.path.to_str().unwrap(), &id]);
+    let dir = export.path.to_str().unwrap();
+    let out = run_xtask(&["report", "--export-analysis", dir, &id, &errored_id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     check_export(&export.path, &results, &id);
+    check_errored_export(&export.path, &errored, &errored_id);
 
-    render_in_chromium(&page, &id, &["T0", "T1"]);
+    let out = run_xtask(&["report", &id, &errored_id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let both = project_root().join("results").join(format!("report-{id}+{errored_id}.html"));
+    let _cleanup_both = ResultsDir(both.clone());
+    let _cleanup_both_md = ResultsDir(both.with_extension("md"));
+
+    let Some(chromium) = chromium() else { return };
+    let dom = render(&chromium, &page, &format!("{id}.png"));
+    assert_charts(&dom, &id, &["T0", "T1"]);
+    let dom = render(&chromium, &both, &format!("{id}-side-by-side.png"));
+    assert_charts(&dom, &id, &["T0", "T1"]);
+    assert_charts(&dom, &errored_id, &["T0"]);
+    assert!(dom.contains("every rubric item is N/A"), "the errored run's reason is shown");
+}
+
+/// test-001 with every check command made inapplicable (`applicable_if: "false"`),
+/// under target/ so the container sees it at /workspace.
+fn na_fixture(id: &str) -> PathBuf {
+    let source = project_root().join("tests/fixtures/tests/test-001");
+    let target = project_root().join("target/report-fixtures").join(id);
+    let _ = std::fs::remove_dir_all(&target);
+    for entry in walkdir::WalkDir::new(&source).into_iter().filter_map(Result::ok) {
+        let to = target.join(entry.path().strip_prefix(&source).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    let rubric_path = target.join("expected/rubric.yaml");
+    let rubric = std::fs::read_to_string(&rubric_path).unwrap();
+    let mut changed = String::new();
+    for line in rubric.lines().filter(|l| !l.trim_start().starts_with("applicable_if:")) {
+        if line.starts_with("        check_command:") {
+            changed.push_str("        applicable_if: \"false\"\n");
+        }
+        changed.push_str(line);
+        changed.push('\n');
+    }
+    std::fs::write(&rubric_path, changed).unwrap();
+    target
+}
+
+/// The errored run: exported with what it has, nothing made up.
+fn check_errored_export(export: &Path, results: &Path, id: &str) {
+    let source = read_json(&results.join("T0/run-1/result.json"));
+    assert_eq!(source["status"], "error", "{source}");
+    let stamp = std::fs::read_dir(export.join(id)).unwrap().next().unwrap().unwrap().path();
+    let run_dir = stamp.join("completed/T0/00/run_01");
+    let result = read_json(&run_dir.join("run_result.json"));
+    assert_eq!(result["run_number"], 1);
+    assert_eq!(result["exit_code"], source["exit_code"]);
+    assert_eq!(result["status"], "error");
+    assert_eq!(result["error"], source["error"]);
+    for absent in ["judge_score", "judge_passed", "judge_grade", "judges"] {
+        assert!(result.get(absent).is_none(), "{absent} must be left out: {result}");
+    }
+    let judgment = read_json(&run_dir.join("judge/judge_01/judgment.json"));
+    assert_eq!(judgment["is_valid"], false);
+    assert!(judgment.get("score").is_none(), "{judgment}");
+    let items = judgment["criteria_scores"]["functional"]["items"].as_object().unwrap();
+    assert!(items.values().all(|item| item["achieved"] == "N/A" && item["max"] == "N/A"));
 }
 
 /// The export against the loader's field list (issue: upstream `loader.py`).
@@ -148,42 +241,56 @@ fn check_run(run_dir: &Path, source: &Value, run: i64) {
     assert!(run_dir.join("agent/agent.log").is_file(), "the run's logs come along");
 }
 
-/// Renders the page to a PNG and its DOM with headless Chromium, offline.
-fn render_in_chromium(page: &Path, id: &str, tiers: &[&str]) {
-    let Some(chromium) = find_program("chromium").or_else(|| find_program("chromium-browser"))
-    else {
+/// Chromium, or None after saying why (a failure when CI requires it).
+fn chromium() -> Option<PathBuf> {
+    let found = find_program("chromium").or_else(|| find_program("chromium-browser"));
+    if found.is_none() {
         let reason = "no chromium on PATH (apt-get install chromium)";
         if std::env::var("SCYLLA_REQUIRE_ENGINE").as_deref() == Ok("1") {
             panic!("SCYLLA_REQUIRE_ENGINE=1 but {reason}");
         }
         eprintln!("skipped: {reason}");
-        return;
-    };
+    }
+    found
+}
+
+/// Renders a page with headless Chromium, offline: checks that it loaded whole,
+/// printed nothing on the console and requested nothing, writes a PNG to
+/// target/report-render/, and returns the DOM.
+fn render(chromium: &Path, page: &Path, png_name: &str) -> String {
     let work = support::project::TempDir::new("chromium");
-    let screenshot = project_root().join("target/report-render").join(format!("{id}.png"));
+    let screenshot = project_root().join("target/report-render").join(png_name);
     std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
     let url = format!("file://{}", page.display());
 
-    let (dom, log) = chromium_run(&chromium, &work.path, "dom", &["--dump-dom", &url]);
+    let (dom, log) = chromium_run(chromium, &work.path, "dom", &["--dump-dom", &url]);
     assert!(dom.trim_end().ends_with("</html>"), "the page did not load whole: {dom:.300}");
-    for tier in tiers {
-        assert!(
-            dom.contains(&format!("<svg id=\"chart-{id}-{tier}\"")),
-            "{tier}'s chart is missing"
-        );
-    }
-    for chart in ["pass-rate", "mean-cost", "cost-per-pass", "agent-time", "judge-time"] {
-        assert!(dom.contains(&format!("id=\"{chart}-{id}\"")), "chart {chart} is missing");
-    }
     let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:?}");
-    assert!(page_requests(&work.path.join("dom.netlog.json")).is_empty());
+    let requests = page_requests(&work.path.join("dom.netlog.json"));
+    assert!(requests.is_empty(), "the page asked for {requests:?}");
 
     let shot = format!("--screenshot={}", screenshot.display());
-    chromium_run(&chromium, &work.path, "png", &["--window-size=1280,1600", &shot, &url]);
+    chromium_run(
+        chromium,
+        &work.path,
+        "png",
+        &["--window-size=1280,1600", "--hide-scrollbars", &shot, &url],
+    );
     let png = std::fs::read(&screenshot).expect("the screenshot was written");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "{} bytes", png.len());
     eprintln!("rendered: {}", screenshot.display());
+    dom
+}
+
+/// Every tier's score chart and the experiment's five bar charts are in the DOM.
+fn assert_charts(dom: &str, id: &str, tiers: &[&str]) {
+    for tier in tiers {
+        assert!(dom.contains(&format!("<svg id=\"chart-{id}-{tier}\"")), "{id}: {tier}'s chart");
+    }
+    for chart in ["pass-rate", "mean-cost", "cost-per-pass", "agent-time", "judge-time"] {
+        assert!(dom.contains(&format!("id=\"{chart}-{id}\"")), "{id}: chart {chart}");
+    }
 }
 
 /// One Chromium run with a fresh profile, no name resolution (nothing leaves

@@ -36,6 +36,7 @@ figure{margin:0;break-inside:avoid}
 .chart .axis{stroke:#777}.chart .threshold{stroke:#1d2430;stroke-dasharray:4 3}
 table{border-collapse:collapse;font-size:12px;margin:4px 0 12px}
 th,td{border:1px solid #c9ced6;padding:3px 6px;text-align:left;vertical-align:top}
+#provenance td{overflow-wrap:anywhere}
 th{background:#eef1f5}td a,td:first-child{white-space:nowrap}
 .wide{overflow-x:auto}
 @media print{body{margin:8mm}.wide{overflow:visible}a{color:inherit}
