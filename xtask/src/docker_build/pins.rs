@@ -192,6 +192,8 @@ pub fn rewrite(source: &str, reports: &[PinReport]) -> Result<Rewrite> {
     }
     let mut lines: Vec<String> = source.split_inclusive('\n').map(str::to_string).collect();
     let mut result = Rewrite::default();
+    // One ARG default may feed several FROMs: each place is rewritten once.
+    let mut done = std::collections::BTreeSet::new();
     for report in reports {
         let base = &report.base;
         let current = match &report.state {
@@ -199,12 +201,18 @@ pub fn rewrite(source: &str, reports: &[PinReport]) -> Result<Rewrite> {
             _ => continue,
         };
         if base.overridden {
-            result.notes.push(format!(
+            let note = format!(
                 "{} comes from a build arg (--build-arg or .xtask/build-args), not the Dockerfile: \
                  pin it there as {}@{current}",
                 name_tag(&base.image),
                 base.image.name()
-            ));
+            );
+            if !result.notes.contains(&note) {
+                result.notes.push(note);
+            }
+            continue;
+        }
+        if !done.insert(base.defined_line) {
             continue;
         }
         let index = base.defined_line - 1;
@@ -319,6 +327,23 @@ mod tests {
     }
 
     #[test]
+    fn a_stale_arg_shared_by_two_froms_is_rewritten_once() {
+        let src =
+            format!("ARG BASE=python:3.12@sha256:{OLD}\nFROM ${{BASE}} AS a\nFROM ${{BASE}}\n");
+        let reports: Vec<PinReport> = bases(&src, &[])
+            .unwrap()
+            .into_iter()
+            .map(|base| PinReport {
+                base,
+                state: PinState::Stale { current: format!("sha256:{NEW}") },
+            })
+            .collect();
+        assert_eq!(reports.len(), 2);
+        let done = rewrite(&src, &reports).unwrap();
+        assert_eq!((done.text, done.edits.len()), (src.replace(OLD, NEW), 1));
+    }
+
+    #[test]
     fn rewrite_refuses_when_a_registry_is_unreachable() {
         let src = format!("FROM python:3.12@sha256:{OLD}\n");
         let found = bases(&src, &[]).unwrap();
@@ -344,6 +369,13 @@ mod tests {
     #[test]
     fn rewrite_pins_an_unpinned_base_where_it_is_written() {
         let src = "FROM 127.0.0.1:5000/x/python:3-bookworm AS b\nFROM b\n";
+        let shared = "ARG BASE=python:3.12\nFROM ${BASE} AS one\nFROM $BASE\n";
+        let done = unpinned(shared).unwrap();
+        assert_eq!(
+            done.text,
+            shared.replace("=python:3.12", &format!("=python:3.12@sha256:{NEW}"))
+        );
+        assert_eq!(done.edits.len(), 1);
         let done = unpinned(src).unwrap();
         assert_eq!(done.text, src.replace("3-bookworm AS", &format!("3-bookworm@sha256:{NEW} AS")));
         let src = "ARG BASE=\"python:3.12\"\nFROM ${BASE}\n";
