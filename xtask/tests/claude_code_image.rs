@@ -8,7 +8,7 @@ mod support;
 
 use std::path::Path;
 
-use support::npm::Registry;
+use support::npm::{fake_package, Registry};
 use support::project::{command, project_root, test_image, text, xtask, TempDir};
 use support::Resource;
 
@@ -64,22 +64,6 @@ fn context_copy() -> TempDir {
         std::fs::copy(root.join(file), dir.path.join(file)).unwrap();
     }
     dir
-}
-
-/// A package tarball whose `package/claude` prints `VERSION (Claude Code)`, and its
-/// npm integrity (sha512-<base64>), made by Python's tarfile, hashlib and base64.
-fn fake_package(dir: &Path, version: &str) -> (Vec<u8>, String) {
-    let path = dir.join("package.tgz");
-    let script = "import base64, hashlib, io, sys, tarfile\n\
-        body = ('#!/bin/sh\\necho \"%s (Claude Code)\"\\n' % sys.argv[2]).encode()\n\
-        with tarfile.open(sys.argv[1], 'w:gz') as archive:\n\
-        \x20   info = tarfile.TarInfo('package/claude'); info.size = len(body); info.mode = 0o755\n\
-        \x20   archive.addfile(info, io.BytesIO(body))\n\
-        data = open(sys.argv[1], 'rb').read()\n\
-        print('sha512-' + base64.b64encode(hashlib.sha512(data).digest()).decode())\n";
-    let out = command("python3").args(["-c", script]).arg(&path).arg(version).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    (std::fs::read(&path).unwrap(), text(&out.stdout).trim().to_string())
 }
 
 fn python_base() -> String {

@@ -4,7 +4,8 @@
 //! (tests/fixtures/npm/claude-code-linux-x64.json, the abbreviated
 //! `application/vnd.npm.install-v1+json` form, trimmed to four versions).
 //! Tests edit `dist-tags.latest` in their copy, so they never depend on what
-//! the public registry calls latest today.
+//! the public registry calls latest today. [`fake_package`] makes a small package
+//! tarball for tests that install or fetch one.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -12,7 +13,7 @@ use std::process::{Child, Stdio};
 
 use serde_json::Value;
 
-use super::project::{command, project_root, TempDir};
+use super::project::{command, project_root, text, TempDir};
 
 /// The captured package document.
 pub fn captured_document() -> Value {
@@ -23,6 +24,22 @@ pub fn captured_document() -> Value {
 /// `versions[version].dist.integrity` of the captured document.
 pub fn integrity(version: &str) -> String {
     captured_document()["versions"][version]["dist"]["integrity"].as_str().unwrap().to_string()
+}
+
+/// A package tarball whose `package/claude` prints `VERSION (Claude Code)`, and its
+/// npm integrity (sha512-<base64>), made by Python's tarfile, hashlib and base64.
+pub fn fake_package(dir: &Path, version: &str) -> (Vec<u8>, String) {
+    let path = dir.join("package.tgz");
+    let script = "import base64, hashlib, io, sys, tarfile\n\
+        body = ('#!/bin/sh\\necho \"%s (Claude Code)\"\\n' % sys.argv[2]).encode()\n\
+        with tarfile.open(sys.argv[1], 'w:gz') as archive:\n\
+        \x20   info = tarfile.TarInfo('package/claude'); info.size = len(body); info.mode = 0o755\n\
+        \x20   archive.addfile(info, io.BytesIO(body))\n\
+        data = open(sys.argv[1], 'rb').read()\n\
+        print('sha512-' + base64.b64encode(hashlib.sha512(data).digest()).decode())\n";
+    let out = command("python3").args(["-c", script]).arg(&path).arg(version).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (std::fs::read(&path).unwrap(), text(&out.stdout).trim().to_string())
 }
 
 /// Where Claude Code's package document is served (GET
