@@ -45,7 +45,9 @@ mkdir -p "$state_dir" "$cache_dir"
 # --- the engine -------------------------------------------------------------
 if ! docker info >/dev/null 2>&1; then
   say "starting dockerd (log: $state_dir/dockerd.log)"
-  nohup dockerd >"$state_dir/dockerd.log" 2>&1 &
+  # In a session of its own: a Ctrl-C (SIGINT to the caller's process group, as in
+  # `prepare.sh && cargo xtask run-experiment`) must not take the engine down too.
+  setsid nohup dockerd >"$state_dir/dockerd.log" 2>&1 </dev/null &
   echo $! >"$state_dir/dockerd.pid"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
@@ -70,7 +72,7 @@ storage:
 http:
   addr: ${registry}
 YAML
-  nohup docker-registry serve "$state_dir/registry.yml" >"$state_dir/registry.log" 2>&1 &
+  setsid nohup docker-registry serve "$state_dir/registry.yml" >"$state_dir/registry.log" 2>&1 </dev/null &
   echo $! >"$state_dir/registry.pid"
   for _ in $(seq 1 40); do
     curl -fsS "http://$registry/v2/" >/dev/null 2>&1 && break
