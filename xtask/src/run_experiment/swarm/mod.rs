@@ -124,6 +124,7 @@ fn request(
         limits: args.container.limits()?,
         cache_volumes: args.container.cache_volumes,
         project_dir: ctx.root.clone(),
+        plain_env: args.container.forwarding(&ctx.env)?.plain,
     })
 }
 
@@ -150,8 +151,9 @@ pub fn run(ctx: &Context, args: &super::Args) -> Result<Outcome> {
     }
     let image = cluster::service_image(ctx, &engine, &image, swarm.registry.as_deref())?;
     let forwarding = options.forwarding(&ctx.env)?;
-    let (bundle, status) =
+    let (mut bundle, status) =
         SecretBundle::collect(&ctx.env, &forwarding.secret_names, options.credentials.as_deref())?;
+    super::auth::warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
     let agent = super::plan::requested_agent(&args.experiment_args);
     let purpose = super::Purpose::Experiment { agent: agent.as_deref() };
     super::warn_about_credentials(ctx, &status, &bundle, &forwarding, purpose);
