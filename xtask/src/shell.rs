@@ -103,6 +103,7 @@ pub fn shell_spec(
         .chain(options.forwarding(&ctx.env)?.plain)
         .collect(),
         network: options.network()?,
+        engine: engine.kind,
         command: vec!["sleep".to_string(), "infinity".to_string()],
     })
 }

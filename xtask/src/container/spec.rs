@@ -65,6 +65,8 @@ pub struct ContainerSpec {
     pub plain_env: Vec<(String, String)>,
     /// `--network NAME`; the engine's default network when `None`.
     pub network: Option<String>,
+    /// The engine whose flag dialect is rendered (tmpfs ownership options).
+    pub engine: EngineKind,
     pub command: Vec<String>,
 }
 
@@ -155,7 +157,13 @@ impl ContainerSpec {
     /// writable layer on the host's disk until it is removed.
     fn push_secrets_tmpfs(&self, argv: &mut Vec<String>) {
         let (uid, gid) = self.user.runtime_ids();
-        push_pair(argv, "--tmpfs", format!("{SECRETS_MOUNT}:mode=0700,uid={uid},gid={gid}"));
+        // Docker takes the owner as tmpfs options; Podman refuses them and
+        // has `U` (chown to the container's user) instead.
+        let options = match self.engine {
+            EngineKind::Docker => format!("mode=0700,uid={uid},gid={gid}"),
+            EngineKind::Podman => "mode=0700,U".to_string(),
+        };
+        push_pair(argv, "--tmpfs", format!("{SECRETS_MOUNT}:{options}"));
     }
 
     fn push_env(&self, argv: &mut Vec<String>) {
@@ -188,6 +196,7 @@ mod tests {
             cache_volumes: false,
             plain_env: vec![("SCYLLA_IMAGE_ID".into(), "sha256:abc".into())],
             network: None,
+            engine: EngineKind::Docker,
             command: vec![
                 "python".into(),
                 "scripts/run_e2e_experiment.py".into(),
@@ -255,8 +264,10 @@ mod tests {
         s.cache_volumes = true;
         s.network = Some("lab-net".into());
         s.user = UserMapping::for_engine(EngineKind::Podman, 1000, 1000);
+        s.engine = EngineKind::Podman;
         let argv = s.create_argv();
         let joined = argv.join(" ");
+        assert!(joined.contains("--tmpfs /run/secrets:mode=0700,U "), "{joined}");
         assert!(joined.contains("--network lab-net --env"), "{joined}");
         assert!(joined.contains("--interactive --tty"), "{joined}");
         assert!(joined.contains("--userns keep-id --user 1000:1000"), "{joined}");

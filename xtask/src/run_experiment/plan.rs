@@ -111,6 +111,7 @@ impl RunPlan {
             .chain(request.forwarding.plain.iter().cloned())
             .collect(),
             network: request.network.clone(),
+            engine: engine.kind,
             command,
         };
         RunPlan {
