@@ -102,21 +102,10 @@ pub fn execute(
         (CredentialsStatus::Found(path), Some(bytes)) => Some((path.clone(), bytes.to_vec())),
         _ => None,
     };
-    let mut delivery: Option<Result<Option<Keeper>>> = None;
-    let launch = if bundle.is_empty() {
-        // Nothing to deliver: one engine process creates and runs the same
-        // container (one engine round trip less).
-        EngineCommand::action(plan.spec.run_argv())
-    } else {
-        let spec = plan.delivery_spec(hand_back.is_some());
-        let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
-        if !created.status.success() {
-            return Err(create_failed(plan, &created.stderr));
-        }
-        EngineCommand::action(plan.start_argv())
-    };
+    let launch = launch_command(ctx, engine, plan, &bundle, hand_back.is_some())?;
     // Secrets go into the tmpfs, which exists only once the container runs;
     // the entrypoint waits for them before it starts the experiment.
+    let mut delivery: Option<Result<Option<Keeper>>> = None;
     let mut on_spawn = || {
         if bundle.is_empty() {
             return;
@@ -137,16 +126,13 @@ pub fn execute(
         &mut on_spawn,
         &mut stop,
     );
-    let keeper = match delivery {
-        Some(Ok(keeper)) => keeper,
+    match delivery {
         Some(Err(error)) => {
             container.remove_now();
             return Err(error);
         }
-        None => None,
-    };
-    if let Some(keeper) = keeper {
-        keeper.finish(ctx);
+        Some(Ok(Some(keeper))) => keeper.finish(ctx),
+        Some(Ok(None)) | None => {}
     }
     let (code, signal) = supervised?;
     match signal {
@@ -160,6 +146,26 @@ pub fn execute(
             Ok(Outcome::Code(code))
         }
     }
+}
+
+/// With nothing to deliver, `run` (one engine process creates and runs the
+/// same container); otherwise `create` now, and `start --attach` to supervise.
+fn launch_command(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &RunPlan,
+    bundle: &SecretBundle,
+    hand_back: bool,
+) -> Result<EngineCommand> {
+    if bundle.is_empty() {
+        return Ok(EngineCommand::action(plan.spec.run_argv()));
+    }
+    let spec = plan.delivery_spec(hand_back);
+    let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
+    if !created.status.success() {
+        return Err(create_failed(plan, &created.stderr));
+    }
+    Ok(EngineCommand::action(plan.start_argv()))
 }
 
 /// Waits for the started container, delivers the bundle, and starts the
