@@ -10,6 +10,7 @@
 mod support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -267,8 +268,11 @@ fn a_refresh_before_ctrl_c_is_written_back_too() {
     );
     let project = fake_project(&script);
     let (home, file) = home_with_credentials(&credentials("old-token", 1000));
+    // In a process group of its own, so that SIGINT goes to the whole group,
+    // as Ctrl-C at a terminal does (the engine clients get it too).
     let child = hermetic(&project.path, &home.path)
         .args(run_args(image, &[]))
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -277,13 +281,29 @@ fn a_refresh_before_ctrl_c_is_written_back_too() {
         wait_for(60, || project.path.join("results/refreshed").exists()),
         "the refresh never ran"
     );
-    // The keeper polls every 0.25 s; SIGINT right after the refresh must still see it.
-    support::project::kill(&child.id().to_string(), "-INT");
+    // Right after the refresh: the keeper's poll may not have seen it yet.
+    interrupt_group(child.id());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let now = std::fs::read_to_string(&file).unwrap();
     assert!(now.contains("interrupted-token"), "{now}\n{}", text(&out.stderr));
     assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+}
+
+/// SIGINT to the process group `pgid` (a child started with `process_group(0)`).
+/// Spelled `kill -s INT -- -PGID`: procps-ng's `kill -INT -PGID` reads the
+/// group as an option and signals other processes.
+fn interrupt_group(pgid: u32) {
+    assert!(pgid > 1, "refusing to signal process group {pgid}");
+    let stat = std::fs::read_to_string(format!("/proc/{pgid}/stat")).unwrap();
+    let leader_of = stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(2).unwrap();
+    assert_eq!(leader_of, pgid.to_string(), "{pgid} does not lead its own process group");
+    let group = format!("-{pgid}");
+    let status = support::project::command("kill")
+        .args(["-s", "INT", "--", &group])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -s INT -- {group} failed");
 }
 
 #[test]

@@ -172,6 +172,9 @@ pub fn background_lines(
     process.stdin(std::process::Stdio::null());
     process.stdout(std::process::Stdio::piped());
     process.stderr(std::process::Stdio::null());
+    // Its own process group: a Ctrl-C at the terminal goes to the foreground
+    // group and must not end it before the container has ended.
+    std::os::unix::process::CommandExt::process_group(&mut process, 0);
     let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
     let stdout = child.stdout.take().context("internal: no stdout pipe")?;
     let (sender, receiver) = mpsc::channel();
