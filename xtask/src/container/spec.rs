@@ -2,6 +2,7 @@
 
 use camino::Utf8PathBuf;
 
+use super::secrets::SECRETS_MOUNT;
 use super::WORKSPACE;
 use crate::engine::EngineKind;
 
@@ -62,6 +63,10 @@ pub struct ContainerSpec {
     pub cache_volumes: bool,
     /// Non-secret variables, rendered as `--env NAME=value`.
     pub plain_env: Vec<(String, String)>,
+    /// `--network NAME`; the engine's default network when `None`.
+    pub network: Option<String>,
+    /// The engine whose flag dialect is rendered (tmpfs ownership options).
+    pub engine: EngineKind,
     pub command: Vec<String>,
 }
 
@@ -109,6 +114,10 @@ impl ContainerSpec {
         self.push_hardening(&mut argv);
         self.push_user(&mut argv);
         self.push_mounts(&mut argv);
+        self.push_secrets_tmpfs(&mut argv);
+        if let Some(network) = &self.network {
+            push_pair(&mut argv, "--network", network);
+        }
         self.push_env(&mut argv);
         argv.push(self.image.clone());
         argv.extend(self.command.iter().cloned());
@@ -158,6 +167,20 @@ impl ContainerSpec {
         }
     }
 
+    /// Secrets are delivered into this tmpfs after the start, so they live in
+    /// memory only: files copied into a created container would sit in its
+    /// writable layer on the host's disk until it is removed.
+    fn push_secrets_tmpfs(&self, argv: &mut Vec<String>) {
+        let (uid, gid) = self.user.runtime_ids();
+        // Docker takes the owner as tmpfs options; Podman refuses them and
+        // has `U` (chown to the container's user) instead.
+        let options = match self.engine {
+            EngineKind::Docker => format!("mode=0700,uid={uid},gid={gid}"),
+            EngineKind::Podman => "mode=0700,U".to_string(),
+        };
+        push_pair(argv, "--tmpfs", format!("{SECRETS_MOUNT}:{options}"));
+    }
+
     fn push_env(&self, argv: &mut Vec<String>) {
         for (name, value) in &self.plain_env {
             push_pair(argv, "--env", format!("{name}={value}"));
@@ -187,6 +210,8 @@ mod tests {
             limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 1024 },
             cache_volumes: false,
             plain_env: vec![("SCYLLA_IMAGE_ID".into(), "sha256:abc".into())],
+            network: None,
+            engine: EngineKind::Docker,
             command: vec![
                 "python".into(),
                 "scripts/run_e2e_experiment.py".into(),
@@ -225,6 +250,8 @@ mod tests {
             "type=bind,source=/home/me/scylla,target=/workspace",
             "--workdir",
             "/workspace",
+            "--tmpfs",
+            "/run/secrets:mode=0700,uid=1000,gid=1000",
             "--env",
             "SCYLLA_IMAGE_ID=sha256:abc",
             "scylla-runner:latest",
@@ -265,9 +292,13 @@ mod tests {
         s.tty = true;
         s.interactive = true;
         s.cache_volumes = true;
+        s.network = Some("lab-net".into());
         s.user = UserMapping::for_engine(EngineKind::Podman, 1000, 1000);
+        s.engine = EngineKind::Podman;
         let argv = s.create_argv();
         let joined = argv.join(" ");
+        assert!(joined.contains("--tmpfs /run/secrets:mode=0700,U "), "{joined}");
+        assert!(joined.contains("--network lab-net --env"), "{joined}");
         assert!(joined.contains("--interactive --tty"), "{joined}");
         assert!(joined.contains("--userns keep-id --user 1000:1000"), "{joined}");
         assert!(joined.contains("--volume scylla-pip-cache:/cache/pip"), "{joined}");
