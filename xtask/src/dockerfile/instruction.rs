@@ -1,7 +1,9 @@
 //! One instruction: keyword, flags, arguments (as words, as raw text, as JSON),
 //! heredocs and, for `ONBUILD`, the trigger instruction.
 
-use super::lines::Logical;
+use std::sync::Arc;
+
+use super::logical::Logical;
 use super::words::{self, JsonForm};
 use super::{ErrorKind, ParseError, Position};
 
@@ -104,7 +106,8 @@ pub struct Instruction {
     pub heredocs: Vec<Heredoc>,
     /// The trigger of an `ONBUILD`.
     pub onbuild: Option<Box<Instruction>>,
-    pub(crate) logical: Logical,
+    /// Shared with an `ONBUILD`'s trigger, so a long line is stored once.
+    pub(crate) logical: Arc<Logical>,
     pub(crate) args_offset: usize,
 }
 
@@ -156,18 +159,13 @@ impl Instruction {
 }
 
 /// Parses the instruction of a logical line.
-pub(crate) fn parse_instruction(
-    logical: &Logical,
-    escape: char,
-    errors: &mut Vec<ParseError>,
-) -> Instruction {
-    let mut logical = logical.clone();
-    logical.escape = escape;
+pub(crate) fn parse_instruction(logical: Logical, errors: &mut Vec<ParseError>) -> Instruction {
+    let logical = Arc::new(logical);
     parse_at(&logical, 0, errors, false)
 }
 
 fn parse_at(
-    logical: &Logical,
+    logical: &Arc<Logical>,
     start: usize,
     errors: &mut Vec<ParseError>,
     in_onbuild: bool,
@@ -200,7 +198,7 @@ fn parse_at(
         heredocs: Vec::new(),
         onbuild: None,
         args,
-        logical: logical.clone(),
+        logical: Arc::clone(logical),
         args_offset,
     };
     instruction.words = split_into_words(&instruction);
