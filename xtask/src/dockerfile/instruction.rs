@@ -1,7 +1,7 @@
 //! One instruction: keyword, flags, arguments (as words, as raw text, as JSON),
 //! heredocs and, for `ONBUILD`, the trigger instruction.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::logical::Logical;
 use super::words::{self, JsonForm};
@@ -99,8 +99,10 @@ pub struct Instruction {
     pub args: String,
     /// Where [`Instruction::args`] starts.
     pub args_position: Position,
-    /// The arguments split into shell-like words.
-    pub words: Vec<Word>,
+    /// The arguments split into shell-like words, split on first use ([`Instruction::words`]):
+    /// most rules read a `RUN` through its shell script, so a long `RUN` line is not
+    /// split twice.
+    words: OnceLock<Vec<Word>>,
     /// `Some` when the arguments are a JSON array of strings (exec form).
     pub json: Option<Vec<String>>,
     pub heredocs: Vec<Heredoc>,
@@ -117,6 +119,11 @@ impl Instruction {
         self.logical.position(self.args_offset + offset)
     }
 
+    /// The arguments split into shell-like words (quotes removed in each value).
+    pub fn words(&self) -> &[Word] {
+        self.words.get_or_init(|| split_into_words(self))
+    }
+
     /// The first flag with this name.
     pub fn flag(&self, name: &str) -> Option<&Flag> {
         self.flags.iter().find(|f| f.name == name)
@@ -129,22 +136,22 @@ impl Instruction {
 
     /// The word values (quotes removed).
     pub fn values(&self) -> Vec<&str> {
-        self.words.iter().map(|w| w.value.as_str()).collect()
+        self.words().iter().map(|w| w.value.as_str()).collect()
     }
 
     /// `KEY=value` pairs of `ENV`, `LABEL` and `ARG` (an `ARG` without `=` has no
     /// value), or the legacy `ENV KEY value` form. Each with its word's position.
     pub fn key_values(&self) -> Vec<(String, Option<String>, Position)> {
         let legacy = self.keyword == "ENV"
-            && self.words.first().is_some_and(|w| !w.value.contains('='))
-            && self.words.len() > 1;
+            && self.words().first().is_some_and(|w| !w.value.contains('='))
+            && self.words().len() > 1;
         if legacy {
-            let first = &self.words[0];
+            let first = &self.words()[0];
             let rest = self.args.get(first.offset + first.raw.len()..).unwrap_or("").trim();
             let value = words::unquote(rest, self.escape());
             return vec![(first.value.clone(), Some(value), first.position)];
         }
-        self.words
+        self.words()
             .iter()
             .map(|w| match w.value.split_once('=') {
                 Some((k, v)) => (k.to_string(), Some(v.to_string()), w.position),
@@ -193,7 +200,7 @@ fn parse_at(
         column: position.column,
         flags,
         args_position: logical.position(args_offset),
-        words: Vec::new(),
+        words: OnceLock::new(),
         json: None,
         heredocs: Vec::new(),
         onbuild: None,
@@ -201,7 +208,6 @@ fn parse_at(
         logical: Arc::clone(logical),
         args_offset,
     };
-    instruction.words = split_into_words(&instruction);
     check(&mut instruction, errors, in_onbuild);
     // One level only: the engine rejects ONBUILD ONBUILD, and a bound keeps a line of
     // thousands of ONBUILD words from nesting that deep.
@@ -270,9 +276,13 @@ fn check(instruction: &mut Instruction, errors: &mut Vec<ParseError>, in_onbuild
         errors.push(ParseError::new(at, ErrorKind::Syntax, message));
     }
     check_argument_count(instruction, errors);
-    if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") && instruction.json.is_none() {
+    let may_open_heredocs = instruction.args.contains("<<");
+    if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD")
+        && instruction.json.is_none()
+        && may_open_heredocs
+    {
         instruction.heredocs = instruction
-            .words
+            .words()
             .iter()
             .filter_map(|w| words::heredoc_marker(&w.raw))
             .map(|m| Heredoc {
@@ -287,11 +297,17 @@ fn check(instruction: &mut Instruction, errors: &mut Vec<ParseError>, in_onbuild
 }
 
 fn check_argument_count(instruction: &Instruction, errors: &mut Vec<ParseError>) {
-    let count = instruction.json.as_ref().map_or(instruction.words.len(), Vec::len);
     let minimum = match instruction.keyword.as_str() {
         "COPY" | "ADD" => 2,
         "CMD" | "ENTRYPOINT" | "SHELL" => 0,
         _ => 1,
+    };
+    // Words are split from the trimmed arguments, so there is one as soon as they are
+    // not empty: only a minimum of two needs the words themselves.
+    let count = match &instruction.json {
+        Some(items) => items.len(),
+        None if minimum > 1 => instruction.words().len(),
+        None => usize::from(!instruction.args.is_empty()),
     };
     if count < minimum {
         let message = match minimum {

@@ -1,0 +1,173 @@
+//! ShellCheck over `RUN` scripts, the way hadolint runs it: each shell-form `RUN`
+//! becomes a script with a `#!` line for the stage's `SHELL` (default `/bin/sh`)
+//! and an `export NAME=1` line for each `ARG`/`ENV` name set before it in the stage
+//! (and the proxy variables the engine predefines), so those do not read as unset.
+//! `SC2187` (ash) and `SC1090` (a `source` path only a directive could name) are
+//! left out, PowerShell scripts are skipped, and each finding keeps ShellCheck's
+//! code (`SC2086`) and level on the `RUN`'s line.
+//!
+//! This module builds the batch and maps results back; the task runs the
+//! `shellcheck` program once per batch (see [`super::shellcheck_run`]).
+
+use std::collections::BTreeSet;
+
+use crate::dockerfile::Dockerfile;
+
+use super::facts::Facts;
+use super::finding::{Finding, Severity};
+
+/// Variables the engine defines for every build without an `ARG`.
+const PREDEFINED: &[&str] = &[
+    "FTP_PROXY",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "ftp_proxy",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+];
+
+/// The codes hadolint leaves out.
+pub const EXCLUDED: &[&str] = &["SC1090", "SC2187"];
+
+/// One script to check and where it came from.
+#[derive(Clone, Debug)]
+pub struct BatchScript {
+    /// The index of the file among the linted ones.
+    pub file: usize,
+    /// The index of the `RUN` among the file's instructions.
+    pub instruction: usize,
+    /// The script as ShellCheck reads it: `#!` line, exports, then the `RUN`'s text.
+    pub text: String,
+    /// How many lines come before the `RUN`'s text.
+    pub header_lines: usize,
+}
+
+/// Every script of one invocation.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub scripts: Vec<BatchScript>,
+}
+
+/// One ShellCheck comment on a script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShellFinding {
+    pub code: u32,
+    pub level: String,
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Adds the shell-form `RUN` scripts of one file to the batch.
+pub(crate) fn collect(facts: &Facts<'_>, file: usize, batch: &mut Batch) {
+    let mut shell = "/bin/sh".to_string();
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for (index, instruction) in facts.dockerfile.instructions.iter().enumerate() {
+        match instruction.keyword.as_str() {
+            "FROM" => {
+                shell = "/bin/sh".to_string();
+                names.clear();
+            }
+            "ARG" | "ENV" => names.extend(instruction.key_values().into_iter().map(|(k, _, _)| k)),
+            "SHELL" => {
+                if let Some(program) = instruction.json.as_ref().and_then(|j| j.first()) {
+                    shell.clone_from(program);
+                }
+            }
+            "RUN" if !instruction.is_json() && instruction.heredocs.is_empty() => {
+                if shell.starts_with("pwsh") || instruction.args.is_empty() {
+                    continue;
+                }
+                let mut text = format!("#!{shell}\n");
+                let exported = PREDEFINED.iter().copied().chain(names.iter().map(String::as_str));
+                let exported: BTreeSet<&str> = exported.collect();
+                for name in &exported {
+                    text.push_str(&format!("export {name}=1\n"));
+                }
+                text.push_str(&instruction.args);
+                text.push('\n');
+                let header_lines = 1 + exported.len();
+                batch.scripts.push(BatchScript { file, instruction: index, text, header_lines });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn severity(level: &str) -> Severity {
+    match level {
+        "warning" => Severity::Warning,
+        "info" => Severity::Info,
+        "style" => Severity::Style,
+        _ => Severity::Error,
+    }
+}
+
+/// Turns ShellCheck's comments into findings of their files.
+pub(crate) fn attach(
+    batch: &Batch,
+    results: &[Vec<ShellFinding>],
+    parsed: &[Dockerfile],
+    per_file: &mut [Vec<Finding>],
+) {
+    for (script, comments) in batch.scripts.iter().zip(results) {
+        let Some(instruction) =
+            parsed.get(script.file).and_then(|d| d.instructions.get(script.instruction))
+        else {
+            continue;
+        };
+        let Some(findings) = per_file.get_mut(script.file) else { continue };
+        for comment in comments {
+            let code = format!("SC{}", comment.code);
+            if EXCLUDED.contains(&code.as_str()) {
+                continue;
+            }
+            // The RUN's text is one line (continuations are joined): a column in it
+            // is a character offset into the arguments.
+            let at = if comment.line == script.header_lines + 1 {
+                let column = comment.column.saturating_sub(1);
+                let offset = instruction.args.char_indices().nth(column).map_or(0, |(i, _)| i);
+                instruction.position_at(offset)
+            } else {
+                instruction.args_position
+            };
+            findings.push(Finding {
+                code,
+                severity: severity(&comment.level),
+                line: at.line,
+                column: at.column,
+                message: comment.message.clone(),
+                instruction: Some(script.instruction),
+                instruction_line: instruction.line,
+            });
+        }
+    }
+}
+
+/// Reads ShellCheck's `json1` output: the comments of each file name.
+pub fn parse_json1(text: &str) -> Result<Vec<(String, ShellFinding)>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("unreadable ShellCheck output: {e}"))?;
+    let comments = value.get("comments").and_then(|c| c.as_array()).ok_or_else(|| {
+        "ShellCheck output has no `comments` list (is it ShellCheck 0.7 or later?)".to_string()
+    })?;
+    let number = |c: &serde_json::Value, key: &str| c.get(key).and_then(|v| v.as_u64());
+    let text_of = |c: &serde_json::Value, key: &str| {
+        c.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string()
+    };
+    Ok(comments
+        .iter()
+        .map(|c| {
+            let finding = ShellFinding {
+                code: number(c, "code").unwrap_or(0) as u32,
+                level: text_of(c, "level"),
+                message: text_of(c, "message"),
+                line: number(c, "line").unwrap_or(1) as usize,
+                column: number(c, "column").unwrap_or(1) as usize,
+            };
+            (text_of(c, "file"), finding)
+        })
+        .collect())
+}
