@@ -130,6 +130,16 @@ impl Args {
             };
             views.push(view);
         }
+        if cache.listings() > 0 {
+            crate::output::detail(
+                ctx,
+                &format!(
+                    "lint-dockerfile: {} build context listing(s) for {} Dockerfile(s)",
+                    cache.listings(),
+                    files.len()
+                ),
+            );
+        }
         let inputs: Vec<Input<'_>> = sources
             .iter()
             .zip(&views)

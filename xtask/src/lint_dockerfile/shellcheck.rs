@@ -6,6 +6,10 @@
 //! left out, PowerShell scripts are skipped, and each finding keeps ShellCheck's
 //! code (`SC2086`) and level on the `RUN`'s line.
 //!
+//! Like hadolint, one finding is kept per `RUN`: the last comment ShellCheck gives
+//! for it (hadolint collects them in a set keyed by the line, where each comment
+//! replaces the one before), so existing baselines and pragmas keep matching.
+//!
 //! This module builds the batch and maps results back; the task runs the
 //! `shellcheck` program once per batch (see [`super::shellcheck_run`]).
 
@@ -119,11 +123,10 @@ pub(crate) fn attach(
             continue;
         };
         let Some(findings) = per_file.get_mut(script.file) else { continue };
-        for comment in comments {
+        let kept =
+            comments.iter().rev().find(|c| !EXCLUDED.contains(&format!("SC{}", c.code).as_str()));
+        if let Some(comment) = kept {
             let code = format!("SC{}", comment.code);
-            if EXCLUDED.contains(&code.as_str()) {
-                continue;
-            }
             // The RUN's text is one line (continuations are joined): a column in it
             // is a character offset into the arguments.
             let at = if comment.line == script.header_lines + 1 {
