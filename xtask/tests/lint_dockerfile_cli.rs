@@ -40,12 +40,16 @@ fn shellcheck_findings_use_hadolint_mapping_pragmas_and_one_process() {
         return;
     }
     let dir = TempDir::new("lint-shellcheck");
+    // A fresh comment makes the scripts new to ShellCheck's result cache.
+    let fresh = format!("# {}\n", dir.path.display());
     let first = dir.path.join("a.Dockerfile");
     let second = dir.path.join("b.Dockerfile");
     // ARG names are exported to the script, so $VERSION is not an unquoted unknown.
-    let script = "ARG VERSION=1\nRUN echo $VERSION && echo `date` > /tmp/out\n# hadolint ignore=SC2164,DL3003\nRUN cd /tmp\nRUN echo $UNSET_ONE\n";
+    let script = "ARG VERSION=1\nRUN echo $VERSION && echo `date` > /tmp/out\n# hadolint ignore=SC2164,DL3003\nRUN cd /tmp\nRUN echo $UNSET_ONE {fresh}";
+    let script = script.replace("{fresh}", &fresh);
     std::fs::write(&first, format!("{BASE}{script}{TAIL}")).unwrap();
-    std::fs::write(&second, format!("{BASE}RUN [ -f $MARKER ] && echo found\n{TAIL}")).unwrap();
+    let marker = format!("RUN [ -f $MARKER ] && echo found {fresh}");
+    std::fs::write(&second, format!("{BASE}{marker}{TAIL}")).unwrap();
     let (a, b) = (first.to_str().unwrap(), second.to_str().unwrap());
     let out = run_xtask(&["-v", "lint-dockerfile", "--no-context", "--format", "json", a, b]);
     let stderr = text(&out.stderr);
@@ -61,6 +65,10 @@ fn shellcheck_findings_use_hadolint_mapping_pragmas_and_one_process() {
         "{}",
         text(&out.stdout)
     );
+    // The same scripts again: ShellCheck's answers come from the cache.
+    let again = run_xtask(&["-v", "lint-dockerfile", "--no-context", "--format", "json", a, b]);
+    assert_eq!(text(&again.stderr).matches("shellcheck --norc").count(), 0);
+    assert_eq!(json(&again.stdout), json(&out.stdout));
     let ignored = run_xtask(&[
         "lint-dockerfile",
         "--no-context",

@@ -124,6 +124,18 @@ impl Instruction {
         self.words.get_or_init(|| split_into_words(self))
     }
 
+    /// The byte offsets in [`Instruction::args`] where a continuation line begins.
+    pub fn continuation_offsets(&self) -> Vec<usize> {
+        let args_end = self.args_offset + self.args.len();
+        self.logical
+            .segments
+            .iter()
+            .map(|s| s.offset)
+            .filter(|&o| o > self.args_offset && o < args_end)
+            .map(|o| o - self.args_offset)
+            .collect()
+    }
+
     /// The first flag with this name.
     pub fn flag(&self, name: &str) -> Option<&Flag> {
         self.flags.iter().find(|f| f.name == name)

@@ -46,6 +46,9 @@ pub struct BatchScript {
     pub text: String,
     /// How many lines come before the `RUN`'s text.
     pub header_lines: usize,
+    /// Where text was left out of the `RUN`'s arguments: (offset in the script's
+    /// `RUN` line, offset in the arguments) at each continuation line.
+    pub joins: Vec<(usize, usize)>,
 }
 
 /// Every script of one invocation.
@@ -90,13 +93,45 @@ pub(crate) fn collect(facts: &Facts<'_>, file: usize, batch: &mut Batch) {
                 for name in &exported {
                     text.push_str(&format!("export {name}=1\n"));
                 }
-                text.push_str(&instruction.args);
+                let (body, joins) = joined(&instruction.args, &instruction.continuation_offsets());
+                text.push_str(&body);
                 text.push('\n');
                 let header_lines = 1 + exported.len();
-                batch.scripts.push(BatchScript { file, instruction: index, text, header_lines });
+                let script = BatchScript { file, instruction: index, text, header_lines, joins };
+                batch.scripts.push(script);
             }
             _ => {}
         }
+    }
+}
+
+/// The arguments with the indentation of each continuation line left out, as
+/// hadolint hands them to ShellCheck (so indented continuations do not read as
+/// repeated spaces), and where text was left out.
+fn joined(args: &str, continuations: &[usize]) -> (String, Vec<(usize, usize)>) {
+    let mut body = String::with_capacity(args.len());
+    let mut joins = Vec::with_capacity(continuations.len());
+    let mut from = 0;
+    for &at in continuations.iter().filter(|&&at| args.is_char_boundary(at)) {
+        // A blank continuation line was trimmed away with the indentation before it.
+        if at < from {
+            continue;
+        }
+        body.push_str(&args[from..at]);
+        let kept = args[at..].trim_start_matches([' ', '\t']);
+        from = args.len() - kept.len();
+        joins.push((body.len(), from));
+    }
+    body.push_str(&args[from..]);
+    (body, joins)
+}
+
+/// The offset in the arguments of byte `offset` of the script's `RUN` line.
+fn original_offset(joins: &[(usize, usize)], offset: usize) -> usize {
+    let before = joins.partition_point(|&(joined, _)| joined <= offset);
+    match before.checked_sub(1).and_then(|i| joins.get(i)) {
+        Some(&(joined, original)) => original + (offset - joined),
+        None => offset,
     }
 }
 
@@ -128,11 +163,12 @@ pub(crate) fn attach(
         if let Some(comment) = kept {
             let code = format!("SC{}", comment.code);
             // The RUN's text is one line (continuations are joined): a column in it
-            // is a character offset into the arguments.
+            // is a character offset into that line.
             let at = if comment.line == script.header_lines + 1 {
+                let line = script.text.lines().nth(script.header_lines).unwrap_or("");
                 let column = comment.column.saturating_sub(1);
-                let offset = instruction.args.char_indices().nth(column).map_or(0, |(i, _)| i);
-                instruction.position_at(offset)
+                let offset = line.char_indices().nth(column).map_or(line.len(), |(i, _)| i);
+                instruction.position_at(original_offset(&script.joins, offset))
             } else {
                 instruction.args_position
             };
@@ -173,4 +209,20 @@ pub fn parse_json1(text: &str) -> Result<Vec<(String, ShellFinding)>, String> {
             (text_of(c, "file"), finding)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuation_indents_are_left_out_and_offsets_map_back() {
+        let args = "echo a     b     c";
+        let (body, joins) = joined(args, &[7, 15, 16]);
+        assert_eq!(body, "echo a b   c");
+        assert_eq!(original_offset(&joins, 7), 11);
+        assert_eq!(original_offset(&joins, 3), 3);
+        assert_eq!(original_offset(&joins, 11), 17);
+        assert_eq!(joined("", &[0, 3]).0, "");
+    }
 }
