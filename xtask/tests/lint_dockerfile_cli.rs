@@ -131,3 +131,26 @@ fn one_context_listing_for_many_dockerfiles() {
     assert_eq!(found.len(), 30, "one SCY008 per file: {found:?}");
     assert!(found.iter().all(|(code, line)| code == "SCY008" && *line == 2));
 }
+
+#[test]
+fn long_scripts_are_left_to_the_other_rules() {
+    if !shellcheck_installed() {
+        return;
+    }
+    let dir = TempDir::new("lint-long-run");
+    let file = dir.path.join("Dockerfile");
+    let words = "$a ".repeat(30_000);
+    std::fs::write(&file, format!("{BASE}RUN echo {words}\n{TAIL}")).unwrap();
+    let out = run_xtask(&[
+        "-v",
+        "lint-dockerfile",
+        "--no-context",
+        "--format",
+        "json",
+        file.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("1 RUN script(s) over 64 KB (the first on line 2)"), "{stderr}");
+    assert_eq!(stderr.matches("shellcheck --norc").count(), 0, "{stderr}");
+    assert_eq!(json(&out.stdout), vec![]);
+}

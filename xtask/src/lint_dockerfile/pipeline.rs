@@ -52,7 +52,7 @@ pub fn lint_all(
         per_file.push(findings.items);
     }
     if let Some(run) = shellcheck {
-        if !batch.scripts.is_empty() {
+        if !batch.scripts.is_empty() || !batch.too_long.is_empty() {
             let results = run(&batch);
             shellcheck::attach(&batch, &results, &parsed, &mut per_file);
         }

@@ -51,10 +51,17 @@ pub struct BatchScript {
     pub joins: Vec<(usize, usize)>,
 }
 
+/// Scripts longer than this are not handed to ShellCheck: its time grows much faster
+/// than the script (a 5 MB `RUN` line takes it minutes), and no hand-written `RUN`
+/// comes near this size.
+pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
+
 /// Every script of one invocation.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
     pub scripts: Vec<BatchScript>,
+    /// The `RUN`s left out for their size: (file index, line).
+    pub too_long: Vec<(usize, usize)>,
 }
 
 /// One ShellCheck comment on a script.
@@ -85,6 +92,10 @@ pub(crate) fn collect(facts: &Facts<'_>, file: usize, batch: &mut Batch) {
             }
             "RUN" if !instruction.is_json() && instruction.heredocs.is_empty() => {
                 if shell.starts_with("pwsh") || instruction.args.is_empty() {
+                    continue;
+                }
+                if instruction.args.len() > MAX_SCRIPT_BYTES {
+                    batch.too_long.push((file, instruction.line));
                     continue;
                 }
                 let mut text = format!("#!{shell}\n");

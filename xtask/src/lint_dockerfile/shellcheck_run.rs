@@ -19,7 +19,7 @@ use crate::context::Context;
 use crate::engine::{self, exec};
 use crate::output;
 
-use super::shellcheck::{parse_json1, Batch, ShellFinding, EXCLUDED};
+use super::shellcheck::{parse_json1, Batch, ShellFinding, EXCLUDED, MAX_SCRIPT_BYTES};
 
 /// Files per `shellcheck` process, to keep its argv well under the system limit.
 const FILES_PER_RUN: usize = 2000;
@@ -61,6 +61,14 @@ impl Drop for ScratchDir {
 /// Checks every script of the batch; a failure to run ShellCheck is a warning and
 /// costs only its findings.
 pub fn check(ctx: &Context, program: &Utf8Path, batch: &Batch) -> Vec<Vec<ShellFinding>> {
+    if let Some(&(_, line)) = batch.too_long.first() {
+        let message = format!(
+            "lint-dockerfile: {} RUN script(s) over {} KB (the first on line {line}) are not checked by shellcheck",
+            batch.too_long.len(),
+            MAX_SCRIPT_BYTES / 1024
+        );
+        output::detail(ctx, &message);
+    }
     let cache = ResultCache::new(ctx, program);
     let keys: Vec<String> = batch.scripts.iter().map(|s| cache.key(&s.text)).collect();
     let mut results: Vec<Option<Vec<ShellFinding>>> = keys.iter().map(|k| cache.get(k)).collect();
