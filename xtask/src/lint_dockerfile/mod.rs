@@ -113,33 +113,8 @@ impl Args {
             .unwrap_or(Threshold::At(Severity::Info));
         let options = self.options(config);
         let files = if self.files.is_empty() { discover(&ctx.root)? } else { self.files.clone() };
-        let mut sources = Vec::with_capacity(files.len());
-        for file in &files {
-            let source = std::fs::read(file)
-                .map_err(|e| usage(format!("cannot read {file}: {e}")))
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())?;
-            sources.push(source);
-        }
-        let mut cache = ContextCache::default();
-        let mut views = Vec::with_capacity(files.len());
-        for file in &files {
-            let view = if checks_context(&options) {
-                self.context_view(ctx, &mut cache, file)?
-            } else {
-                None
-            };
-            views.push(view);
-        }
-        if cache.listings() > 0 {
-            crate::output::detail(
-                ctx,
-                &format!(
-                    "lint-dockerfile: {} build context listing(s) for {} Dockerfile(s)",
-                    cache.listings(),
-                    files.len()
-                ),
-            );
-        }
+        let sources = read_sources(&files)?;
+        let views = self.context_views(ctx, &options, &files)?;
         let inputs: Vec<Input<'_>> = sources
             .iter()
             .zip(&views)
@@ -166,6 +141,34 @@ impl Args {
         print!("{}", output::render(self.format, &reports, ctx.stdout_color()));
         let failed = reports.iter().flat_map(|r| &r.findings).any(|f| threshold.fails(f.severity));
         Ok(if failed { Outcome::Failure } else { Outcome::Success })
+    }
+
+    /// The listed build context of each file (for SCY008), each context listed once.
+    fn context_views(
+        &self,
+        ctx: &Context,
+        options: &Options,
+        files: &[Utf8PathBuf],
+    ) -> anyhow::Result<Vec<Option<std::sync::Arc<ContextView>>>> {
+        let mut cache = ContextCache::default();
+        let mut views = Vec::with_capacity(files.len());
+        for file in files {
+            let view = if checks_context(options) {
+                self.context_view(ctx, &mut cache, file)?
+            } else {
+                None
+            };
+            views.push(view);
+        }
+        if cache.listings() > 0 {
+            let message = format!(
+                "lint-dockerfile: {} build context listing(s) for {} Dockerfile(s)",
+                cache.listings(),
+                files.len()
+            );
+            crate::output::detail(ctx, &message);
+        }
+        Ok(views)
     }
 
     fn context_view(
@@ -202,6 +205,18 @@ impl Args {
             strict_labels: config.strict_labels,
         }
     }
+}
+
+/// Each file's text (lossy UTF-8); an unreadable file is a usage error.
+fn read_sources(files: &[Utf8PathBuf]) -> anyhow::Result<Vec<String>> {
+    files
+        .iter()
+        .map(|file| {
+            std::fs::read(file)
+                .map_err(|e| usage(format!("cannot read {file}: {e}")))
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        })
+        .collect()
 }
 
 /// Whether SCY008 can report anything, so the context is worth listing.
