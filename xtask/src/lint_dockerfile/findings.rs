@@ -85,13 +85,31 @@ impl<'a> Findings<'a> {
     }
 }
 
-/// The names a message lists: the first few, then how many more, so that a
+/// How many names a message lists before it says how many more there are.
+const NAMES_SHOWN: usize = 8;
+
+/// The names a message is about: the first few, and how many there are in all.
+#[derive(Default)]
+pub(crate) struct Names<'a> {
+    shown: Vec<&'a str>,
+    count: usize,
+}
+
+impl<'a> Names<'a> {
+    pub fn push(&mut self, name: &'a str) {
+        if self.shown.len() < NAMES_SHOWN {
+            self.shown.push(name);
+        }
+        self.count += 1;
+    }
+}
+
+/// The names as a message lists them: the first few, then how many more, so that a
 /// message stays one line however long the instruction is.
-pub(crate) fn listed(names: &[&str]) -> String {
-    const SHOWN: usize = 8;
-    let mut text = names.iter().take(SHOWN).copied().collect::<Vec<_>>().join(" ");
-    if names.len() > SHOWN {
-        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+pub(crate) fn listed(names: &Names<'_>) -> String {
+    let mut text = names.shown.join(" ");
+    if names.count > names.shown.len() {
+        text.push_str(&format!(" and {} more", names.count - names.shown.len()));
     }
     text
 }

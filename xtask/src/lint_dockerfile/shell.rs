@@ -36,9 +36,10 @@ impl Command {
 
     /// Whether a short-option cluster (`-qy`) or an exact long option appears.
     pub fn has_option(&self, short: char, long: &[&str]) -> bool {
+        // Every option starts with `-`: other words are passed over at once.
         self.args().iter().any(|a| {
-            long.contains(&a.as_str())
-                || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains(short))
+            a.starts_with('-')
+                && (long.contains(&a.as_str()) || (!a.starts_with("--") && a[1..].contains(short)))
         })
     }
 
@@ -65,7 +66,7 @@ impl Script {
     /// Whether `program` runs, directly or inside a `$(...)` or backquoted substitution.
     pub fn mentions(&self, program: &str) -> bool {
         let substituted = [format!("$({program} "), format!("`{program} ")];
-        let may_substitute = |w: &str| w.contains("$(") || w.contains('`');
+        let may_substitute = |w: &str| w.contains(['$', '`']);
         self.running(program).next().is_some()
             || self
                 .commands

@@ -3,32 +3,37 @@
 
 use crate::dockerfile::Instruction;
 
+use super::super::findings::Names;
 use super::super::shell::{Command, Script};
 
 /// The non-option arguments after the subcommand.
 pub(crate) fn operands<'a>(command: &'a Command, valued: &[&str]) -> Vec<&'a str> {
-    operands_at(command, valued).into_iter().map(|(_, operand)| operand).collect()
+    operands_at(command, valued).map(|(_, operand)| operand).collect()
 }
 
 /// [`operands`] with each one's byte offset in the script. Options in `valued` take
 /// a value, which is then not read as an operand.
-pub(crate) fn operands_at<'a>(command: &'a Command, valued: &[&str]) -> Vec<(usize, &'a str)> {
-    let mut out = Vec::new();
+pub(crate) fn operands_at<'a, 'v>(
+    command: &'a Command,
+    valued: &'v [&'v str],
+) -> impl Iterator<Item = (usize, &'a str)> + 'v
+where
+    'a: 'v,
+{
     let args = command.args();
     let offsets = command.offsets.get(1..).unwrap_or(&[]);
     let start = args.iter().position(|a| !a.starts_with('-')).map_or(args.len(), |i| i + 1);
     let mut skip = false;
-    for (i, arg) in args.iter().enumerate().skip(start) {
+    args.iter().enumerate().skip(start).filter_map(move |(i, arg)| {
         if std::mem::take(&mut skip) {
-            continue;
+            return None;
         }
         if arg.starts_with('-') {
             skip = valued.contains(&arg.as_str());
-            continue;
+            return None;
         }
-        out.push((offsets.get(i).copied().unwrap_or(command.offset), arg.as_str()));
-    }
-    out
+        Some((offsets.get(i).copied().unwrap_or(command.offset), arg.as_str()))
+    })
 }
 
 /// Whether `command` runs `program` with one of the subcommands `verbs`.
@@ -55,9 +60,9 @@ pub(crate) fn unpinned<'a>(
     commands: impl IntoIterator<Item = &'a Command>,
     valued: &[&str],
     pinned: impl Fn(&str) -> bool,
-) -> (Option<usize>, Vec<&'a str>) {
+) -> (Option<usize>, Names<'a>) {
     let mut found = None;
-    let mut names = Vec::new();
+    let mut names = Names::default();
     for command in commands {
         for (offset, operand) in operands_at(command, valued) {
             if !pinned(operand) && !operand.contains('$') {

@@ -78,7 +78,7 @@ fn apt(facts: &Facts<'_>, out: &mut Findings<'_>, index: usize, script: &Script,
     let recommends = first(script, |c| {
         install(c)
             && !c.has_any(&["--no-install-recommends"])
-            && !c.args().iter().any(|a| a.contains("Install-Recommends="))
+            && !c.args().iter().any(|a| a.len() > 19 && a.contains("Install-Recommends="))
     });
     out.report_command(facts, "DL3015", index, recommends, || {
         "add --no-install-recommends to keep recommended packages out of the image".into()
