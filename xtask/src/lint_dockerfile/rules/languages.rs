@@ -55,10 +55,10 @@ pub(crate) fn as_pip(command: &Command) -> Option<Command> {
     }
     let python = program.starts_with("python")
         && program[6..].chars().all(|c| c.is_ascii_digit() || c == '.');
-    let module = command.args().windows(2).position(|w| w[0] == "-m" && w[1] == "pip")?;
     if !python {
         return None;
     }
+    let module = command.args().windows(2).position(|w| w[0] == "-m" && w[1] == "pip")?;
     let mut words = vec!["pip".to_string()];
     words.extend(command.args()[module + 2..].iter().cloned());
     let mut offsets = vec![command.offset];
