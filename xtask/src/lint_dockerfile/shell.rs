@@ -31,7 +31,11 @@ impl Command {
 
     /// Whether any argument is exactly one of `flags`.
     pub fn has_any(&self, flags: &[&str]) -> bool {
-        self.args().iter().any(|a| flags.contains(&a.as_str()))
+        // When every flag is an option, words that are not are passed over at once.
+        let options_only = flags.iter().all(|f| f.starts_with('-'));
+        self.args()
+            .iter()
+            .any(|a| (!options_only || a.starts_with('-')) && flags.contains(&a.as_str()))
     }
 
     /// Whether a short-option cluster (`-qy`) or an exact long option appears.
