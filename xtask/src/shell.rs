@@ -121,7 +121,8 @@ impl Args {
             Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {
                 return Err(usage(format!(
                     "container {name} exists but was not made by `cargo xtask shell`\n  \
-                     pick another name, or use: docker exec -it {name} bash"
+                     pick another name, or use: {} exec -it {name} bash",
+                    engine.kind.program_name()
                 )))
             }
             Some(info) if info.running => ShellAction::Attach,

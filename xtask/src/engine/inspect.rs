@@ -146,7 +146,9 @@ pub fn parse_image(value: &Value) -> ImageInfo {
 /// Parses one element of `container inspect` output.
 pub fn parse_container(value: &Value) -> ContainerInfo {
     let state = &value["State"];
-    let health = state["Health"].as_object().map(|_| {
+    // Podman reports `Health` with an empty status for a container without a check.
+    let checked = state["Health"]["Status"].as_str().is_some_and(|status| !status.is_empty());
+    let health = state["Health"].as_object().filter(|_| checked).map(|_| {
         let h = &state["Health"];
         Health {
             status: h["Status"].as_str().unwrap_or_default().to_string(),
@@ -285,6 +287,16 @@ mod tests {
                 start: "2024-01-01T00:00:00.5Z".into()
             }]
         );
+    }
+
+    #[test]
+    fn podmans_empty_health_record_means_no_health_check() {
+        let value: Value = serde_json::from_str(
+            r#"{"Id":"c2","Name":"plain","State":{"Status":"running","Running":true,
+                "Health":{"Status":"","FailingStreak":0,"Log":null}}}"#,
+        )
+        .unwrap();
+        assert_eq!(parse_container(&value).health, None);
     }
 
     #[test]

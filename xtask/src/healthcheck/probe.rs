@@ -106,8 +106,11 @@ fn start_and_wait(
         usage(format!(
             "container {} from {} stopped before its health probe gave a verdict\n  \
              the image must be able to run `sleep` (through its entrypoint, if that \
-             runs its arguments); try: docker run --rm {} sleep 1",
-            plan.container_name, plan.image, plan.image
+             runs its arguments); try: {} run --rm {} sleep 1",
+            plan.container_name,
+            plan.image,
+            engine.kind.program_name(),
+            plan.image
         ))
     })?;
     report.duration = started.elapsed();
@@ -136,7 +139,8 @@ pub fn check_container(
 ) -> Result<Report> {
     let info = inspect::container(ctx, engine, name)?.ok_or_else(|| {
         usage(format!(
-            "no container named {name}\n  list them: docker ps --all --format '{{{{.Names}}}}'"
+            "no container named {name}\n  list them: {} ps --all --format '{{{{.Names}}}}'",
+            engine.kind.program_name()
         ))
     })?;
     if info.health.is_none() {
@@ -148,8 +152,9 @@ pub fn check_container(
     }
     if !info.running {
         return Err(usage(format!(
-            "container {name} is not running (status: {})\n  start it: docker start {name}",
-            info.status
+            "container {name} is not running (status: {})\n  start it: {} start {name}",
+            info.status,
+            engine.kind.program_name()
         )));
     }
     let started = Instant::now();
@@ -170,7 +175,8 @@ pub fn check_container(
     report.status = verdict(waited, || {
         usage(format!(
             "container {name} stopped while waiting for its health verdict\n  \
-                 see why: docker logs {name}"
+                 see why: {} logs {name}",
+            engine.kind.program_name()
         ))
     })?;
     report.duration = started.elapsed();
