@@ -78,6 +78,7 @@ pub fn shell_spec(
 ) -> Result<ContainerSpec> {
     let (uid, gid) = host::user_ids();
     Ok(ContainerSpec {
+        engine: engine.kind,
         name: name.to_string(),
         image: image.reference.clone(),
         labels: vec![

@@ -45,6 +45,8 @@ pub struct Limits {
 /// as files after `create` (see `secrets`), never as `-e NAME=value`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerSpec {
+    /// The engine the argv is for (podman labels the workspace mount, see `push_mounts`).
+    pub engine: EngineKind,
     pub name: String,
     pub image: String,
     pub labels: Vec<(String, String)>,
@@ -134,7 +136,16 @@ impl ContainerSpec {
     }
 
     fn push_mounts(&self, argv: &mut Vec<String>) {
-        push_pair(argv, "--volume", format!("{}:{WORKSPACE}", self.project_dir));
+        // SELinux hosts (Fedora, RHEL: where podman is the engine) deny a confined
+        // container its bind mounts until they are labelled. The workspace is shared:
+        // the host user edits it and concurrent runs mount it too, so it gets the
+        // shared label (`:z`); the private `:Z` would fence it off for one container.
+        // Credentials are never mounted (they are copied into the container, whose
+        // own layer has its private label), so nothing private needs `:Z`; and
+        // `label=disable` would drop the confinement for the whole container.
+        // Without SELinux podman ignores the option.
+        let relabel = if self.engine == EngineKind::Podman { ":z" } else { "" };
+        push_pair(argv, "--volume", format!("{}:{WORKSPACE}{relabel}", self.project_dir));
         push_pair(argv, "--workdir", WORKSPACE);
         if self.cache_volumes {
             for (volume, target, _) in CACHE_VOLUMES {
@@ -161,6 +172,7 @@ mod tests {
 
     fn spec() -> ContainerSpec {
         ContainerSpec {
+            engine: EngineKind::Docker,
             name: "scylla-run-1".into(),
             image: "scylla-runner:latest".into(),
             labels: vec![("org.scylla.xtask.role".into(), "run-experiment".into())],
@@ -235,9 +247,11 @@ mod tests {
         s.tty = true;
         s.interactive = true;
         s.cache_volumes = true;
+        s.engine = EngineKind::Podman;
         s.user = UserMapping::for_engine(EngineKind::Podman, 1000, 1000);
         let argv = s.create_argv();
         let joined = argv.join(" ");
+        assert!(joined.contains("--volume /home/me/scylla:/workspace:z "), "{joined}");
         assert!(joined.contains("--interactive --tty"), "{joined}");
         assert!(joined.contains("--userns keep-id --user 1000:1000"), "{joined}");
         assert!(joined.contains("--volume scylla-pip-cache:/cache/pip"), "{joined}");

@@ -69,6 +69,7 @@ impl RunPlan {
         let mut command = vec!["python".to_string(), ENTRY_SCRIPT.to_string()];
         command.extend(request.experiment_args.iter().cloned());
         let spec = ContainerSpec {
+            engine: engine.kind,
             name: request.container_name.clone(),
             image: image.reference.clone(),
             labels: vec![
