@@ -241,7 +241,10 @@ fn patterns_are_root_anchored_not_gitignore(engine) {
     });
 }
 
-docker_only = "buildah 1.28 (podman 4.3) does not apply `**.log` or `**foo` (no slash after **): it sends x/y/z.log and barfoo, which Docker leaves out";
+docker_only = concat!(
+    "buildah 1.28 (podman 4.3) does not apply `**.log` or `**foo` (no slash ",
+    "after **): it sends x/y/z.log and barfoo, which Docker leaves out",
+);
 fn double_star_reaches_any_depth(engine) {
     let view = check(&engine, &Tree {
         nodes: &[
@@ -294,7 +297,11 @@ fn wildcard_exceptions_do_not_reopen_excluded_directories(engine) {
     });
 }
 
-docker_only = "buildah 1.28 (podman 4.3) lets a `!` exception reopen a directory the parent pattern excluded and sends a/f and a/sub/g, which Docker leaves out";
+docker_only = concat!(
+    "buildah 1.28 (podman 4.3) lets a `!` exception reopen a directory the ",
+    "parent pattern excluded and sends a/f and a/sub/g, which Docker leaves ",
+    "out",
+);
 fn an_exception_skipped_at_the_parent_stays_skipped(engine) {
     let view = check(&engine, &Tree {
         nodes: &[
@@ -337,7 +344,10 @@ fn an_excluded_dockerfile_and_ignore_file_are_deleted_by_the_daemon(engine) {
     });
 }
 
-docker_only = "buildah 1.28 (podman 4.3) drops an excluded directory that holds the Dockerfile; Docker keeps it empty";
+docker_only = concat!(
+    "buildah 1.28 (podman 4.3) drops an excluded directory that holds the ",
+    "Dockerfile; Docker keeps it empty",
+);
 fn a_dockerfile_in_an_excluded_directory_leaves_that_directory_empty(engine) {
     let view = check(&engine, &Tree {
         nodes: &[
@@ -354,7 +364,10 @@ fn a_dockerfile_in_an_excluded_directory_leaves_that_directory_empty(engine) {
     }
 }
 
-docker_only = "buildah 1.28 (podman 4.3) does not keep the empty directory of an excluded Dockerfile that Docker keeps (`docker`)";
+docker_only = concat!(
+    "buildah 1.28 (podman 4.3) does not keep the empty directory of an ",
+    "excluded Dockerfile that Docker keeps (`docker`)",
+);
 fn star_then_exceptions_keeps_only_the_listed_paths(engine) {
     check(&engine, &Tree {
         nodes: &[
@@ -370,7 +383,10 @@ fn star_then_exceptions_keeps_only_the_listed_paths(engine) {
     });
 }
 
-docker_only = "buildah 1.28 (podman 4.3) reads docker/Dockerfile.dockerignore like BuildKit, the lister models the classic builder here";
+docker_only = concat!(
+    "buildah 1.28 (podman 4.3) reads docker/Dockerfile.dockerignore like ",
+    "BuildKit, the lister models the classic builder here",
+);
 fn the_classic_builder_ignores_dockerfile_specific_ignore_files(engine) {
     let view = check(&engine, &Tree {
         nodes: &[

@@ -107,7 +107,8 @@ fn refuses_floating_bases_and_missing_copy_sources_before_building(engine) {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("uses ARG BASE which has no value"), "{stderr}");
 
-    let (code, _, stderr) = build(&engine, &dir.path, "xtask-test-never:built", &["--extras", "nope"]);
+    let (code, _, stderr) =
+        build(&engine, &dir.path, "xtask-test-never:built", &["--extras", "nope"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--extras needs"), "{stderr}");
 }

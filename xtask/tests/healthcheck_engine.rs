@@ -195,7 +195,8 @@ fn fast_probe(engine: &Engine, image: &str) -> Vec<String> {
 }
 
 fn container_mode_waits_while_starting_and_leaves_the_container_alone(engine) {
-    let (name, _container) = running_container(&engine, test_image(&engine), &fast_probe(&engine, test_image(&engine)));
+    let image = test_image(&engine);
+    let (name, _container) = running_container(&engine, image, &fast_probe(&engine, image));
     // Checked at once: the container is still `starting`, so the task waits.
     let out = healthcheck(&engine, &["--container", &name, "--timeout", "30s", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
@@ -247,7 +248,8 @@ fn container_mode_refuses_what_it_cannot_check(engine) {
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with(&format!("ERROR: container {plain} has no health check")));
 
-    let (stopped, _stopped) = running_container(&engine, test_image(&engine), &fast_probe(&engine, test_image(&engine)));
+    let image = test_image(&engine);
+    let (stopped, _stopped) = running_container(&engine, image, &fast_probe(&engine, image));
     engine.run(&["kill", &stopped]);
     let out = healthcheck(&engine, &["--container", &stopped]);
     assert_eq!(out.status.code(), Some(2));

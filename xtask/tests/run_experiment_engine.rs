@@ -241,6 +241,31 @@ fn dry_run_prints_commands_without_secret_values_and_runs_nothing(engine) {
     assert_eq!(containers_with(&engine, ROLE).len(), before, "dry run created a container");
 }
 
+fn verbose_names_the_engine_and_why_it_was_picked(engine) {
+    let image = test_image(&engine);
+    let args = ["-v", "--dry-run", "run-experiment", "--no-build", "--image", image];
+    let out = engine.xtask().args(args).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let asked = format!("engine: {} (", engine.program);
+    let as_asked = |l: &str| l.starts_with(&asked) && l.ends_with("(--engine or CONTAINER_ENGINE)");
+    assert!(stderr.lines().any(as_asked), "{stderr}");
+    // Detected: docker wherever it is on PATH; podman where it is alone on PATH.
+    let alone = support::project::TempDir::new("engine-path");
+    let program = support::project::find_program(&engine.program).unwrap();
+    std::os::unix::fs::symlink(&program, alone.path.join(&engine.program)).unwrap();
+    let path = if engine.is_podman() {
+        alone.path.display().to_string()
+    } else {
+        std::env::var("PATH").unwrap()
+    };
+    let out = support::project::xtask().args(args).env("PATH", path).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let found = |l: &str| l.starts_with(&asked) && l.contains("found on PATH");
+    assert!(stderr.lines().any(found), "{stderr}");
+}
+
 fn root_runs_declare_the_sandbox_claude_code_needs(engine) {
     let image = test_image(&engine);
     let project = fake_project("import os\nprint('sandbox=' + os.environ.get('IS_SANDBOX', ''))\n");

@@ -161,8 +161,12 @@ fn assert_same_results(single: &Path, sharded: &Path, node: &str) {
     }
 }
 
+/// Why the podman half of every test here is skipped.
+const NO_SWARM: &str =
+    "podman has no swarm mode: run-experiment --swarm drives a Docker Swarm replicated job";
+
 support::engine_tests! {
-docker_only = "podman has no swarm mode: run-experiment --swarm drives a Docker Swarm replicated job";
+docker_only = NO_SWARM;
 fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run(engine) {
     let image = test_image(&engine);
     let swarm = Swarm::join(&engine);
@@ -280,7 +284,7 @@ fn visible_state(engine: &support::Engine) -> (String, bool) {
     (seen, !services.trim().is_empty())
 }
 
-docker_only = "podman has no swarm mode: run-experiment --swarm drives a Docker Swarm replicated job";
+docker_only = NO_SWARM;
 fn a_shard_that_fails_once_is_retried_and_secrets_never_leak(engine) {
     let image = test_image(&engine);
     let swarm = Swarm::join(&engine);
@@ -381,7 +385,7 @@ if index == "1":
 (results / "shard-0" / "result.json").write_text("{}")
 "#;
 
-docker_only = "podman has no swarm mode: run-experiment --swarm drives a Docker Swarm replicated job";
+docker_only = NO_SWARM;
 fn a_shard_failing_for_good_is_named_with_its_log_and_the_others_are_kept(engine) {
     let image = test_image(&engine);
     let swarm = Swarm::join(&engine);
@@ -406,7 +410,7 @@ fn a_shard_failing_for_good_is_named_with_its_log_and_the_others_are_kept(engine
     assert_clean(&engine);
 }
 
-docker_only = "podman has no swarm mode: run-experiment --swarm drives a Docker Swarm replicated job";
+docker_only = NO_SWARM;
 fn sigint_and_sigterm_remove_the_job_its_secrets_and_helpers(engine) {
     let image = test_image(&engine);
     let _swarm = Swarm::join(&engine);
@@ -439,7 +443,7 @@ fn sigint_and_sigterm_remove_the_job_its_secrets_and_helpers(engine) {
     }
 }
 
-docker_only = "podman has no swarm mode: run-experiment --swarm drives a Docker Swarm replicated job";
+docker_only = NO_SWARM;
 fn dry_run_prints_the_job_without_secret_values_and_creates_nothing(engine) {
     let image = test_image(&engine);
     let _swarm = Swarm::join(&engine);
@@ -471,7 +475,7 @@ fn dry_run_prints_the_job_without_secret_values_and_creates_nothing(engine) {
     assert!(leftovers(&engine).is_empty(), "dry run created {:?}", leftovers(&engine));
 }
 
-docker_only = "podman has no swarm mode: run-experiment --swarm drives a Docker Swarm replicated job";
+docker_only = NO_SWARM;
 fn outside_a_swarm_the_error_says_how_to_make_or_reach_one(engine) {
     let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if swarm_state(&engine) != "inactive" {

@@ -113,20 +113,22 @@ pub fn engine_named(name: &str) -> Option<Engine> {
 #[allow(clippy::disallowed_methods)]
 fn podman_problem() -> Option<String> {
     static PROBLEM: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    PROBLEM
-        .get_or_init(|| {
-            match Command::new("podman").args(["info", "--format", "{{.Host.OCIRuntime.Name}}"]).output() {
-                Ok(output) if output.status.success() => None,
-                Ok(output) => {
-                    let stderr = String::from_utf8_lossy(&output.stderr);
-                    Some(format!("`podman info` failed: {}", stderr.lines().last().unwrap_or("no output")))
-                }
-                Err(error) => Some(format!(
-                    "cannot run podman: {error} (set it up: bash tests/offline/prepare.sh --engine podman)"
-                )),
+    let ask = || {
+        let info =
+            Command::new("podman").args(["info", "--format", "{{.Host.OCIRuntime.Name}}"]).output();
+        match info {
+            Ok(output) if output.status.success() => None,
+            Ok(output) => {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                let last = stderr.lines().last().unwrap_or("no output").to_string();
+                Some(format!("`podman info` failed: {last}"))
             }
-        })
-        .clone()
+            Err(error) => Some(format!(
+                "cannot run podman: {error} (set it up: bash tests/offline/prepare.sh --engine podman)"
+            )),
+        }
+    };
+    PROBLEM.get_or_init(ask).clone()
 }
 
 /// For the podman half of a test that cannot apply to podman: says why.
@@ -141,7 +143,7 @@ pub fn skip_on_podman(why: &str) {
 /// ```ignore
 /// support::engine_tests! {
 ///     fn exit_codes_pass_through(engine) { ... }
-///     docker_only = "podman has no swarm mode";
+///     docker_only = "podman has no swarm mode"; // any &str expression
 ///     fn swarm_job(engine) { ... }
 /// }
 /// ```
@@ -172,7 +174,7 @@ macro_rules! engine_tests {
         }
         $crate::engine_tests! { $($rest)* }
     };
-    (docker_only = $why:literal; $(#[$meta:meta])* fn $name:ident($engine:ident) $body:block $($rest:tt)*) => {
+    (docker_only = $why:expr; $(#[$meta:meta])* fn $name:ident($engine:ident) $body:block $($rest:tt)*) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
