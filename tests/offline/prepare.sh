@@ -210,8 +210,9 @@ location = "$registry"
 insecure = true
 CONF
   podman info >/dev/null 2>&1 || die "podman does not work here: $(podman info 2>&1 | tail -n1)"
+  # Every base that .xtask/build-args pins (written above), whatever their names.
   local ref
-  for ref in "$python_ref" "$node_ref"; do
+  for ref in $(sed -n 's/^[A-Z0-9_]*_BASE=//p' "$repo_root/.xtask/build-args"); do
     podman image exists "$ref" && continue
     say "podman pull $ref"
     podman pull -q "$ref" >/dev/null || die "podman cannot pull $ref from $registry"
