@@ -157,12 +157,23 @@ shell_banner() {
  credentials:  $(auth_summary)
  run an experiment:
    python scripts/run_e2e_experiment.py --tiers T0 --runs 1
+BANNER
+  # `cargo xtask shell --rm` sets SCYLLA_SHELL_REMOVE=1 on this exec.
+  if [ "${SCYLLA_SHELL_REMOVE:-}" = "1" ]; then
+    cat <<BANNER
+ leave:        exit (or Ctrl-D); the container is then removed (--rm)
+==============================================================
+BANNER
+  else
+    cat <<BANNER
  leave:        exit (or Ctrl-D); the container keeps running
  come back:    cargo xtask shell $name      (from the host)
  stop it:      docker stop $name            (come back later as above)
- remove it:    docker rm -f $name
+ remove it:    docker rm -f $name           (or next time: cargo xtask shell --rm)
+ list them:    cargo xtask shell --list
 ==============================================================
 BANNER
+  fi
 }
 
 # Claude Code refuses --dangerously-skip-permissions as uid 0 unless the

@@ -8,7 +8,7 @@ use anyhow::Result;
 use camino::Utf8PathBuf;
 use clap::{Parser, Subcommand};
 
-use xtask::context::{Context, Verbosity};
+use xtask::context::{Context, Verbosity, ENGINE_CHOICES};
 use xtask::error::{exit_code_for, Outcome, EXIT_USAGE};
 use xtask::{docker_build, healthcheck, lint_dockerfile, run_experiment, shell};
 
@@ -29,13 +29,15 @@ use xtask::{docker_build, healthcheck, lint_dockerfile, run_experiment, shell};
         run-experiment and shell pass the container's exit code through."
 )]
 pub struct Cli {
-    /// Container engine to drive [default: docker, else podman]
-    #[arg(long, global = true, env = "CONTAINER_ENGINE", value_parser = ["docker", "podman"])]
+    /// Container engine to drive [env: CONTAINER_ENGINE] [default: docker, else podman]
+    // CONTAINER_ENGINE is read by the context, not by clap: clap would blame
+    // `--engine` for a bad value and treat an empty one as a missing value.
+    #[arg(long, global = true, value_parser = ENGINE_CHOICES)]
     engine: Option<String>,
     /// Print the engine commands that would change something (secrets redacted) and run none
     #[arg(long, global = true)]
     dry_run: bool,
-    /// Say more: cache decisions, queries, timings
+    /// Say more: the engine commands as they run, cache decisions, timings
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     verbose: bool,
     /// Say less: errors, warnings and results only
@@ -75,7 +77,8 @@ fn run(cli: Cli) -> Result<Outcome> {
         _ => Verbosity::Normal,
     };
     let root = cli.project_dir.unwrap_or_else(workspace_root);
-    let ctx = Context::new(root, verbosity, cli.dry_run, cli.engine);
+    let mut ctx = Context::new(root, verbosity, cli.dry_run, cli.engine);
+    ctx.engine_choice = xtask::context::engine_choice(ctx.engine_choice.take(), &ctx.env)?;
     match cli.task {
         Task::DockerBuild(args) => args.run(&ctx),
         Task::RunExperiment(args) => args.run(&ctx),

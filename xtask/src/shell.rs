@@ -5,19 +5,23 @@
 //! run-experiment, kept alive by `sleep infinity` under an init), then exec.
 //! Every shell enters through the image's entrypoint (`--shell`), so the
 //! credentials are set up on this path too, and a banner says how to use it.
+//! `--rm` removes the container when the shell exits (also after SIGHUP, when
+//! the terminal goes away); `--list` prints the shell containers.
 
 use anyhow::Result;
 
 use crate::container::guard::ContainerGuard;
-use crate::container::options::ContainerOptions;
+use crate::container::options::{host_cpu_count, ContainerOptions};
 use crate::container::secrets::SecretBundle;
 use crate::container::{
     deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL,
 };
 use crate::context::Context;
 use crate::docker_build::{self, ImageState};
+use crate::engine::exec::SignalWatch;
 use crate::engine::{exec, inspect, Engine, EngineCommand};
 use crate::error::{usage, Outcome};
+use crate::output;
 use crate::run_experiment::warn_about_credentials;
 
 /// Role label value of shell containers.
@@ -30,11 +34,19 @@ const ENTRYPOINT: &str = "/usr/local/bin/scylla-entrypoint";
 #[command(after_help = "Examples:\n  \
     cargo xtask shell                 # a new container scylla-shell-<time>-<random>\n  \
     cargo xtask shell mybox           # attach to mybox, start it, or create it\n  \
-    docker stop mybox; docker rm mybox  # when done\n\n\
+    cargo xtask shell --rm            # a container removed when the shell exits\n  \
+    cargo xtask shell --list          # the shell containers and their state\n  \
+    docker rm --force mybox           # when done with a kept one\n\n\
     Needs a terminal. Exit code: the shell's own; 2 for usage errors.")]
 pub struct Args {
     /// Container name: attached to if running, started if stopped, created if absent
     pub name: Option<String>,
+    /// Remove the container when the shell exits (without it, the container stays for the next shell)
+    #[arg(long)]
+    pub rm: bool,
+    /// List the shell containers (name, state, status, image) and exit
+    #[arg(long, conflicts_with_all = ["name", "rm"])]
+    pub list: bool,
     #[command(flatten)]
     pub container: ContainerOptions,
 }
@@ -63,9 +75,15 @@ pub fn validate_name(name: &str) -> Result<()> {
     )))
 }
 
-/// The exec argv that opens the shell through the entrypoint.
-pub fn exec_argv(name: &str) -> Vec<String> {
-    ["exec", "--interactive", "--tty", name, ENTRYPOINT, "--shell"].map(String::from).to_vec()
+/// The exec argv that opens the shell through the entrypoint; with `remove`,
+/// the banner is told that the container goes when the shell exits.
+pub fn exec_argv(name: &str, remove: bool) -> Vec<String> {
+    let mut argv = vec!["exec", "--interactive", "--tty"];
+    if remove {
+        argv.extend(["--env", "SCYLLA_SHELL_REMOVE=1"]);
+    }
+    argv.extend([name, ENTRYPOINT, "--shell"]);
+    argv.into_iter().map(String::from).collect()
 }
 
 /// The container spec of a new shell container (no `--rm`: it outlives the shell).
@@ -90,7 +108,7 @@ pub fn shell_spec(
         tty: false,
         interactive: false,
         auto_remove: false,
-        limits: options.limits()?,
+        limits: options.limits(Some(host_cpu_count()))?,
         cache_volumes: options.cache_volumes,
         plain_env: vec![
             ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
@@ -103,6 +121,9 @@ pub fn shell_spec(
 
 impl Args {
     pub fn run(self, ctx: &Context) -> Result<Outcome> {
+        if self.list {
+            return list(ctx);
+        }
         let name = match &self.name {
             Some(name) => {
                 validate_name(name)?;
@@ -117,6 +138,10 @@ impl Args {
                  `cargo xtask run-experiment -- ...` instead",
             ));
         }
+        // Bad flags are reported before the engine is asked anything.
+        ctx.require_project_dir()?;
+        self.container.limits(Some(host_cpu_count()))?;
+        self.container.secret_env_names()?;
         let engine = Engine::from_context(ctx)?;
         let action = match inspect::container(ctx, &engine, &name)? {
             Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {
@@ -130,14 +155,39 @@ impl Args {
             Some(_) => ShellAction::StartThenAttach,
             None => ShellAction::Create,
         };
+        // With --rm, a closed terminal (SIGHUP) or a signal must not kill this
+        // process before it removes the container: the flags only record them.
+        let _watch = if self.rm { Some(SignalWatch::install()?) } else { None };
         match action {
             ShellAction::Attach => {}
             ShellAction::StartThenAttach => start(ctx, &engine, &name)?,
             ShellAction::Create => create(ctx, &engine, &name, &self.container)?,
         }
-        let code = exec::interactive(ctx, &engine, &EngineCommand::action(exec_argv(&name)))?;
-        Ok(Outcome::Code(code))
+        let removal = self.rm.then(|| ContainerGuard::new(ctx, &engine, &name));
+        let code =
+            exec::interactive(ctx, &engine, &EngineCommand::action(exec_argv(&name, self.rm)));
+        if let Some(mut guard) = removal {
+            guard.remove_now();
+            if !ctx.dry_run {
+                output::note(ctx, &format!("removed container {name}"));
+            }
+        }
+        Ok(Outcome::Code(code?))
     }
+}
+
+/// `ps --all` of the containers `shell` made, printed on stdout.
+fn list(ctx: &Context) -> Result<Outcome> {
+    let engine = Engine::from_context(ctx)?;
+    let filter = format!("label={ROLE_LABEL}={ROLE}");
+    let format = "table {{.Names}}\t{{.State}}\t{{.Status}}\t{{.Image}}";
+    let query = EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", format]);
+    let out = exec::output(ctx, &engine, &query)?;
+    if !out.status.success() {
+        anyhow::bail!("cannot list the shell containers: {}", out.stderr.trim());
+    }
+    output::result_line(out.stdout.trim_end());
+    Ok(Outcome::Success)
 }
 
 fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
@@ -185,8 +235,9 @@ mod tests {
 
     #[test]
     fn shells_enter_through_the_entrypoint() {
+        assert_eq!(exec_argv("box", true)[3..6], ["--env", "SCYLLA_SHELL_REMOVE=1", "box"]);
         assert_eq!(
-            exec_argv("box"),
+            exec_argv("box", false),
             [
                 "exec",
                 "--interactive",

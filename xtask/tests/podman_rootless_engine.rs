@@ -6,7 +6,7 @@
 //! keep-id here, fuse-overlayfs cannot open /dev/fuse) and the host network
 //! (slirp4netns cannot open /dev/net/tun). The test switches to it with `runuser`,
 //! copies the podman test image into its storage once (`podman save | podman load`,
-//! skipped while the ids match), and leaves both for the next run.
+//! skipped while the ids match, older copies pruned), and leaves both for the next run.
 
 mod support;
 
@@ -62,6 +62,8 @@ fn load_image_for(user: &str, home: &str, engine: &Engine, image: &str) {
         .unwrap();
     assert!(save.wait().unwrap().success(), "podman save {image} failed");
     assert!(load.status.success(), "podman load as {user}: {}", text(&load.stderr));
+    // The copy it replaced is now untagged: keep the user's storage to one copy.
+    let _ = as_user(user, home, "podman").args(["image", "prune", "--force"]).output();
 }
 
 fn chown_tree(path: &Path, uid: u32, gid: u32) {
@@ -70,7 +72,7 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
     }
 }
 
-/// The `create` (or `run`) line xtask echoed (normal verbosity echoes actions).
+/// The `create` (or `run`) line xtask echoed (`-v` echoes engine commands).
 fn create_line(stderr: &str) -> String {
     stderr
         .lines()
@@ -101,7 +103,7 @@ fn rootless_results_belong_to_the_user_through_keep_id() {
     chown_tree(&project.path, uid, gid);
 
     let out = as_user(&user, &home, env!("CARGO_BIN_EXE_xtask"))
-        .args(["--engine", "podman", "--project-dir", project.path.to_str().unwrap()])
+        .args(["-v", "--engine", "podman", "--project-dir", project.path.to_str().unwrap()])
         .args(["run-experiment", "--no-build", "--image", image])
         .output()
         .unwrap();
@@ -130,6 +132,7 @@ fn root_never_gets_keep_id() {
     let image = test_image(&engine);
     let project = fake_project("import os\nprint('uid', os.getuid())\n");
     let out = engine.run_xtask(&[
+        "-v",
         "--project-dir",
         project.path.to_str().unwrap(),
         "run-experiment",

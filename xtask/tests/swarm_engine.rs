@@ -186,7 +186,9 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run(engine) {
     let port = std::env::var("SCYLLA_REGISTRY_PORT").unwrap_or_else(|_| "5000".into());
     let registry = format!("127.0.0.1:{port}");
     let started = Instant::now();
+    // -v: the engine commands are echoed only then.
     let flags = [
+        "-v",
         "--shards",
         "2",
         "--registry",

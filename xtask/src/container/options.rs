@@ -15,15 +15,18 @@ pub struct ContainerOptions {
     /// Use the image as it is: do not rebuild it when it is missing or stale
     #[arg(long)]
     pub no_build: bool,
-    /// Memory limit of the container (engine syntax: 512m, 8g)
-    #[arg(long, default_value = "8g")]
+    // The limits take values that start with `-` (`--cpus -1`), so that a
+    // wrong value gets this tool's message rather than clap's tip to write
+    // `-- -1`, which would hand the value to the experiment instead.
+    /// Memory limit of the container, at least 6m (engine units: b, k, m, g, t; e.g. 512m, 8g)
+    #[arg(long, default_value = "8g", allow_hyphen_values = true)]
     pub memory: String,
-    /// CPU limit of the container
-    #[arg(long, default_value = "2")]
+    /// CPU limit of the container, from 0.01 to this machine's CPU count
+    #[arg(long, default_value = "2", allow_hyphen_values = true)]
     pub cpus: String,
-    /// Maximum number of processes in the container
-    #[arg(long, default_value_t = 4096)]
-    pub pids_limit: u32,
+    /// Maximum number of processes in the container (at least 1)
+    #[arg(long, default_value = "4096", allow_hyphen_values = true)]
+    pub pids_limit: String,
     /// Mount named volumes for pip and npm caches (scylla-pip-cache, scylla-npm-cache)
     #[arg(long)]
     pub cache_volumes: bool,
@@ -54,12 +57,94 @@ impl ContainerOptions {
         Ok(names)
     }
 
-    /// The validated limits.
-    pub fn limits(&self) -> anyhow::Result<Limits> {
-        if self.pids_limit == 0 {
-            return Err(usage("--pids-limit must be at least 1"));
-        }
-        Ok(Limits { memory: self.memory.clone(), cpus: self.cpus.clone(), pids: self.pids_limit })
+    /// The validated limits; `cpu_count` is the most `--cpus` may ask for
+    /// (`None` where the engine's nodes decide, as in a swarm).
+    pub fn limits(&self, cpu_count: Option<usize>) -> anyhow::Result<Limits> {
+        check_memory(&self.memory)?;
+        check_cpus(&self.cpus, cpu_count)?;
+        Ok(Limits {
+            memory: self.memory.clone(),
+            cpus: self.cpus.clone(),
+            pids: parse_pids_limit(&self.pids_limit)?,
+        })
+    }
+}
+
+/// The CPUs this machine offers, the ceiling of `--cpus` for a local container.
+pub fn host_cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The engine's smallest memory limit: 6 MiB.
+const MIN_MEMORY_BYTES: u64 = 6 * 1024 * 1024;
+
+/// Bytes of a size in the engine's units (`512m`, `8g`, `1.5GiB`, `1048576`):
+/// a decimal number, then optionally one of b k m g t p (powers of 1024,
+/// either case), an optional `i` and an optional `b`. A subset of what the
+/// engine accepts, so that every value that passes here passes there.
+pub fn memory_bytes(text: &str) -> Option<u64> {
+    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(number_end);
+    let digits_ok = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit());
+    let number_ok = match number.split_once('.') {
+        Some((whole, fraction)) => digits_ok(whole) && digits_ok(fraction),
+        None => digits_ok(number),
+    };
+    if !number_ok {
+        return None;
+    }
+    let unit = unit.to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let unit = unit.strip_suffix('i').filter(|u| !u.is_empty()).unwrap_or(unit);
+    let power = match unit {
+        "" => 0,
+        "k" => 1,
+        "m" => 2,
+        "g" => 3,
+        "t" => 4,
+        "p" => 5,
+        _ => return None,
+    };
+    let bytes = number.parse::<f64>().ok()? * 1024f64.powi(power);
+    (bytes.is_finite() && bytes < 9.2e18).then_some(bytes as u64)
+}
+
+fn check_memory(text: &str) -> anyhow::Result<()> {
+    match memory_bytes(text) {
+        Some(bytes) if bytes >= MIN_MEMORY_BYTES => Ok(()),
+        _ => Err(usage(format!(
+            "--memory takes a size of at least 6m in the engine's units \
+             (a number with b, k, m, g or t, e.g. 512m or 8g), got `{text}`"
+        ))),
+    }
+}
+
+fn check_cpus(text: &str, cpu_count: Option<usize>) -> anyhow::Result<()> {
+    let plain = !text.is_empty()
+        && text.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && text.matches('.').count() <= 1
+        && text != "."
+        && text.split('.').nth(1).map_or(true, |fraction| fraction.len() <= 9);
+    let cpus = if plain { text.parse::<f64>().ok() } else { None };
+    let ceiling = cpu_count.map(|count| count as f64).unwrap_or(f64::MAX);
+    match cpus {
+        Some(cpus) if (0.01..=ceiling).contains(&cpus) => Ok(()),
+        _ => Err(usage(match cpu_count {
+            Some(count) => format!(
+                "--cpus takes a number of CPUs from 0.01 to {count} \
+                 (this machine has {count}), got `{text}`"
+            ),
+            None => format!("--cpus takes a number of CPUs of at least 0.01, got `{text}`"),
+        })),
+    }
+}
+
+fn parse_pids_limit(text: &str) -> anyhow::Result<u32> {
+    match text.parse::<u32>() {
+        Ok(pids) if pids >= 1 => Ok(pids),
+        _ => Err(usage(format!(
+            "--pids-limit takes a whole number of processes of at least 1, got `{text}`"
+        ))),
     }
 }
 
@@ -86,5 +171,45 @@ mod tests {
         let bad = Probe::try_parse_from(["p", "--env", "TOKEN=hunter2"]).unwrap();
         let message = bad.options.secret_env_names().unwrap_err().to_string();
         assert!(message.contains("got `TOKEN`") && !message.contains("hunter2"), "{message}");
+    }
+
+    fn limits(args: &[&str], cpus: Option<usize>) -> Result<Limits, String> {
+        let probe = Probe::try_parse_from(std::iter::once("p").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        probe.options.limits(cpus).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn memory_is_read_in_the_engine_units() {
+        assert_eq!(memory_bytes("8g"), Some(8 << 30));
+        assert_eq!(memory_bytes("512M"), Some(512 << 20));
+        assert_eq!(memory_bytes("1.5GiB"), Some(3 << 29));
+        assert_eq!(memory_bytes("7340032"), Some(7340032));
+        assert_eq!(memory_bytes("6mb"), Some(6 << 20));
+        for bad in ["", "8x", "g", "-1", "1.g", ".5g", "1..2m", "8 g", "8gg", "8ib"] {
+            assert_eq!(memory_bytes(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_outside_the_engine_range_are_usage_errors_with_the_range() {
+        let good = limits(&["--memory", "6m", "--cpus", "1.5", "--pids-limit", "1"], Some(2));
+        assert_eq!(good.unwrap(), Limits { memory: "6m".into(), cpus: "1.5".into(), pids: 1 });
+        for memory in ["0", "1k", "8x", "-1", "5m"] {
+            let message = limits(&["--memory", memory], Some(2)).unwrap_err();
+            assert!(message.contains("--memory takes a size of at least 6m"), "{message}");
+            assert!(message.ends_with(&format!("got `{memory}`")), "{message}");
+        }
+        for cpus in ["-1", "999", "0", "0.001", "2.5", "x", "1/2", "", "1e1"] {
+            let message = limits(&["--cpus", cpus], Some(2)).unwrap_err();
+            assert!(message.contains("from 0.01 to 2 (this machine has 2)"), "{cpus}: {message}");
+        }
+        // In a swarm the nodes decide the ceiling.
+        assert!(limits(&["--cpus", "999"], None).is_ok());
+        assert!(limits(&["--cpus=-1"], None).unwrap_err().contains("at least 0.01"));
+        for pids in ["-1", "0", "lots"] {
+            let message = limits(&["--pids-limit", pids], Some(2)).unwrap_err();
+            assert!(message.contains("--pids-limit takes a whole number"), "{message}");
+        }
     }
 }

@@ -79,6 +79,16 @@ fn push_pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
     argv.push(value.into());
 }
 
+/// One field of a CSV record as Go's `encoding/csv` reads it: quoted, with
+/// inner quotes doubled, when it holds a comma, a quote or a line break.
+fn csv_field(field: &str) -> std::borrow::Cow<'_, str> {
+    if field.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(field)
+    }
+}
+
 impl ContainerSpec {
     /// `create ...` arguments (after the engine program).
     pub fn create_argv(&self) -> Vec<String> {
@@ -136,16 +146,22 @@ impl ContainerSpec {
     }
 
     fn push_mounts(&self, argv: &mut Vec<String>) {
+        // `--mount`, not `--volume SRC:DST`: a `:` in the project path would
+        // split the `--volume` value. `--mount` is one CSV record for both
+        // docker and podman, so the source field is quoted when it needs it.
+        let source = format!("source={}", self.project_dir);
+        let source = csv_field(&source);
         // SELinux hosts (Fedora, RHEL: where podman is the engine) deny a confined
         // container its bind mounts until they are labelled. The workspace is shared:
         // the host user edits it and concurrent runs mount it too, so it gets the
-        // shared label (`:z`); the private `:Z` would fence it off for one container.
-        // Credentials are never mounted (they are copied into the container, whose
-        // own layer has its private label), so nothing private needs `:Z`; and
-        // `label=disable` would drop the confinement for the whole container.
-        // Without SELinux podman ignores the option.
-        let relabel = if self.engine == EngineKind::Podman { ":z" } else { "" };
-        push_pair(argv, "--volume", format!("{}:{WORKSPACE}{relabel}", self.project_dir));
+        // shared label (`relabel=shared`, the `:z` of `--volume`); the private one
+        // (`:Z`) would fence it off for one container. Credentials are never mounted
+        // (they are copied into the container, whose own layer has its private
+        // label), so nothing private needs it; `label=disable` would drop the
+        // confinement of the whole container. Without SELinux podman ignores it;
+        // Docker's `--mount` has no such key.
+        let relabel = if self.engine == EngineKind::Podman { ",relabel=shared" } else { "" };
+        push_pair(argv, "--mount", format!("type=bind,{source},target={WORKSPACE}{relabel}"));
         push_pair(argv, "--workdir", WORKSPACE);
         if self.cache_volumes {
             for (volume, target, _) in CACHE_VOLUMES {
@@ -218,8 +234,8 @@ mod tests {
             "1024",
             "--user",
             "1000:1000",
-            "--volume",
-            "/home/me/scylla:/workspace",
+            "--mount",
+            "type=bind,source=/home/me/scylla,target=/workspace",
             "--workdir",
             "/workspace",
             "--env",
@@ -231,6 +247,21 @@ mod tests {
             "T0",
         ];
         assert_eq!(argv, expected);
+    }
+
+    #[test]
+    fn project_paths_with_colons_commas_and_quotes_mount_as_one_csv_record() {
+        let mount = |dir: &str| {
+            let mut s = spec();
+            s.project_dir = dir.into();
+            let argv = s.create_argv();
+            let at = argv.iter().position(|a| a == "--mount").unwrap();
+            argv[at + 1].clone()
+        };
+        assert_eq!(mount("/tmp/co:lon"), "type=bind,source=/tmp/co:lon,target=/workspace");
+        assert_eq!(mount("/tmp/a b/ü"), "type=bind,source=/tmp/a b/ü,target=/workspace");
+        assert_eq!(mount("/tmp/a,b"), "type=bind,\"source=/tmp/a,b\",target=/workspace");
+        assert_eq!(mount("/tmp/q\"x"), "type=bind,\"source=/tmp/q\"\"x\",target=/workspace");
     }
 
     #[test]
@@ -251,7 +282,8 @@ mod tests {
         s.user = UserMapping::for_engine(EngineKind::Podman, 1000, 1000);
         let argv = s.create_argv();
         let joined = argv.join(" ");
-        assert!(joined.contains("--volume /home/me/scylla:/workspace:z "), "{joined}");
+        let mount = "--mount type=bind,source=/home/me/scylla,target=/workspace,relabel=shared ";
+        assert!(joined.contains(mount), "{joined}");
         assert!(joined.contains("--interactive --tty"), "{joined}");
         assert!(joined.contains("--userns keep-id --user 1000:1000"), "{joined}");
         assert!(joined.contains("--volume scylla-pip-cache:/cache/pip"), "{joined}");

@@ -143,7 +143,7 @@ impl Args {
         if self.list_context {
             let engine = Engine::from_context(ctx).ok();
             let builder = engine.map(|e| builder_for(ctx, &e)).unwrap_or(Builder::Classic);
-            let inputs = inputs::gather(request, builder, &cache_dir(ctx))?;
+            let inputs = gather_inputs(ctx, request, builder)?;
             for line in inputs.context.lines() {
                 output::result_line(&line);
             }
@@ -174,11 +174,35 @@ fn default_build_args(ctx: &Context) -> Result<BTreeMap<String, String>> {
     Ok(args)
 }
 
-/// Where content hashes are cached between runs: this workspace's `target/`,
-/// never the project directory, which may be the build context itself.
-pub fn cache_dir(_ctx: &Context) -> Utf8PathBuf {
-    let manifest_dir = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(&manifest_dir).join("target/xtask-cache")
+/// Where content hashes are cached between runs: the user's cache directory
+/// (`$XDG_CACHE_HOME/scylla-xtask`, else `~/.cache/scylla-xtask`), else the
+/// project's `target/xtask-cache`. Never a path fixed when the tool was built:
+/// another user must not need to write there. Not the project by default: it
+/// may be the build context itself, where a cache file would change the hash.
+/// Cache files are keyed by the context directory, so projects never mix.
+pub fn cache_dir(ctx: &Context) -> Utf8PathBuf {
+    let absolute =
+        |name: &str| ctx.env.get(name).map(Utf8PathBuf::from).filter(|p| p.is_absolute());
+    if let Some(dir) = absolute("XDG_CACHE_HOME") {
+        return dir.join("scylla-xtask");
+    }
+    match absolute("HOME") {
+        Some(home) => home.join(".cache/scylla-xtask"),
+        None => ctx.path("target/xtask-cache"),
+    }
+}
+
+/// Reads and checks the build inputs; a hash cache that cannot be saved costs
+/// only speed, so it is a `-v` note.
+fn gather_inputs(ctx: &Context, request: BuildRequest, builder: Builder) -> Result<BuildInputs> {
+    let inputs = inputs::gather(request, builder, &cache_dir(ctx))?;
+    if let Some(error) = &inputs.cache_error {
+        output::detail(
+            ctx,
+            &format!("note: hash cache not saved ({error}); the next run hashes the context again"),
+        );
+    }
+    Ok(inputs)
 }
 
 /// The builder `build` will use: BuildKit when buildx answers (or is forced
@@ -247,7 +271,7 @@ pub fn build_if_needed(
     no_cache: bool,
 ) -> Result<Built> {
     let builder = builder_for(ctx, engine);
-    let inputs = inputs::gather(request, builder, &cache_dir(ctx))?;
+    let inputs = gather_inputs(ctx, request, builder)?;
     output::detail(
         ctx,
         &format!(

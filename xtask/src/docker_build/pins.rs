@@ -61,6 +61,15 @@ fn defined_line(from: &ResolvedFrom) -> usize {
 }
 
 fn invalid_from(file: &Utf8Path, from: &ResolvedFrom, reason: &str) -> anyhow::Error {
+    // No line and no value: no global ARG declares it (platform ARGs have values).
+    if let Some(arg) = from.args.iter().find(|a| a.value.is_none() && a.line.is_none()) {
+        return usage(format!(
+            "{file}:{}: FROM {} uses ARG {}, which is not declared\n  \
+             declare it before the first FROM with a pinned default \
+             (ARG {}=image:tag@sha256:...); a --build-arg alone does not reach FROM",
+            from.line, from.raw, arg.name, arg.name
+        ));
+    }
     if let Some(arg) = from.args.iter().find(|a| a.value.is_none()) {
         return usage(format!(
             "{file}:{}: FROM {} uses ARG {} which has no value\n  \
@@ -214,6 +223,18 @@ mod tests {
     fn arg_only_from_without_value_is_an_error() {
         let message = bases("ARG BASE\nFROM $BASE\n", &[]).unwrap_err().to_string();
         assert!(message.contains("uses ARG BASE which has no value"), "{message}");
+    }
+
+    #[test]
+    fn from_an_undeclared_arg_says_so() {
+        for args in [vec![], vec![("BASE", "python:3.12")]] {
+            let message = bases("FROM ${BASE}\n", &args).unwrap_err().to_string();
+            assert!(
+                message.contains("FROM ${BASE} uses ARG BASE, which is not declared"),
+                "{message}"
+            );
+            assert!(message.contains("ARG BASE=image:tag@sha256:"), "{message}");
+        }
     }
 
     #[test]

@@ -8,9 +8,7 @@ use serde_json::{json, Value};
 
 use super::pins::{self, PinState};
 use super::steps::{first_invalidated, Cause, Invalidation};
-use super::{
-    builder_for, cache_dir, inputs, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL,
-};
+use super::{builder_for, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL};
 use crate::context::Context;
 use crate::engine::{inspect, Engine};
 use crate::error::{usage, Outcome};
@@ -92,7 +90,7 @@ pub fn explain(
     request: BuildRequest,
     format: Format,
 ) -> Result<Outcome> {
-    let inputs = inputs::gather(request, builder_for(ctx, engine), &cache_dir(ctx))?;
+    let inputs = super::gather_inputs(ctx, request, builder_for(ctx, engine))?;
     let tag = inputs.request.tag.clone();
     let image = inspect::image(ctx, engine, &tag)?;
     let old = image

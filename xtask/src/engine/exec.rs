@@ -2,8 +2,9 @@
 //! here, so echoing, `--dry-run` and signal handling live in one spot.
 //!
 //! Queries run even under `--dry-run` (the plan needs their answers); actions are
-//! printed to stdout instead of run. Commands are echoed to stderr: actions at the
-//! normal verbosity, queries with `-v`.
+//! printed to stdout instead of run. Commands are echoed to stderr with `-v`
+//! only: a `docker run` line is hundreds of characters that would push the
+//! messages that matter off the screen.
 
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,13 +45,12 @@ fn announce(ctx: &Context, engine: &Engine, command: &EngineCommand) -> bool {
         output::result_line(&rendered);
         return false;
     }
-    match command.effect {
-        Effect::Action => output::echo_command(ctx, &rendered),
-        Effect::Query => output::detail(ctx, &format!("$ {rendered}")),
-    }
+    output::detail(ctx, &format!("$ {rendered}"));
     true
 }
 
+// The one spawn point: the only `cmd!` outside tests.
+#[allow(clippy::disallowed_macros)]
 fn to_xshell<'a>(sh: &'a Shell, engine: &Engine, command: &'a EngineCommand) -> xshell::Cmd<'a> {
     let program = engine.program_str();
     let mut xcmd = cmd!(sh, "{program}").args(&command.args).quiet().ignore_status();

@@ -35,11 +35,19 @@ use crate::{docker_build, output};
 pub struct Args {
     #[command(flatten)]
     pub container: ContainerOptions,
-    #[command(flatten)]
-    pub swarm: swarm::SwarmArgs,
+    /// Experiment id, passed to the runner; re-running with the same id resumes
+    /// [default: the runner's, <fixture>-<tiers>]
+    #[arg(long, value_name = "ID")]
+    pub experiment_id: Option<String>,
+    /// Redo runs that already completed (passed to the runner)
+    #[arg(long)]
+    pub fresh: bool,
     /// Arguments for scripts/run_e2e_experiment.py, after `--`
     #[arg(last = true, value_name = "EXPERIMENT_ARGS")]
     pub experiment_args: Vec<String>,
+    // Last: its help heading would otherwise apply to the fields after it.
+    #[command(flatten)]
+    pub swarm: swarm::SwarmArgs,
 }
 
 impl Args {
@@ -47,8 +55,9 @@ impl Args {
         if self.swarm.swarm {
             return swarm::run(ctx, &self);
         }
-        let engine = Engine::from_context(ctx)?;
+        // Flags first: a bad value is reported before any engine is looked for.
         let request = RunRequest::from_args(&self, ctx)?;
+        let engine = Engine::from_context(ctx)?;
         let watch = SignalWatch::install()?;
         guard::sweep_leftovers(ctx, &engine, plan::ROLE)?;
         let image = docker_build::image_for_run(
@@ -95,7 +104,6 @@ pub fn execute(
 ) -> Result<Outcome> {
     let (bundle, status) =
         SecretBundle::collect(&ctx.env, &plan.secret_env_names, plan.credentials.as_deref())?;
-    warn_about_credentials(ctx, &status, &bundle);
     std::fs::create_dir_all(plan.results_dir.as_std_path())
         .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
 
@@ -118,6 +126,10 @@ pub fn execute(
     let mut stop = |signal: Signal| stop_container(ctx, engine, &plan.spec.name, signal);
     let (code, signal) =
         exec::supervised(ctx, engine, &launch, plan.spec.interactive, watch, &mut stop)?;
+    // After the experiment's own output, so that a usage error of the runner's
+    // arguments is the first thing on the screen (the runner itself says at
+    // its start which agent runs and why).
+    warn_about_credentials(ctx, &status, &bundle);
     match signal {
         Some(signal) => {
             container.remove_now();

@@ -4,11 +4,14 @@
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
+use super::swarm::passthrough;
 use super::Args;
+use crate::container::options::host_cpu_count;
 use crate::container::{host, ContainerSpec, Limits, UserMapping, OWNER_LABEL, ROLE_LABEL};
 use crate::context::Context;
 use crate::docker_build::ImageState;
 use crate::engine::Engine;
+use crate::error::usage;
 
 /// The role label value of experiment containers.
 pub const ROLE: &str = "run-experiment";
@@ -35,16 +38,17 @@ pub struct RunRequest {
 impl RunRequest {
     /// Validates the flags; a bad `--env` name or limit is a usage error.
     pub fn from_args(args: &Args, ctx: &Context) -> Result<RunRequest> {
+        ctx.require_project_dir()?;
         let options = &args.container;
         let (uid, gid) = host::user_ids();
         Ok(RunRequest {
             image: options.image.clone(),
             project_dir: ctx.root.clone(),
-            limits: options.limits()?,
+            limits: options.limits(Some(host_cpu_count()))?,
             cache_volumes: options.cache_volumes,
             secret_env_names: options.secret_env_names()?,
             credentials: options.credentials.clone(),
-            experiment_args: args.experiment_args.clone(),
+            experiment_args: runner_args(args)?,
             // A pseudo-terminal only when both ends are terminals: CI has neither.
             tty: ctx.stdin_is_tty && ctx.stdout_is_tty,
             uid,
@@ -53,6 +57,33 @@ impl RunRequest {
             owner_tag: host::owner_tag(),
         })
     }
+}
+
+/// The runner's arguments: those after `--`, then `--experiment-id` and
+/// `--fresh` when they were given before it (once, and never two different ids).
+pub fn runner_args(args: &Args) -> Result<Vec<String>> {
+    let mut runner = args.experiment_args.clone();
+    if let Some(id) = &args.experiment_id {
+        if !passthrough::valid_experiment_id(id) {
+            return Err(usage(format!(
+                "invalid experiment id `{id}`: use letters, digits, '.', '_' and '-', \
+                 starting with a letter or digit"
+            )));
+        }
+        match passthrough::experiment_id_in(&runner) {
+            Some(other) if other != id => {
+                return Err(usage(format!(
+                    "two experiment ids given: `{id}` and `{other}`; pass one"
+                )))
+            }
+            Some(_) => {}
+            None => runner.extend(["--experiment-id".to_string(), id.clone()]),
+        }
+    }
+    if args.fresh && !runner.iter().any(|word| word == "--fresh") {
+        runner.push("--fresh".to_string());
+    }
+    Ok(runner)
 }
 
 /// Everything `execute` does, decided up front.
@@ -158,6 +189,32 @@ mod tests {
         let plan = RunPlan::new(&request(), &engine, &image());
         let joined = plan.spec.create_argv().join(" ");
         assert!(!joined.contains("ANTHROPIC_API_KEY"), "{joined}");
+    }
+
+    fn args(line: &[&str]) -> Args {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Probe {
+            #[command(flatten)]
+            args: Args,
+        }
+        Probe::try_parse_from(std::iter::once("p").chain(line.iter().copied())).unwrap().args
+    }
+
+    #[test]
+    fn experiment_id_and_fresh_before_the_double_dash_reach_the_runner() {
+        let runner =
+            runner_args(&args(&["--experiment-id", "e1", "--fresh", "--", "--tiers", "T0"]));
+        assert_eq!(runner.unwrap(), ["--tiers", "T0", "--experiment-id", "e1", "--fresh"]);
+        let same = runner_args(&args(&["--experiment-id=e1", "--", "--experiment-id", "e1"]));
+        assert_eq!(same.unwrap(), ["--experiment-id", "e1"]);
+        let message = runner_args(&args(&["--experiment-id", "a", "--", "--experiment-id=b"]))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("two experiment ids given"), "{message}");
+        let message = runner_args(&args(&["--experiment-id", "../x"])).unwrap_err().to_string();
+        assert!(message.contains("invalid experiment id"), "{message}");
+        assert_eq!(runner_args(&args(&["--fresh", "--", "--fresh"])).unwrap(), ["--fresh"]);
     }
 
     #[test]
