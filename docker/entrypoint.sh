@@ -102,7 +102,6 @@ tool_version() { # name command...
 show_version() {
   tool_version scylla python -c 'import scylla; print(scylla.__version__)'
   tool_version python python --version
-  tool_version node node --version
   tool_version git git --version
   tool_version claude claude --version
 }
@@ -115,7 +114,7 @@ Usage: docker run [options] scylla-runner[:tag] [MODE | COMMAND [ARGS...]]
 
 Modes:
   --help        this text
-  --version     versions of scylla, python, node, git and the claude CLI
+  --version     versions of scylla, python, git and the claude CLI
   --validate    check the environment: TIER (T0-T6), RUN_NUMBER (1-9) when set,
                 and that some authentication is present
   --shell       an interactive bash with a welcome banner

@@ -62,7 +62,9 @@ mkdir -p "$state_dir" "$cache_dir"
 # --- the engine -------------------------------------------------------------
 if ! docker info >/dev/null 2>&1; then
   say "starting dockerd (log: $state_dir/dockerd.log)"
-  nohup dockerd >"$state_dir/dockerd.log" 2>&1 &
+  # In a session of its own: a Ctrl-C (SIGINT to the caller's process group, as in
+  # `prepare.sh && cargo xtask run-experiment`) must not take the engine down too.
+  setsid nohup dockerd >"$state_dir/dockerd.log" 2>&1 </dev/null &
   echo $! >"$state_dir/dockerd.pid"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
@@ -87,7 +89,7 @@ storage:
 http:
   addr: ${registry}
 YAML
-  nohup docker-registry serve "$state_dir/registry.yml" >"$state_dir/registry.log" 2>&1 &
+  setsid nohup docker-registry serve "$state_dir/registry.yml" >"$state_dir/registry.log" 2>&1 </dev/null &
   echo $! >"$state_dir/registry.pid"
   for _ in $(seq 1 40); do
     curl -fsS "http://$registry/v2/" >/dev/null 2>&1 && break
@@ -144,23 +146,27 @@ import_and_push() {
 }
 
 python_tar=$(build_rootfs python python3 python-is-python3 python3-yaml git ca-certificates)
-node_tar=$(build_rootfs minimal ca-certificates)
 
 python_ref=$(import_and_push python "3-$suite" "$python_tar" \
   'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin' 'ENV LANG=C.UTF-8' \
   'LABEL org.opencontainers.image.description="offline stand-in for python:3-slim"' 'CMD ["python3"]')
-# A stand-in for node:20-slim: it carries no Node.js, so builds that use it turn the
-# Claude Code install off (INSTALL_CLAUDE_CODE=0), as the test builds do.
-node_ref=$(import_and_push node "20-stand-in-$suite" "$node_tar" \
-  'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin' \
-  'LABEL org.opencontainers.image.description="offline stand-in for node:20-slim, without node"' 'CMD ["bash"]')
+
+# --- Claude Code: the pinned native package, fetched on the host ---------------
+# Containers here reach no npm registry, so claude_code.sh downloads the package
+# docker/Dockerfile pins, verifies its sha512 and links it into the build context
+# (docker/claude-code/). SCYLLA_NPM_REGISTRY points at another registry;
+# SCYLLA_OFFLINE_CLAUDE_CODE=0 builds the image without the CLI instead.
+with_claude_code=${SCYLLA_OFFLINE_CLAUDE_CODE:-1}
+if [ "$with_claude_code" = "1" ]; then
+  SCYLLA_OFFLINE_CACHE="$cache_dir" bash "$repo_root/tests/offline/claude_code.sh" "$repo_root"
+fi
+# --- end of Claude Code ----------------------------------------------------------
 
 mkdir -p "$repo_root/.xtask"
 {
   echo "# written by tests/offline/prepare.sh: offline bases served by the local registry"
   echo "PYTHON_BASE=$python_ref"
-  echo "NODE_BASE=$node_ref"
-  echo "INSTALL_CLAUDE_CODE=0"
+  [ "$with_claude_code" = "1" ] || echo "INSTALL_CLAUDE_CODE=0"
 } >"$repo_root/.xtask/build-args.tmp"
 mv "$repo_root/.xtask/build-args.tmp" "$repo_root/.xtask/build-args"
 
@@ -245,5 +251,4 @@ CONF
 [ "$with_podman" -eq 0 ] || prepare_podman
 
 echo "PYTHON_BASE=$python_ref"
-echo "NODE_BASE=$node_ref"
 echo "REGISTRY=$registry"

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use xtask::context::{Context, Verbosity, ENGINE_CHOICES};
 use xtask::error::{exit_code_for, Outcome, EXIT_USAGE};
-use xtask::{docker_build, healthcheck, lint_dockerfile, run_experiment, shell};
+use xtask::{docker_build, healthcheck, lint_dockerfile, report, run_experiment, shell};
 
 /// Build, run and check the scylla-runner container.
 #[derive(Parser, Debug)]
@@ -24,7 +24,8 @@ use xtask::{docker_build, healthcheck, lint_dockerfile, run_experiment, shell};
         cargo xtask shell\n  \
         cargo xtask docker-build\n  \
         cargo xtask healthcheck\n  \
-        cargo xtask lint-dockerfile\n\n\
+        cargo xtask lint-dockerfile\n  \
+        cargo xtask report\n\n\
         Exit codes: 0 success, 1 the task's own failure, 2 usage or environment error;\n\
         run-experiment and shell pass the container's exit code through."
 )]
@@ -62,6 +63,8 @@ enum Task {
     Healthcheck(healthcheck::Args),
     /// Lint Dockerfiles: hadolint's rules plus this project's
     LintDockerfile(lint_dockerfile::Args),
+    /// Write an experiment's report with charts, or export it to ProjectScylla's analysis layout
+    Report(report::Args),
 }
 
 fn workspace_root() -> Utf8PathBuf {
@@ -85,6 +88,7 @@ fn run(cli: Cli) -> Result<Outcome> {
         Task::Shell(args) => args.run(&ctx),
         Task::Healthcheck(args) => args.run(&ctx),
         Task::LintDockerfile(args) => args.run(&ctx),
+        Task::Report(args) => args.run(&ctx),
     }
 }
 
@@ -130,6 +134,15 @@ mod tests {
             Cli::try_parse_from(["xtask", "shell", "--dry-run", "--engine", "podman"]).unwrap();
         assert!(cli.dry_run);
         assert_eq!(cli.engine.as_deref(), Some("podman"));
+    }
+
+    #[test]
+    fn report_takes_ids_and_an_export_directory() {
+        let cli =
+            Cli::try_parse_from(["xtask", "report", "--export-analysis", "out", "a", "b"]).unwrap();
+        let Task::Report(args) = cli.task else { panic!("wrong task") };
+        assert_eq!(args.experiments, ["a", "b"]);
+        assert_eq!(args.export_analysis.as_deref(), Some("out".into()));
     }
 
     #[test]

@@ -75,7 +75,10 @@ fn every_base_of_the_project_dockerfile_is_pinned_and_fully_qualified() {
             assert!(image.registry.is_some(), "line {}: {image} is not fully qualified", from.line);
         }
     }
-    assert!(externals >= 2, "expected the python and node bases");
+    assert!(
+        externals >= 2,
+        "expected the python bases of the builder, claude-code and runtime stages"
+    );
 }
 
 /// The literal start of each message passed to `usage(`, `bail!(`, `anyhow!(`,

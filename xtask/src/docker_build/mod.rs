@@ -6,6 +6,7 @@
 //! without calling the builder. Per-step records in a second label let
 //! `--explain` say which step a change invalidates first and by which files.
 
+mod claude_code;
 mod inputs;
 mod pins;
 mod registry;
@@ -37,8 +38,8 @@ pub const BUILD_ARGS_FILE: &str = ".xtask/build-args";
 #[command(after_help = "Examples:\n  \
     cargo xtask docker-build                      # build or say `up to date`\n  \
     cargo xtask docker-build --explain            # which step a change invalidates\n  \
-    cargo xtask docker-build --check-pins         # are the base digests current?\n  \
-    cargo xtask docker-build --update-pins        # rewrite stale digests in place\n  \
+    cargo xtask docker-build --check-pins         # are the base digests and Claude Code current?\n  \
+    cargo xtask docker-build --update-pins        # rewrite stale pins in place\n  \
     cargo xtask docker-build --list-context       # files the engine would receive\n  \
     cargo xtask docker-build --extras dev --format json\n\n\
     Build-arg defaults are read from .xtask/build-args when it exists.\n\
@@ -81,15 +82,21 @@ pub struct Args {
     /// Say which step a change invalidates first, and by which files; build nothing
     #[arg(long, group = "mode")]
     pub explain: bool,
-    /// Ask each base's registry whether its pin is current (exit 1 if any is stale)
+    /// Ask each base's registry, and npm for Claude Code, whether the pins are
+    /// current (exit 1 if any is stale)
     #[arg(long, group = "mode")]
     pub check_pins: bool,
-    /// Rewrite stale pins in the Dockerfile (only the digests change)
+    /// Rewrite stale pins in the Dockerfile: base digests (unpinned bases get one)
+    /// and the Claude Code version with its integrity, all or nothing
     #[arg(long, group = "mode")]
     pub update_pins: bool,
     /// Registry timeout for --check-pins/--update-pins, in seconds
     #[arg(long, default_value_t = 20, value_name = "SECONDS")]
     pub registry_timeout: u64,
+    /// npm registry asked about Claude Code by --check-pins/--update-pins
+    /// [default: $SCYLLA_NPM_REGISTRY, else https://registry.npmjs.org]
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
 }
 
 /// Text for people, JSON for scripts.
@@ -138,7 +145,12 @@ impl Args {
         let request = self.request(ctx)?;
         let timeout = Duration::from_secs(self.registry_timeout.max(1));
         if self.check_pins || self.update_pins {
-            return report::pins_mode(ctx, &request, self.update_pins, self.format, timeout);
+            let npm_registry = claude_code::registry_url(
+                self.npm_registry.as_deref(),
+                ctx.env.get(claude_code::REGISTRY_ENV),
+            )?;
+            let mode = report::PinsMode { update: self.update_pins, timeout, npm_registry };
+            return report::pins_mode(ctx, &request, &mode, self.format);
         }
         if self.list_context {
             let engine = Engine::from_context(ctx).ok();

@@ -53,7 +53,10 @@ pub struct Args {
 impl Args {
     pub fn run(self, ctx: &Context) -> Result<Outcome> {
         if self.swarm.swarm {
-            return swarm::run(ctx, &self);
+            let started = std::time::SystemTime::now();
+            let outcome = swarm::run(ctx, &self)?;
+            report_after(ctx, &self, started);
+            return Ok(outcome);
         }
         // Flags first: a bad value is reported before any engine is looked for.
         let request = RunRequest::from_args(&self, ctx)?;
@@ -70,8 +73,23 @@ impl Args {
             return Ok(Outcome::Code(signal.exit_code()));
         }
         let plan = RunPlan::new(&request, &engine, &image);
-        execute(ctx, &engine, &plan, &watch)
+        let started = std::time::SystemTime::now();
+        let outcome = execute(ctx, &engine, &plan, &watch)?;
+        report_after(ctx, &self, started);
+        Ok(outcome)
     }
+}
+
+/// Once the experiment has run: its report, and the report's path on stderr.
+fn report_after(ctx: &Context, args: &Args, started: std::time::SystemTime) {
+    if ctx.dry_run {
+        return;
+    }
+    let mut experiment_args = args.experiment_args.clone();
+    if let Some(id) = &args.experiment_id {
+        experiment_args.extend(["--experiment-id".to_string(), id.clone()]);
+    }
+    crate::report::after_experiment(ctx, started, &experiment_args);
 }
 
 /// Warns about missing credentials; both ways to authenticate are named.
