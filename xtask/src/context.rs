@@ -52,6 +52,11 @@ impl Env {
     pub fn is_set(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+
+    /// The names of all variables, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.vars.keys().map(String::as_str)
+    }
 }
 
 /// The engine asked for: `--engine` (already checked by the parser), else

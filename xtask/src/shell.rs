@@ -7,6 +7,8 @@
 //! credentials are set up on this path too, and a banner says how to use it.
 //! `--rm` removes the container when the shell exits (also after SIGHUP, when
 //! the terminal goes away); `--list` prints the shell containers.
+//! Secrets live in the container's tmpfs, which a stop empties: starting a
+//! stopped container delivers them again from the current environment.
 
 use anyhow::Result;
 
@@ -23,6 +25,7 @@ use crate::engine::{exec, inspect, Engine, EngineCommand, EngineKind};
 use crate::error::{usage, Outcome};
 use crate::output;
 use crate::run_experiment::warn_about_credentials;
+use crate::run_experiment::Purpose;
 
 /// Role label value of shell containers.
 pub const ROLE: &str = "shell";
@@ -96,7 +99,6 @@ pub fn shell_spec(
 ) -> Result<ContainerSpec> {
     let (uid, gid) = host::user_ids();
     Ok(ContainerSpec {
-        engine: engine.kind,
         name: name.to_string(),
         image: image.reference.clone(),
         labels: vec![
@@ -110,11 +112,16 @@ pub fn shell_spec(
         auto_remove: false,
         limits: options.limits(Some(host_cpu_count()))?,
         cache_volumes: options.cache_volumes,
-        plain_env: vec![
+        plain_env: [
             ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
             ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
             ("SCYLLA_CONTAINER_NAME".to_string(), name.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(options.forwarding(&ctx.env)?.plain)
+        .collect(),
+        network: options.network()?,
+        engine: engine.kind,
         command: vec!["sleep".to_string(), "infinity".to_string()],
     })
 }
@@ -141,7 +148,8 @@ impl Args {
         // Bad flags are reported before the engine is asked anything.
         ctx.require_project_dir()?;
         self.container.limits(Some(host_cpu_count()))?;
-        self.container.secret_env_names()?;
+        self.container.forwarding(&ctx.env)?;
+        self.container.network()?;
         let engine = Engine::from_context(ctx)?;
         let action = match inspect::container(ctx, &engine, &name)? {
             Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {
@@ -160,7 +168,19 @@ impl Args {
         let _watch = if self.rm { Some(SignalWatch::install()?) } else { None };
         match action {
             ShellAction::Attach => {}
-            ShellAction::StartThenAttach => start(ctx, &engine, &name)?,
+            ShellAction::StartThenAttach => {
+                start(ctx, &engine, &name)?;
+                let (uid, gid) = host::user_ids();
+                let user = UserMapping::for_engine(engine.kind, uid, gid);
+                deliver_secrets(
+                    ctx,
+                    &engine,
+                    &name,
+                    &user,
+                    &collect(ctx, &self.container)?,
+                    false,
+                )?;
+            }
             ShellAction::Create => create(ctx, &engine, &name, &self.container)?,
         }
         let removal = self.rm.then(|| ContainerGuard::new(ctx, &engine, &name));
@@ -210,22 +230,27 @@ fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
 fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions) -> Result<()> {
     let image = docker_build::image_for_run(ctx, engine, &options.image, options.no_build)?;
     let spec = shell_spec(name, options, ctx, engine, &image)?;
-    let (bundle, status) = SecretBundle::collect(
-        &ctx.env,
-        &options.secret_env_names()?,
-        options.credentials.as_deref(),
-    )?;
-    warn_about_credentials(ctx, &status, &bundle);
-    // Until it is started, a failure must not leave a half-made container.
+    let bundle = collect(ctx, options)?;
+    // Until its secrets are in, a failure must not leave a half-made container.
     let mut guard = ContainerGuard::new(ctx, engine, name);
     let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
     if !created.status.success() {
         anyhow::bail!("cannot create container {name}: {}", created.stderr.trim());
     }
-    deliver_secrets(ctx, engine, name, &spec.user, &bundle)?;
     start(ctx, engine, name)?;
+    deliver_secrets(ctx, engine, name, &spec.user, &bundle, false)?;
     guard.disarm();
     Ok(())
+}
+
+/// The secrets for a shell container, with the warnings about them.
+fn collect(ctx: &Context, options: &ContainerOptions) -> Result<SecretBundle> {
+    let forwarding = options.forwarding(&ctx.env)?;
+    let (mut bundle, status) =
+        SecretBundle::collect(&ctx.env, &forwarding.secret_names, options.credentials.as_deref())?;
+    crate::run_experiment::auth::warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
+    warn_about_credentials(ctx, &status, &bundle, &forwarding, Purpose::Shell);
+    Ok(bundle)
 }
 
 #[cfg(test)]

@@ -235,8 +235,11 @@ fn dry_run_prints_commands_without_secret_values_and_runs_nothing(engine) {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains(" create --name scylla-run-"), "{stdout}");
-    assert!(stdout.contains(" cp - scylla-run-"), "{stdout}");
     assert!(stdout.contains(" start --attach scylla-run-"), "{stdout}");
+    // Secrets go into the started container's tmpfs over exec stdin, never `cp`.
+    assert!(stdout.contains(" exec --interactive --user "), "{stdout}");
+    assert!(stdout.contains(" --receive-secrets <(stdin stream, not shown)"), "{stdout}");
+    assert!(!stdout.contains(" cp - "), "{stdout}");
     assert!(!format!("{stdout}{}", text(&out.stderr)).contains("dry-run-canary"));
     assert_eq!(containers_with(&engine, ROLE).len(), before, "dry run created a container");
 }

@@ -90,12 +90,15 @@ fn shell_creates_attaches_and_starts_with_credentials_on_every_entry(engine) {
     assert_eq!(code, Some(0), "{output}");
     assert!(output.contains("shell-token"), "{output}");
 
-    // Stopped: started again, then attached.
+    // Stopped: started again (its secrets tmpfs is empty then, so they are
+    // delivered again), then attached.
     engine.run(&["stop", "--time", "1", &name]);
     assert_eq!(state(&engine), "exited");
-    let (code, output) = shell_session(&engine, &args, "echo attached-$((40+2)); exit 3\n", &[]);
+    let again = "cat ~/.claude/.credentials.json; echo; echo attached-$((40+2)); exit 3\n";
+    let (code, output) = shell_session(&engine, &args, again, &[]);
     assert_eq!(code, Some(3), "{output}");
     assert!(output.contains("attached-42"), "{output}");
+    assert!(output.contains("shell-token"), "credentials lost on restart: {output}");
     assert_eq!(state(&engine), "running");
 }
 

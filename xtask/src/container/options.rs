@@ -2,8 +2,10 @@
 
 use camino::Utf8PathBuf;
 
-use super::secrets::{valid_env_name, DEFAULT_SECRET_ENV};
+use super::forward::{self, EnvArg, Forwarding};
+use super::secrets::SECRETS_MOUNT;
 use super::Limits;
+use crate::context::Env;
 use crate::error::usage;
 
 /// Image, limits, caches and secrets of a container.
@@ -30,31 +32,49 @@ pub struct ContainerOptions {
     /// Mount named volumes for pip and npm caches (scylla-pip-cache, scylla-npm-cache)
     #[arg(long)]
     pub cache_volumes: bool,
-    /// Pass one more variable by name; its value is delivered as a secret file (repeatable)
-    #[arg(long = "env", value_name = "NAME")]
-    pub env_names: Vec<String>,
+    /// Pass one more variable: NAME delivers its value from your environment as a
+    /// secret file; NAME=VALUE sets a plain value (shown by --dry-run) (repeatable)
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    pub env_args: Vec<String>,
+    /// Connect the container to this engine network (default: the engine's bridge)
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
     /// Claude credentials file [default: ~/.claude/.credentials.json]
     #[arg(long, value_name = "PATH")]
     pub credentials: Option<Utf8PathBuf>,
 }
 
 impl ContainerOptions {
-    /// The variables delivered as secrets: the API keys plus `--env` names.
-    pub fn secret_env_names(&self) -> anyhow::Result<Vec<String>> {
-        let mut names: Vec<String> = DEFAULT_SECRET_ENV.iter().map(|s| s.to_string()).collect();
-        for name in &self.env_names {
-            if !valid_env_name(name) {
-                return Err(usage(format!(
-                    "--env takes a variable NAME, got `{}`\n  \
-                     pass the name only (--env GITHUB_TOKEN); the value is read from your environment",
-                    name.split('=').next().unwrap_or(name)
-                )));
+    /// The parsed `--env` arguments; a bad name is a usage error that never
+    /// echoes a value.
+    pub fn env_args(&self) -> anyhow::Result<Vec<EnvArg>> {
+        self.env_args
+            .iter()
+            .map(|raw| {
+                forward::parse_env_arg(raw).map_err(|name| {
+                    usage(format!(
+                        "--env takes NAME or NAME=VALUE with a variable name, got `{name}`\n  \
+                         names are letters, digits and `_`, not starting with a digit \
+                         (--env GITHUB_TOKEN, --env MY_SETTING=1)"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// What reaches the container from `env`: the Claude Code variables and `--env`.
+    pub fn forwarding(&self, env: &Env) -> anyhow::Result<Forwarding> {
+        Ok(forward::forwarding(env, &self.env_args()?, SECRETS_MOUNT))
+    }
+
+    /// The `--network`, checked for emptiness (the engine checks the rest).
+    pub fn network(&self) -> anyhow::Result<Option<String>> {
+        match self.network.as_deref() {
+            Some(name) if name.trim().is_empty() => {
+                Err(usage("--network needs a network name (see `docker network ls`)"))
             }
-            if !names.contains(name) {
-                names.push(name.clone());
-            }
+            other => Ok(other.map(str::to_string)),
         }
-        Ok(names)
     }
 
     /// The validated limits; `cpu_count` is the most `--cpus` may ask for
@@ -160,17 +180,27 @@ mod tests {
     }
 
     #[test]
-    fn env_names_are_checked_and_merged_with_the_api_keys() {
-        let probe =
-            Probe::try_parse_from(["p", "--env", "GITHUB_TOKEN", "--env", "OPENAI_API_KEY"])
-                .unwrap();
-        assert_eq!(
-            probe.options.secret_env_names().unwrap(),
-            ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GITHUB_TOKEN"]
-        );
-        let bad = Probe::try_parse_from(["p", "--env", "TOKEN=hunter2"]).unwrap();
-        let message = bad.options.secret_env_names().unwrap_err().to_string();
-        assert!(message.contains("got `TOKEN`") && !message.contains("hunter2"), "{message}");
+    fn env_args_are_secrets_or_plain_values_and_bad_names_hide_values() {
+        let probe = Probe::try_parse_from([
+            "p",
+            "--env",
+            "GITHUB_TOKEN",
+            "--env",
+            "MODE=fast",
+            "--network",
+            "lab",
+        ])
+        .unwrap();
+        let env = Env::from_pairs([("GITHUB_TOKEN", "g"), ("ANTHROPIC_API_KEY", "k")]);
+        let forwarding = probe.options.forwarding(&env).unwrap();
+        assert_eq!(forwarding.secret_names, ["ANTHROPIC_API_KEY", "GITHUB_TOKEN"]);
+        assert_eq!(forwarding.plain, [("MODE".to_string(), "fast".to_string())]);
+        assert_eq!(probe.options.network().unwrap().as_deref(), Some("lab"));
+        let bad = Probe::try_parse_from(["p", "--env", "TO-KEN=hunter2"]).unwrap();
+        let message = bad.options.env_args().unwrap_err().to_string();
+        assert!(message.contains("got `TO-KEN`") && !message.contains("hunter2"), "{message}");
+        let empty = Probe::try_parse_from(["p", "--network", ""]).unwrap();
+        assert!(empty.options.network().is_err());
     }
 
     fn limits(args: &[&str], cpus: Option<usize>) -> Result<Limits, String> {

@@ -2,6 +2,7 @@
 
 use camino::Utf8PathBuf;
 
+use super::secrets::SECRETS_MOUNT;
 use super::WORKSPACE;
 use crate::engine::EngineKind;
 
@@ -45,8 +46,6 @@ pub struct Limits {
 /// as files after `create` (see `secrets`), never as `-e NAME=value`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerSpec {
-    /// The engine the argv is for (podman labels the workspace mount, see `push_mounts`).
-    pub engine: EngineKind,
     pub name: String,
     pub image: String,
     pub labels: Vec<(String, String)>,
@@ -64,6 +63,11 @@ pub struct ContainerSpec {
     pub cache_volumes: bool,
     /// Non-secret variables, rendered as `--env NAME=value`.
     pub plain_env: Vec<(String, String)>,
+    /// `--network NAME`; the engine's default network when `None`.
+    pub network: Option<String>,
+    /// The engine whose flag dialect is rendered (tmpfs ownership options, the
+    /// workspace mount's SELinux label).
+    pub engine: EngineKind,
     pub command: Vec<String>,
 }
 
@@ -111,6 +115,10 @@ impl ContainerSpec {
         self.push_hardening(&mut argv);
         self.push_user(&mut argv);
         self.push_mounts(&mut argv);
+        self.push_secrets_tmpfs(&mut argv);
+        if let Some(network) = &self.network {
+            push_pair(&mut argv, "--network", network);
+        }
         self.push_env(&mut argv);
         argv.push(self.image.clone());
         argv.extend(self.command.iter().cloned());
@@ -170,6 +178,20 @@ impl ContainerSpec {
         }
     }
 
+    /// Secrets are delivered into this tmpfs after the start, so they live in
+    /// memory only: files copied into a created container would sit in its
+    /// writable layer on the host's disk until it is removed.
+    fn push_secrets_tmpfs(&self, argv: &mut Vec<String>) {
+        let (uid, gid) = self.user.runtime_ids();
+        // Docker takes the owner as tmpfs options; Podman refuses them and
+        // has `U` (chown to the container's user) instead.
+        let options = match self.engine {
+            EngineKind::Docker => format!("mode=0700,uid={uid},gid={gid}"),
+            EngineKind::Podman => "mode=0700,U".to_string(),
+        };
+        push_pair(argv, "--tmpfs", format!("{SECRETS_MOUNT}:{options}"));
+    }
+
     fn push_env(&self, argv: &mut Vec<String>) {
         for (name, value) in &self.plain_env {
             push_pair(argv, "--env", format!("{name}={value}"));
@@ -188,7 +210,6 @@ mod tests {
 
     fn spec() -> ContainerSpec {
         ContainerSpec {
-            engine: EngineKind::Docker,
             name: "scylla-run-1".into(),
             image: "scylla-runner:latest".into(),
             labels: vec![("org.scylla.xtask.role".into(), "run-experiment".into())],
@@ -200,6 +221,8 @@ mod tests {
             limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 1024 },
             cache_volumes: false,
             plain_env: vec![("SCYLLA_IMAGE_ID".into(), "sha256:abc".into())],
+            network: None,
+            engine: EngineKind::Docker,
             command: vec![
                 "python".into(),
                 "scripts/run_e2e_experiment.py".into(),
@@ -238,6 +261,8 @@ mod tests {
             "type=bind,source=/home/me/scylla,target=/workspace",
             "--workdir",
             "/workspace",
+            "--tmpfs",
+            "/run/secrets:mode=0700,uid=1000,gid=1000",
             "--env",
             "SCYLLA_IMAGE_ID=sha256:abc",
             "scylla-runner:latest",
@@ -278,12 +303,15 @@ mod tests {
         s.tty = true;
         s.interactive = true;
         s.cache_volumes = true;
-        s.engine = EngineKind::Podman;
+        s.network = Some("lab-net".into());
         s.user = UserMapping::for_engine(EngineKind::Podman, 1000, 1000);
+        s.engine = EngineKind::Podman;
         let argv = s.create_argv();
         let joined = argv.join(" ");
         let mount = "--mount type=bind,source=/home/me/scylla,target=/workspace,relabel=shared ";
         assert!(joined.contains(mount), "{joined}");
+        assert!(joined.contains("--tmpfs /run/secrets:mode=0700,U "), "{joined}");
+        assert!(joined.contains("--network lab-net --env"), "{joined}");
         assert!(joined.contains("--interactive --tty"), "{joined}");
         assert!(joined.contains("--userns keep-id --user 1000:1000"), "{joined}");
         assert!(joined.contains("--volume scylla-pip-cache:/cache/pip"), "{joined}");

@@ -119,6 +119,7 @@ fn request(
         limits: args.container.limits(None)?,
         cache_volumes: args.container.cache_volumes,
         project_dir: ctx.root.clone(),
+        plain_env: args.container.forwarding(&ctx.env)?.plain,
     })
 }
 
@@ -144,12 +145,13 @@ pub fn run(ctx: &Context, args: &super::Args) -> Result<Outcome> {
         return Ok(Outcome::Code(signal.exit_code()));
     }
     let image = cluster::service_image(ctx, &engine, &image, swarm.registry.as_deref())?;
-    let (bundle, status) = SecretBundle::collect(
-        &ctx.env,
-        &options.secret_env_names()?,
-        options.credentials.as_deref(),
-    )?;
-    super::warn_about_credentials(ctx, &status, &bundle);
+    let forwarding = options.forwarding(&ctx.env)?;
+    let (mut bundle, status) =
+        SecretBundle::collect(&ctx.env, &forwarding.secret_names, options.credentials.as_deref())?;
+    super::auth::warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
+    let agent = super::plan::requested_agent(&args.experiment_args);
+    let purpose = super::Purpose::Experiment { agent: agent.as_deref() };
+    super::warn_about_credentials(ctx, &status, &bundle, &forwarding, purpose);
     let plan = SwarmPlan::new(request, image, &bundle.file_names());
     let extra = extra_paths(&passthrough.tiers_dir);
     execute::execute(ctx, &engine, &plan, &bundle, extra, &watch)

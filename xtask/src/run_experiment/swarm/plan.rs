@@ -70,6 +70,8 @@ pub struct SwarmRequest {
     pub limits: Limits,
     pub cache_volumes: bool,
     pub project_dir: Utf8PathBuf,
+    /// Forwarded plain settings (`ANTHROPIC_BASE_URL`, `--env NAME=VALUE`, ...).
+    pub plain_env: Vec<(String, String)>,
 }
 
 /// Everything the swarm run does, decided up front.
@@ -223,6 +225,9 @@ impl SwarmPlan {
         pair(argv, "--env", format!("SCYLLA_IMAGE_ID={}", self.image.id));
         let hash = self.image.source_hash.clone().unwrap_or_default();
         pair(argv, "--env", format!("SCYLLA_SOURCE_HASH={hash}"));
+        for (name, value) in &self.request.plain_env {
+            pair(argv, "--env", format!("{name}={value}"));
+        }
         if self.request.cache_volumes {
             for (_, target, variable) in CACHE_VOLUMES {
                 pair(argv, "--env", format!("{variable}={target}"));

@@ -19,6 +19,7 @@ fn request() -> SwarmRequest {
         limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 4096 },
         cache_volumes: false,
         project_dir: "/p".into(),
+        plain_env: Vec::new(),
     }
 }
 
@@ -218,4 +219,13 @@ fn cache_volumes_are_mounted_with_their_variables() {
     let joined = p.service_create().args.join(" ");
     assert!(joined.contains("--mount type=volume,source=scylla-pip-cache,target=/cache/pip"));
     assert!(joined.contains("--env PIP_CACHE_DIR=/cache/pip"), "{joined}");
+}
+
+#[test]
+fn forwarded_plain_settings_reach_the_service() {
+    let mut request = request();
+    request.plain_env = vec![("ANTHROPIC_BASE_URL".into(), "http://gw:8080".into())];
+    let plan = SwarmPlan::new(request, image(true), &[]);
+    let joined = plan.service_create().args.join(" ");
+    assert!(joined.contains("--env ANTHROPIC_BASE_URL=http://gw:8080"), "{joined}");
 }
