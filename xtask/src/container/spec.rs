@@ -163,9 +163,9 @@ impl ContainerSpec {
         // container its bind mounts until they are labelled. The workspace is shared:
         // the host user edits it and concurrent runs mount it too, so it gets the
         // shared label (`relabel=shared`, the `:z` of `--volume`); the private one
-        // (`:Z`) would fence it off for one container. Credentials are never mounted
-        // (they are copied into the container, whose own layer has its private
-        // label), so nothing private needs it; `label=disable` would drop the
+        // (`:Z`) would fence it off for one container. Credentials are never bind-mounted
+        // (they are delivered into the container's own tmpfs, which carries its
+        // private label), so nothing private needs it; `label=disable` would drop the
         // confinement of the whole container. Without SELinux podman ignores it;
         // Docker's `--mount` has no such key.
         let relabel = if self.engine == EngineKind::Podman { ",relabel=shared" } else { "" };
