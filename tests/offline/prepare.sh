@@ -228,7 +228,7 @@ CONF
 
 # A non-root user with subordinate ids and its own podman configuration, for the
 # rootless tests. Native overlay (kernel >= 5.13) because vfs breaks `--userns
-# keep-id` here and fuse-overlayfs cannot open /dev/fuse; the host network because
+# keep-id` here and fuse-overlayfs may not mount; the host network because
 # slirp4netns cannot open /dev/net/tun (mode 0600) from the user namespace.
 prepare_rootless_user() {
   id -u "$rootless_user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$rootless_user"

@@ -79,8 +79,12 @@ fn engine_view(engine: &Engine, root: &Path, tree: &Tree) -> BTreeMap<String, St
     let _image = Resource::image(engine, &tag);
     let dockerfile = root.join(tree.dockerfile);
     let context = root.join(tree.context);
-    engine.run(&[
-        "build",
+    // Podman: no layer cache (every tree is new anyway); its cache lookup races
+    // with another test's `rmi` ("getting top layer info: layer not known").
+    let no_cache: &[&str] = if engine.is_podman() { &["--layers=false"] } else { &[] };
+    let mut argv = vec!["build"];
+    argv.extend_from_slice(no_cache);
+    argv.extend_from_slice(&[
         "-q",
         "--force-rm",
         "--label",
@@ -91,6 +95,7 @@ fn engine_view(engine: &Engine, root: &Path, tree: &Tree) -> BTreeMap<String, St
         dockerfile.to_str().unwrap(),
         context.to_str().unwrap(),
     ]);
+    engine.run(&argv);
     let _container = Resource::container(engine, &name);
     engine.run(&["create", "--label", TEST_LABEL, "--name", &name, &tag, "/none"]);
     let archive = engine.run(&["export", &name]);

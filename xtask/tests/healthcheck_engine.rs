@@ -28,8 +28,11 @@ fn image_from(engine: &Engine, base: &str, suffix: &str, lines: &str) -> (String
     let resource = Resource::image(engine, &tag);
     let dockerfile =
         format!("FROM {base}\nLABEL {TEST_LABEL} org.scylla.xtask-test.image={tag}\n{lines}\n");
-    // Podman's default OCI format has no HEALTHCHECK: ask for the docker format.
-    let format: &[&str] = if engine.is_podman() { &["--format", "docker"] } else { &[] };
+    // Podman's default OCI format has no HEALTHCHECK: ask for the docker format;
+    // and no layer cache (each image is new by its label), whose lookup races with
+    // another test's `rmi` ("getting top layer info: layer not known").
+    let format: &[&str] =
+        if engine.is_podman() { &["--format", "docker", "--layers=false"] } else { &[] };
     let mut child = command(&engine.program)
         .args(["build", "--quiet"])
         .args(format)

@@ -3,7 +3,7 @@
 //!
 //! The user is made by `tests/offline/prepare.sh --engine podman` (`scylla-rootless`,
 //! or `SCYLLA_ROOTLESS_USER`): subordinate ids, native overlay storage (vfs breaks
-//! keep-id here, fuse-overlayfs cannot open /dev/fuse) and the host network
+//! keep-id here, fuse-overlayfs may not mount) and the host network
 //! (slirp4netns cannot open /dev/net/tun). The test switches to it with `runuser`,
 //! copies the podman test image into its storage once (`podman save | podman load`,
 //! skipped while the ids match, older copies pruned), and leaves both for the next run.
