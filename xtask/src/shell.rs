@@ -21,7 +21,7 @@ use crate::container::{
 use crate::context::Context;
 use crate::docker_build::{self, ImageState};
 use crate::engine::exec::SignalWatch;
-use crate::engine::{exec, inspect, Engine, EngineCommand};
+use crate::engine::{exec, inspect, Engine, EngineCommand, EngineKind};
 use crate::error::{usage, Outcome};
 use crate::output;
 use crate::run_experiment::warn_about_credentials;
@@ -155,7 +155,8 @@ impl Args {
             Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {
                 return Err(usage(format!(
                     "container {name} exists but was not made by `cargo xtask shell`\n  \
-                     pick another name, or use: docker exec -it {name} bash"
+                     pick another name, or use: {} exec -it {name} bash",
+                    engine.kind.program_name()
                 )))
             }
             Some(info) if info.running => ShellAction::Attach,
@@ -199,13 +200,22 @@ impl Args {
 fn list(ctx: &Context) -> Result<Outcome> {
     let engine = Engine::from_context(ctx)?;
     let filter = format!("label={ROLE_LABEL}={ROLE}");
-    let format = "table {{.Names}}\t{{.State}}\t{{.Status}}\t{{.Image}}";
-    let query = EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", format]);
+    // Podman 4.3 renders `.State` as the status text ("Up 3 seconds ago"); the
+    // state itself is `.ListContainer.State`, a column podman cannot name.
+    let state = match engine.kind {
+        EngineKind::Docker => "{{.State}}",
+        EngineKind::Podman => "{{.ListContainer.State}}",
+    };
+    let format = format!("table {{{{.Names}}}}\t{state}\t{{{{.Status}}}}\t{{{{.Image}}}}");
+    let query = EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", &format]);
     let out = exec::output(ctx, &engine, &query)?;
     if !out.status.success() {
         anyhow::bail!("cannot list the shell containers: {}", out.stderr.trim());
     }
-    output::result_line(out.stdout.trim_end());
+    let unnamed = "<no value>";
+    let table =
+        out.stdout.trim_end().replacen(unnamed, &format!("{:<1$}", "STATE", unnamed.len()), 1);
+    output::result_line(&table);
     Ok(Outcome::Success)
 }
 

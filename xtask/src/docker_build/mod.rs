@@ -308,7 +308,7 @@ pub fn build_if_needed(
             return Ok(Built { inputs, image: state, skipped: true, invalidated: Vec::new() });
         }
     }
-    let command = build_command(&inputs, builder, no_cache);
+    let command = build_command(&inputs, engine.kind, builder, no_cache);
     let code = exec::stream(ctx, engine, &command)?;
     if code != 0 {
         anyhow::bail!(
@@ -330,9 +330,19 @@ pub fn build_if_needed(
 }
 
 /// The `build` command: labels carry the source hash and step records.
-pub fn build_command(inputs: &BuildInputs, builder: Builder, no_cache: bool) -> EngineCommand {
+pub fn build_command(
+    inputs: &BuildInputs,
+    kind: EngineKind,
+    builder: Builder,
+    no_cache: bool,
+) -> EngineCommand {
     let request = &inputs.request;
     let mut argv = vec!["build".to_string(), "--file".to_string(), request.dockerfile.to_string()];
+    if kind == EngineKind::Podman {
+        // Podman writes OCI images by default, and the OCI format has no place for
+        // HEALTHCHECK: podman drops it with a warning. The docker format keeps it.
+        argv.extend(["--format".to_string(), "docker".to_string()]);
+    }
     argv.extend(["--tag".to_string(), request.tag.clone()]);
     argv.extend(["--label".to_string(), format!("{SOURCE_HASH_LABEL}={}", inputs.source_hash)]);
     argv.extend([
@@ -350,10 +360,10 @@ pub fn build_command(inputs: &BuildInputs, builder: Builder, no_cache: bool) -> 
     }
     argv.push(request.context_dir.to_string());
     let command = EngineCommand::action(argv);
-    match builder {
+    match (kind, builder) {
+        (EngineKind::Podman, _) | (_, Builder::BuildKit) => command,
         // Say it explicitly: a newer CLI without buildx otherwise refuses to build.
-        Builder::Classic => command.with_env("DOCKER_BUILDKIT", "0"),
-        Builder::BuildKit => command,
+        (EngineKind::Docker, Builder::Classic) => command.with_env("DOCKER_BUILDKIT", "0"),
     }
 }
 
