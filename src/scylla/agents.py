@@ -6,7 +6,11 @@ proves the harness end to end without a model: on a sound fixture it scores
 
 ``claude-code`` runs ``claude --model M --print --output-format stream-json
 --verbose --dangerously-skip-permissions [tier extra args] <prompt>`` in the
-workspace under the task's timeout and reads tokens and cost from the stream.
+workspace under the task's timeout and reads tokens, cost and provenance (CLI
+version, reported model, session id, turns) from the stream. When the CLI's
+result event reports an API error (``api_error_status``) or an execution error,
+the run is an error with the CLI's own reason and is not judged: the judge's
+failure that would follow says nothing about the agent.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ class AgentRun:
     cost_usd: float | None = 0.0
     model: str | None = None
     detail: str = ""
+    cli: dict | None = None  # the CLI's own account: version, model, session, turns
+    error: str | None = None  # the CLI's one-line reason when it reported an error
+    api_error_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,10 +62,7 @@ def choose_agent(requested: str, env: Mapping[str, str]) -> AgentChoice:
         return AgentChoice("oracle", "requested with --agent oracle")
     if requested == "claude-code":
         if not availability.available:
-            raise UsageError(
-                f"--agent claude-code needs Claude Code, but {availability.reason()}; "
-                "install the CLI and log in, or set ANTHROPIC_API_KEY"
-            )
+            raise UsageError(f"--agent claude-code needs Claude Code, but {availability.remedy()}")
         return AgentChoice("claude-code", "requested with --agent claude-code")
     if requested != "auto":
         raise UsageError(f"unknown agent {requested!r}: choose one of {', '.join(AGENT_CHOICES)}")
@@ -143,6 +147,14 @@ def run_claude_code(
         argv, workspace, env, fixture.timeout_seconds, stream_path, stderr_path
     )
     summary = parse_stream(stream_path.read_text(encoding="utf-8", errors="replace"))
+    reason = summary.error_reason()
+    if not outcome.timed_out and reason is not None and not _worked_on_task(summary):
+        return AgentRun(
+            exit_code=outcome.exit_code, timed_out=False, duration_s=outcome.duration_s,
+            tokens=summary.tokens, cost_usd=summary.cost_usd, model=model,
+            detail=f"{summary.events} stream event(s); the CLI reported an error",
+            cli=summary.cli_record(), error=reason, api_error_status=summary.api_error_status,
+        )
     if not outcome.timed_out and outcome.exit_code != 0 and not summary.has_result_event:
         # No result event and a failure exit: Claude Code never worked on the task
         # (bad credentials, a refused flag). Judging the untouched workspace would
@@ -163,7 +175,14 @@ def run_claude_code(
         cost_usd=summary.cost_usd,
         model=model,
         detail=detail,
+        cli=summary.cli_record(),
     )
+
+
+def _worked_on_task(summary) -> bool:
+    """A result that ended the task on its own terms (out of turns or budget) is judged."""
+    return summary.api_error_status is None and (summary.subtype or "").startswith(
+        ("error_max_turns", "error_max_budget"))
 
 
 def _tail(path: Path, limit: int = 500) -> str:
