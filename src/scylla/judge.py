@@ -23,7 +23,8 @@ from pathlib import Path
 from collections.abc import Mapping
 
 from .checks import MANIFEST_ENV, workspace_files
-from .claude import PROCESSES, kill_group, claude_availability, run_with_timeout
+from .claude import (PROCESSES, claude_availability, end_descendants, kill_group,
+                     run_with_timeout)
 from .errors import UsageError
 from .fixture import Fixture
 from .grading import normalize_score
@@ -220,6 +221,7 @@ def _shell(command: str, workspace: Path, env: Mapping[str, str], timeout: float
     try:
         out, err = process.communicate(timeout=timeout)
         exit_code, timed_out = process.returncode, False
+        end_descendants(process)
     except subprocess.TimeoutExpired:
         kill_group(process)
         out, err = process.communicate()

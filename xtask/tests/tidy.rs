@@ -73,7 +73,10 @@ fn every_base_of_the_project_dockerfile_is_pinned() {
             assert!(image.is_pinned(), "line {}: {image} is not pinned by digest", from.line);
         }
     }
-    assert!(externals >= 2, "expected the python bases of the builder, claude-code and runtime stages");
+    assert!(
+        externals >= 2,
+        "expected the python bases of the builder, claude-code and runtime stages"
+    );
 }
 
 /// The literal start of each message passed to `usage(`, `bail!(`, `anyhow!(`,
