@@ -5,7 +5,9 @@ authenticate, the ways Claude Code itself accepts: ``ANTHROPIC_API_KEY``,
 ``ANTHROPIC_AUTH_TOKEN``, ``CLAUDE_CODE_OAUTH_TOKEN``, the credentials file
 ``$HOME/.claude/.credentials.json`` (or ``$CLAUDE_CONFIG_DIR/.credentials.json``),
 or a cloud provider (``CLAUDE_CODE_USE_BEDROCK=1`` with AWS credentials,
-``CLAUDE_CODE_USE_VERTEX=1`` with Google credentials). Every function takes the
+``CLAUDE_CODE_USE_VERTEX=1`` with Google credentials, ``CLAUDE_CODE_USE_FOUNDRY=1``
+with ``ANTHROPIC_FOUNDRY_API_KEY``; or the provider's ``CLAUDE_CODE_SKIP_*_AUTH=1``
+behind a gateway that authenticates). Every function takes the
 environment as a value so the decision can be tested without touching the
 process environment.
 
@@ -139,17 +141,28 @@ def credentials_source(env: Mapping[str, str]) -> str | None:
     def present(name: str) -> bool:
         return bool(env.get(name, "").strip())
 
-    if env.get("CLAUDE_CODE_USE_BEDROCK", "").strip().lower() in _TRUE:
+    def enabled(name: str) -> bool:
+        return env.get(name, "").strip().lower() in _TRUE
+
+    if enabled("CLAUDE_CODE_USE_BEDROCK"):
+        if enabled("CLAUDE_CODE_SKIP_BEDROCK_AUTH"):
+            return "Amazon Bedrock through a gateway (CLAUDE_CODE_SKIP_BEDROCK_AUTH)"
         aws_files = [Path(env.get("HOME", "/nonexistent")) / ".aws" / name
                      for name in ("credentials", "config")]
         if any(present(name) for name in _AWS_CREDENTIALS) or any(f.is_file() for f in aws_files):
             return "Amazon Bedrock (CLAUDE_CODE_USE_BEDROCK)"
         return None
-    if env.get("CLAUDE_CODE_USE_VERTEX", "").strip().lower() in _TRUE:
+    if enabled("CLAUDE_CODE_USE_VERTEX"):
+        if enabled("CLAUDE_CODE_SKIP_VERTEX_AUTH"):
+            return "Google Vertex AI through a gateway (CLAUDE_CODE_SKIP_VERTEX_AUTH)"
         adc = Path(env.get("HOME", "/nonexistent")) / ".config" / "gcloud" / \
             "application_default_credentials.json"
         if any(present(name) for name in _GOOGLE_CREDENTIALS) or adc.is_file():
             return "Google Vertex AI (CLAUDE_CODE_USE_VERTEX)"
+        return None
+    if enabled("CLAUDE_CODE_USE_FOUNDRY"):
+        if present("ANTHROPIC_FOUNDRY_API_KEY") or enabled("CLAUDE_CODE_SKIP_FOUNDRY_AUTH"):
+            return "Microsoft Foundry (CLAUDE_CODE_USE_FOUNDRY)"
         return None
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"):
         if present(name):

@@ -143,6 +143,11 @@ class AvailabilityTest(TempDirTestCase):
             {**vertex, "GOOGLE_APPLICATION_CREDENTIALS": "/k.json"}))
         self.write(self.home / ".config" / "gcloud" / "application_default_credentials.json", "{}")
         self.assertIn("Vertex", credentials_source(vertex))
+        self.assertIn("gateway", credentials_source(
+            {**bedrock, "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1"}))
+        foundry = {**base, "CLAUDE_CODE_USE_FOUNDRY": "1"}
+        self.assertIsNone(credentials_source(foundry))
+        self.assertIn("Foundry", credentials_source({**foundry, "ANTHROPIC_FOUNDRY_API_KEY": "f"}))
 
     def test_no_cli_says_how_to_get_one_even_with_a_key(self):
         env = {**self.env, "ANTHROPIC_API_KEY": "sk-x"}
