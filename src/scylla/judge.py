@@ -191,6 +191,7 @@ def run_check(item: RubricItem, workspace: Path, env: Mapping[str, str]) -> Item
 
     if item.applicable_if is not None:
         probe = _shell(item.applicable_if, workspace, env, item.timeout_seconds)
+        probe.pop("_stdout_full")
         if probe["exit_code"] != 0:
             reason = item.na_condition or f"`{item.applicable_if}` exited {probe['exit_code']}"
             return result(None, "na", f"not applicable: {reason}", probe)

@@ -40,6 +40,7 @@ run() { # $1 = parallel, $2 = experiment id; prints the wall time in seconds
   echo "$ended - $started" | bc
 }
 
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 sequential=$(run 1 bench-parallel-1)
 concurrent=$(run "$parallel" "bench-parallel-$parallel")
 python3 - "results/bench-parallel-1" "results/bench-parallel-$parallel" <<'PY'
@@ -50,6 +51,7 @@ assert scores[0] == scores[1], "the scores differ"
 assert len(scores[0]) == 28 and all(s == 1.0 for _, s, _ in scores[0]), scores[0]
 print(f"28 units, every score 1.000 S in both runs")
 PY
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "claude: $(docker run --rm --entrypoint claude "$image" --version)"
 echo "answer delay: ${delay}s, requests served: $(wc -l <"$work/requests.jsonl")"
 printf -- '--parallel 1: %.1f s\n--parallel %s: %.1f s\nspeed-up: %.2fx\n' \

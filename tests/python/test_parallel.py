@@ -44,6 +44,7 @@ class ParallelTest(TempDirTestCase):
             other = strip_volatile(json.loads((self.results / "par" / unit / "result.json").read_text()))
             one["experiment_id"] = other["experiment_id"] = None
             self.assertEqual(one, other, unit)
+            self.assertNotIn("_stdout_full", json.dumps(one), "an internal field leaked")
         seq_summary = strip_volatile(self.summary("seq"))
         par_summary = strip_volatile(self.summary("par"))
         seq_summary["experiment_id"] = par_summary["experiment_id"] = None

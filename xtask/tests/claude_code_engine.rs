@@ -72,16 +72,24 @@ impl Drop for StandIn {
     }
 }
 
-/// The default bridge's gateway: where a container reaches a server on the host.
+/// The default network's gateway: where a container reaches a server on the host.
+/// Docker calls it `bridge` (IPAM config), Podman `podman` (subnets, lower case).
 fn bridge_gateway(engine: &support::Engine) -> String {
-    let out = engine.run(&["network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"]);
-    let config: Value = serde_json::from_slice(&out).expect("IPAM config is JSON");
+    let docker = ["network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"];
+    let out = engine.output(&docker);
+    let (config, gateway_key, subnet_key) = if out.status.success() {
+        (out.stdout, "Gateway", "Subnet")
+    } else {
+        let podman = ["network", "inspect", "podman", "--format", "{{json .Subnets}}"];
+        (engine.run(&podman), "gateway", "subnet")
+    };
+    let config: Value = serde_json::from_slice(&config).expect("the network config is JSON");
     let first = &config[0];
-    if let Some(gateway) = first["Gateway"].as_str().filter(|g| !g.is_empty()) {
+    if let Some(gateway) = first[gateway_key].as_str().filter(|g| !g.is_empty()) {
         return gateway.to_owned();
     }
     // No gateway recorded: the engine uses the subnet's first address.
-    let subnet = first["Subnet"].as_str().expect("the bridge has a subnet");
+    let subnet = first[subnet_key].as_str().expect("the network has a subnet");
     let network = subnet.split('/').next().unwrap();
     let mut octets: Vec<u8> = network.split('.').map(|o| o.parse().unwrap()).collect();
     octets[3] += 1;
@@ -127,7 +135,7 @@ fn experiment(project: &TempDir, image: &str, api: &StandIn, key: &str, args: &[
     for name in FORWARDED {
         cmd.args(["--env", name]);
     }
-    cmd.arg("--").args(["--agent", "claude-code", "--fresh"]).args(args);
+    cmd.arg("--").args(["--agent", "claude-code"]).args(args);
     cmd.env("HOME", project.path.join("home"))
         .env("ANTHROPIC_BASE_URL", &api.url)
         .env("ANTHROPIC_API_KEY", key)
@@ -249,7 +257,7 @@ fn claude_code_solves_test_001_and_the_llm_judge_scores_it_s_with_no_secret_leak
 fn api_faults_end_as_documented() {
     let Some(engine) = support::engine() else { return };
     let image = test_image(&engine);
-    let project = runner_project(Some("timeout_seconds: 6\nmax_cost_usd: 5.0\n"));
+    let project = runner_project(None);
     let key = "sk-fault-test";
 
     // 529 and 429, three times each: the CLI retries and the run passes.
@@ -291,6 +299,8 @@ fn api_faults_end_as_documented() {
     );
 
     // A stream that never ends: killed at the task's timeout, judged, container gone.
+    let config = project.path.join("tests/fixtures/tests/test-001/config.yaml");
+    std::fs::write(config, "timeout_seconds: 6\nmax_cost_usd: 5.0\n").unwrap();
     let api = StandIn::start(&engine, "never-ends.json", None);
     let started = Instant::now();
     let out = finish(experiment(
@@ -366,4 +376,34 @@ fn own_containers(engine: &support::Engine, project: &TempDir) -> Vec<String> {
         .into_iter()
         .filter(|name| text(&engine.output(&["inspect", name]).stdout).contains(&mount))
         .collect()
+}
+
+#[test]
+fn parallel_units_stop_together_on_ctrl_c_and_a_rerun_resumes() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let project = runner_project(None);
+    let args = ["--tiers", "T0", "--runs", "3", "--parallel", "3", "--experiment-id", "par"];
+    let api = StandIn::start(&engine, "never-ends.json", None);
+    let child = experiment(&project, image, &api, "sk-parallel", &args);
+    let all_started = wait_for(60, || api.requests_with("hello.py").len() >= 3);
+    assert!(all_started, "three agents never ran at once: {:?}", api.requests().len());
+    let sent = Instant::now();
+    support::project::kill(&child.id().to_string(), "-INT");
+    let out = finish(child);
+    assert!(sent.elapsed() < Duration::from_secs(20), "took {:?} to stop", sent.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    assert!(wait_for(10, || own_containers(&engine, &project).is_empty()), "a container is left");
+    let results = project.path.join("results/par");
+    assert!(grep_tree(&results, "\"schema_version\"").is_empty(), "an interrupted unit recorded");
+    drop(api);
+
+    // Resume with the API answering: the three units run (at once) and pass.
+    let api = StandIn::start(&engine, "solve-test-001.json", None);
+    let out = finish(experiment(&project, image, &api, "sk-parallel", &args));
+    assert!(out.status.success(), "{}", describe(&out));
+    for run in 1..=3 {
+        let unit = format!("T0/run-{run}");
+        assert_eq!(result(&project, "par", &unit)["grade"], "S", "{unit}");
+    }
 }
