@@ -317,7 +317,9 @@ fn api_faults_end_as_documented() {
     let agent_time = run["agent_duration_s"].as_f64().unwrap();
     assert!((6.0..20.0).contains(&agent_time), "stopped after {agent_time}s");
     assert!(started.elapsed() < Duration::from_secs(60));
-    assert!(own_containers(&engine, &project).is_empty(), "the container is left");
+    // `--rm`: the engine removes it right after it exits.
+    let gone = wait_for(10, || own_containers(&engine, &project).is_empty());
+    assert!(gone, "the container is left");
 }
 
 #[test]
