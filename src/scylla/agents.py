@@ -15,6 +15,7 @@ failure that would follow says nothing about the agent.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -24,11 +25,13 @@ from collections.abc import Mapping
 from .claude import ClaudeAvailability, claude_availability, run_with_timeout
 from .errors import FixtureError, UsageError
 from .fixture import Fixture
+from .probe import is_unrecoverable
 from .stream_json import TokenStats, parse_stream
 from .tiers import TierSettings
 
 AGENT_CHOICES = ("auto", "claude-code", "oracle")
 DEFAULT_AGENT_MODEL = "sonnet"
+RETRY_LIMIT = 3
 
 
 class AgentError(RuntimeError):
@@ -143,10 +146,21 @@ def run_claude_code(
     argv = claude_agent_argv(availability.executable, model, settings, fixture.prompt)
     stream_path = run_dir / "agent-stream.jsonl"
     stderr_path = run_dir / "agent-stderr.log"
+    retries = RetryWatch(stream_path)
     outcome = run_with_timeout(
-        argv, workspace, env, fixture.timeout_seconds, stream_path, stderr_path
+        argv, workspace, env, fixture.timeout_seconds, stream_path, stderr_path,
+        watch=retries.check,
     )
     summary = parse_stream(stream_path.read_text(encoding="utf-8", errors="replace"))
+    if outcome.stopped is not None:
+        cli = summary.cli_record()
+        cli["api_error_status"] = retries.status
+        return AgentRun(
+            exit_code=outcome.exit_code, timed_out=False, duration_s=outcome.duration_s,
+            tokens=summary.tokens, cost_usd=summary.cost_usd, model=model,
+            detail=f"{summary.events} stream event(s); stopped while the CLI retried",
+            cli=cli, error=outcome.stopped, api_error_status=retries.status,
+        )
     reason = summary.error_reason()
     if not outcome.timed_out and reason is not None and not _worked_on_task(summary):
         return AgentRun(
@@ -177,6 +191,57 @@ def run_claude_code(
         detail=detail,
         cli=summary.cli_record(),
     )
+
+
+class RetryWatch:
+    """Reads the agent's stream while it runs: the CLI retries even a 401 for minutes.
+
+    After :data:`RETRY_LIMIT` ``api_retry`` events in a row with a status that
+    retrying cannot fix (see :func:`scylla.probe.is_unrecoverable`), the agent
+    is stopped with that status and the CLI's own error name.
+    """
+
+    def __init__(self, stream_path: Path) -> None:
+        self.stream_path = stream_path
+        self.offset = 0
+        self.pending = b""
+        self.count = 0
+        self.status: int | None = None
+        self.error = ""
+
+    def check(self) -> str | None:
+        try:
+            with open(self.stream_path, "rb") as stream:
+                stream.seek(self.offset)
+                data = stream.read()
+        except OSError:
+            return None
+        self.offset += len(data)
+        lines = (self.pending + data).split(b"\n")
+        self.pending = lines.pop()
+        for line in lines:
+            self._see(line)
+        if self.count >= RETRY_LIMIT:
+            return (f"API error {self.status} {self.error}: the CLI was still retrying after "
+                    f"{self.count} attempts, so the agent was stopped")
+        return None
+
+    def _see(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(event, dict) or event.get("type") != "system":
+            return
+        if event.get("subtype") != "api_retry":
+            return
+        status = event.get("error_status")
+        error = str(event.get("error") or "")
+        if isinstance(status, int) and is_unrecoverable(status, error):
+            self.count = self.count + 1 if status == self.status else 1
+            self.status, self.error = status, error
+        else:
+            self.count, self.status = 0, None
 
 
 def _worked_on_task(summary) -> bool:

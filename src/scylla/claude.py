@@ -31,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 TIMEOUT_EXIT_CODE = 124
 REBUILD_HINT = ("the image has no Claude Code: rebuild it with the CLI "
@@ -183,6 +183,10 @@ class ProcessOutcome:
     exit_code: int
     timed_out: bool
     duration_s: float
+    stopped: str | None = None  # why ``watch`` ended the process early
+
+
+WATCH_INTERVAL_S = 0.5
 
 
 def run_with_timeout(
@@ -193,11 +197,14 @@ def run_with_timeout(
     stdout_path: Path,
     stderr_path: Path,
     stdin_text: str | None = None,
+    watch: Callable[[], str | None] | None = None,
 ) -> ProcessOutcome:
     """Run argv to completion or until timeout_s, writing its output to files.
 
     The child gets its own process group so that a timeout ends the whole tree
-    (Claude Code starts tool subprocesses); the exit code is then 124.
+    (Claude Code starts tool subprocesses); the exit code is then 124. ``watch``
+    (stdin_text must be None) is called every half second; when it returns a
+    reason the child is ended and the outcome says why.
     """
     started = time.monotonic()
     with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:
@@ -212,8 +219,15 @@ def run_with_timeout(
         try:
             if stdin_text is not None:
                 process.communicate(stdin_text.encode("utf-8"), timeout=timeout_s)
-            else:
+            elif watch is None:
                 process.wait(timeout=timeout_s)
+            else:
+                stopped = _wait_watching(process, watch, started + timeout_s)
+                if stopped is not None:
+                    kill_group(process)
+                    PROCESSES.finish(process)
+                    return ProcessOutcome(process.returncode, False,
+                                          time.monotonic() - started, stopped)
         except subprocess.TimeoutExpired:
             kill_group(process)
             PROCESSES.finish(process)
@@ -226,6 +240,22 @@ def run_with_timeout(
     end_descendants(process)
     PROCESSES.finish(process)
     return ProcessOutcome(process.returncode, False, time.monotonic() - started)
+
+
+def _wait_watching(process: subprocess.Popen, watch: Callable[[], str | None],
+                   deadline: float) -> str | None:
+    """Wait for the child until the deadline; a reason from ``watch`` ends the wait."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(process.args, 0)
+        try:
+            process.wait(timeout=min(WATCH_INTERVAL_S, remaining))
+            return None
+        except subprocess.TimeoutExpired:
+            reason = watch()
+            if reason is not None:
+                return reason
 
 
 def kill_group(process: subprocess.Popen) -> None:

@@ -5,7 +5,8 @@
 # json, prompt on stdin) score every item listed in the prompt. FAKE_CLAUDE_MODE:
 # ok | hang (the agent never finishes) | crash (the agent fails at once, as with
 # bad credentials) | orphan (hang, after starting a `sleep` in its own session) | bad-judge (the judge answers no JSON) | bad-key (the probe
-# "Say 'OK'" is refused with 401, as the real CLI reports it).
+# "Say 'OK'" is refused with 401, as the real CLI reports it) | retry-401 (the probe
+# passes, the agent keeps retrying a 401).
 import json
 import os
 import re
@@ -37,6 +38,14 @@ if is_agent:
     if mode == "crash":
         sys.stderr.write("Invalid API key · Please run /login\n")
         sys.exit(1)
+    if mode == "retry-401":
+        # What Claude Code 2.1.332 prints while it retries a refused key, for minutes.
+        for attempt in range(1, 11):
+            print(json.dumps({"type": "system", "subtype": "api_retry", "attempt": attempt,
+                              "max_retries": 10, "retry_delay_ms": 500, "error_status": 401,
+                              "error": "authentication_failed"}), flush=True)
+            time.sleep(0.3)
+        time.sleep(120)
     if mode in ("hang", "orphan"):
         if mode == "orphan":
             # Like Claude Code's Bash tool: a background process in a session of its own.

@@ -110,6 +110,22 @@ class ProbeTest(TempDirTestCase):
         self.assertEqual(probe["args"][:2], ["--model", "sonnet"])
         self.assertEqual(list(self.results.rglob("result.json")), [])
 
+    def test_an_agent_retrying_a_refused_key_is_stopped_and_the_experiment_too(self):
+        self.install_fake_claude(mode="retry-401")
+        started = time.monotonic()
+        completed = self.run_cli("--tiers", "T0", "--runs", "4", "--judge", "commands")
+        self.assertLess(time.monotonic() - started, 60)
+        self.assertEqual(completed.returncode, 2, completed.stderr)
+        self.assertIn("error: stopped early: 2 units in a row", completed.stderr)
+        for unit in ("T0/run-1", "T0/run-2"):
+            result = self.result("test-001-T0", unit)
+            self.assertTrue(result["error"].startswith(
+                "agent: API error 401 authentication_failed: the CLI was still retrying"), result)
+            self.assertEqual(result["claude_code"]["api_error_status"], 401)
+        self.assertFalse((self.results / "test-001-T0" / "T0" / "run-3" / "result.json").exists())
+        for call in self.fake_claude_calls("agent"):
+            self.assertFalse(alive(call["pid"]))
+
     def test_probes_are_skipped_when_nothing_is_left_to_run(self):
         self.install_fake_claude()
         self.assertEqual(self.run_cli("--tiers", "T0").returncode, 0)

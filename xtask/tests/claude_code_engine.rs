@@ -349,26 +349,33 @@ fn unusable_api_answers_stop_the_experiment_in_seconds() {
         );
         assert!(api.requests_with("hello.py").is_empty(), "{scenario}: a unit ran");
     }
-    // The agent alone refused (403): recorded with that error, never judged, and the
-    // experiment stops once the same error repeats instead of paying it for every unit.
-    let api = StandIn::start(&engine, "agent-forbidden.json", None);
-    let args = ["--tiers", "T0", "--runs", "4", "--experiment-id", "forbidden"];
-    let out = finish(experiment(&project, image, &api, "sk-scoped", &args));
-    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-    assert!(
-        text(&out.stderr).contains("error: stopped early: 2 units in a row"),
-        "{}",
-        describe(&out)
-    );
-    for unit in ["T0/run-1", "T0/run-2"] {
-        let run = result(&project, "forbidden", unit);
-        let error = run["error"].as_str().unwrap();
-        assert!(error.starts_with("agent: API error 403 permission_error: "), "{run}");
-        assert_eq!(run["claude_code"]["api_error_status"], 403);
+    // The agent alone refused, with 403 (not retried) or 401 (retried by the CLI for
+    // minutes, so stopped after three retries): recorded with that error, never judged,
+    // and the experiment stops once the same error repeats instead of paying it for
+    // every unit.
+    let refusals = [
+        ("agent-forbidden.json", "agent: API error 403 permission_error: ", 403),
+        ("agent-invalid-key.json", "agent: API error 401 authentication_failed: ", 401),
+    ];
+    for (scenario, prefix, status) in refusals {
+        let api = StandIn::start(&engine, scenario, None);
+        let id = scenario.trim_end_matches(".json");
+        let args = ["--tiers", "T0", "--runs", "4", "--experiment-id", id];
+        let started = Instant::now();
+        let out = finish(experiment(&project, image, &api, "sk-scoped", &args));
+        assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+        assert_eq!(out.status.code(), Some(2), "{scenario}: {}", describe(&out));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("error: stopped early: 2 units in a row"), "{stderr}");
+        for unit in ["T0/run-1", "T0/run-2"] {
+            let run = result(&project, id, unit);
+            assert!(run["error"].as_str().unwrap().starts_with(prefix), "{scenario}: {run}");
+            assert_eq!(run["claude_code"]["api_error_status"], status);
+        }
+        let results = project.path.join("results").join(id).join("T0");
+        assert!(!results.join("run-4/result.json").exists(), "the experiment went on");
+        assert!(api.requests_with("You are the judge").is_empty(), "a refused agent was judged");
     }
-    let results = project.path.join("results/forbidden/T0");
-    assert!(!results.join("run-4/result.json").exists(), "the experiment went on");
-    assert!(api.requests_with("You are the judge").is_empty(), "a refused agent was judged");
 }
 
 /// Containers of this test's runs (by the project directory they mount).
