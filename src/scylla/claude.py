@@ -74,6 +74,7 @@ class ProcessRegistry:
             env[TAG_VARIABLE] = tag
             process = subprocess.Popen(argv, start_new_session=True, env=env, **options)
             process.scylla_tag = tag  # type: ignore[attr-defined]
+            process.scylla_started = _start_time(process.pid)  # type: ignore[attr-defined]
             self._running.add(process)
             return process
 
@@ -287,15 +288,31 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
     _signal_tagged(process, signum)
 
 
+def _start_time(pid: int) -> int | None:
+    """A process's start time in clock ticks since boot (/proc/PID/stat field 22)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _signal_tagged(process: subprocess.Popen, signum: int) -> int:
     """Signal every process carrying the child's tag; returns how many were found."""
     tag = getattr(process, "scylla_tag", None)
     if tag is None:
         return 0
     needle = f"{TAG_VARIABLE}={tag}".encode()
+    started = getattr(process, "scylla_started", None) or 0
     found = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
+            continue
+        # Only processes started since the child can descend from it; the others'
+        # environments are never read (on a shared host that is most of them).
+        start = _start_time(int(entry.name))
+        if start is None or start < started:
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as environ:

@@ -57,8 +57,9 @@ class ParallelTest(TempDirTestCase):
         self.install_fake_claude(mode="orphan")
         argv = [sys.executable, str(SCRIPT), "--results-dir", str(self.results), "--tiers-dir",
                 str(FIXTURE), "--tiers", "T0", "--runs", "3", "--parallel", "3", "--no-probe"]
-        process = subprocess.Popen(argv, cwd=self.tmp, env=self.env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        # PYTHONFAULTHANDLER: a runner that hangs dumps its threads' stacks on SIGABRT.
+        process = subprocess.Popen(argv, cwd=self.tmp, env={**self.env, "PYTHONFAULTHANDLER": "1"},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         orphans_file = self.tmp / "fake-claude-calls.jsonl.orphans"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (
@@ -68,7 +69,11 @@ class ParallelTest(TempDirTestCase):
         self.assertEqual(len(agents), 3, "three agents run at once")
         orphans = [int(pid) for pid in orphans_file.read_text().split()]
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        try:
+            _, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            self.fail("the runner did not stop after Ctrl-C:\n" + process.communicate()[1])
         self.assertEqual(process.returncode, 130, stderr)
         self.assertIn("interrupted", stderr)
         for pid in [call["pid"] for call in agents] + orphans:
