@@ -58,8 +58,11 @@ class ParallelTest(TempDirTestCase):
         argv = [sys.executable, str(SCRIPT), "--results-dir", str(self.results), "--tiers-dir",
                 str(FIXTURE), "--tiers", "T0", "--runs", "3", "--parallel", "3", "--no-probe"]
         # PYTHONFAULTHANDLER: a runner that hangs dumps its threads' stacks on SIGABRT.
+        # A shell that starts these tests in the background ignores SIGINT, and the
+        # child would inherit that: Ctrl-C must act as it does at a terminal.
         process = subprocess.Popen(argv, cwd=self.tmp, env={**self.env, "PYTHONFAULTHANDLER": "1"},
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         orphans_file = self.tmp / "fake-claude-calls.jsonl.orphans"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (
