@@ -5,17 +5,27 @@
 #   1. HOME: a writable home for the user the container runs as (the image user
 #      scylla, or the host user mapped in by `cargo xtask run-experiment`).
 #   2. Secrets: each file /run/secrets/scylla-env-NAME becomes the variable NAME.
-#      Values are delivered as files (docker cp of a tar stream, or swarm
-#      secrets), never as `-e NAME=value`, so they stay out of `docker inspect`.
+#      Values are delivered as files (a tar stream over `exec` stdin into the
+#      tmpfs at /run/secrets, or swarm secrets), never as `-e NAME=value`, so
+#      they stay out of `docker inspect` and off the disk. With
+#      SCYLLA_SECRETS_PENDING=1 the entrypoint first waits for the delivery.
 #   3. Claude credentials: /run/secrets/scylla-claude-credentials (or a legacy
-#      read-only mount at /tmp/host-creds/.credentials.json) is copied to
-#      $HOME/.claude/.credentials.json, directory 0700, file 0600.
+#      read-only mount at /tmp/host-creds/.credentials.json) becomes
+#      $HOME/.claude/.credentials.json (file 0600). When /run/secrets is a
+#      writable tmpfs, $HOME/.claude is a link to a directory in it, so the
+#      file and every rewrite of it by a token refresh stay in memory.
+#   4. With SCYLLA_CREDENTIALS_RETURN=1 the command runs as a child, and at
+#      its end the entrypoint lets the keeper (--keep-credentials, started by
+#      the host over `exec`) report the final credentials before it exits.
 #
 # Modes: --help, --version, --validate, --shell; anything else is exec'd.
+# Internal modes for the host: --receive-secrets, --keep-credentials.
 set -euo pipefail
 
 secrets_dir=${SCYLLA_SECRETS_DIR:-/run/secrets}
 legacy_credentials=/tmp/host-creds/.credentials.json
+# Where the working copy of the credentials is, once set up (for the keeper).
+credentials_path_file="$secrets_dir/.credentials-path"
 
 log() { printf 'scylla-entrypoint: %s\n' "$*" >&2; }
 
@@ -54,9 +64,37 @@ credentials_source() {
   fi
 }
 
+# Whether the secrets directory is a tmpfs this user can write (experiment
+# and shell containers of the tasks; not swarm secrets or hand-made mounts).
+secrets_in_memory() {
+  [ -w "$secrets_dir" ] && [ "$(stat -f -c %T "$secrets_dir" 2>/dev/null)" = "tmpfs" ]
+}
+
+wait_for_secrets() {
+  [ "${SCYLLA_SECRETS_PENDING:-}" = "1" ] || return 0
+  local tries=0
+  while ! [ -e "$secrets_dir/.delivered" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 1200 ]; then
+      log "no secrets were delivered within 60 s; continuing without them"
+      return 0
+    fi
+    sleep 0.05
+  done
+}
+
+# The credentials' home: in memory when possible, else $HOME/.claude.
+credentials_home() {
+  if secrets_in_memory && { ! [ -e "$HOME/.claude" ] || [ -L "$HOME/.claude" ]; }; then
+    mkdir -p "$secrets_dir/claude" && chmod 700 "$secrets_dir/claude" \
+      && ln -sfn "$secrets_dir/claude" "$HOME/.claude" && echo "$secrets_dir/claude" && return 0
+  fi
+  mkdir -p "$HOME/.claude" && chmod 700 "$HOME/.claude" && echo "$HOME/.claude"
+}
+
 # Never fatal: a failed copy must not stop a run that can use an API key instead.
 setup_credentials() {
-  local source
+  local source dir
   source=$(credentials_source)
   CREDENTIALS_STATUS="none"
   [ -n "$source" ] || return 0
@@ -65,22 +103,92 @@ setup_credentials() {
     CREDENTIALS_STATUS="unreadable"
     return 0
   fi
-  if (umask 077 && mkdir -p "$HOME/.claude" && chmod 700 "$HOME/.claude" \
-      && cp "$source" "$HOME/.claude/.credentials.json.tmp" \
-      && chmod 600 "$HOME/.claude/.credentials.json.tmp" \
-      && mv -f "$HOME/.claude/.credentials.json.tmp" "$HOME/.claude/.credentials.json"); then
+  # A shell entering a running container keeps the copy a refresh may have changed.
+  if [ -f "$credentials_path_file" ] && [ -f "$(cat "$credentials_path_file")" ]; then
     CREDENTIALS_STATUS="installed"
+    return 0
+  fi
+  if dir=$(umask 077 && credentials_home) \
+      && (umask 077 && cp "$source" "$dir/.credentials.json.tmp" \
+      && chmod 600 "$dir/.credentials.json.tmp" \
+      && mv -f "$dir/.credentials.json.tmp" "$dir/.credentials.json"); then
+    CREDENTIALS_STATUS="installed"
+    if secrets_in_memory; then echo "$dir/.credentials.json" > "$credentials_path_file"; fi
   else
     log "cannot copy the Claude credentials into $HOME/.claude; continuing without them"
     CREDENTIALS_STATUS="failed"
   fi
 }
 
+# --receive-secrets [--keeper-follows]: the host streams a tar of the secret
+# files on stdin; with --keeper-follows it announces the keeper it starts next,
+# so that even a command that ends at once waits for it.
+receive_secrets() {
+  umask 077
+  tar -x -f - -C "$secrets_dir"
+  if [ "${1:-}" = "--keeper-follows" ]; then : > "$secrets_dir/.keeper"; fi
+  : > "$secrets_dir/.delivered"
+}
+
+# --keep-credentials: prints `credentials <base64>` whenever the working copy
+# changes, and `end` once the command has finished (then the entrypoint exits).
+keep_credentials() {
+  local path="" last="" current="" finished
+  while :; do
+    finished=0
+    [ -e "$secrets_dir/.finished" ] && finished=1
+    if [ -z "$path" ] && [ -f "$credentials_path_file" ]; then
+      path=$(cat "$credentials_path_file")
+    fi
+    if [ -n "$path" ] && [ -r "$path" ]; then
+      current=""
+      IFS= read -r -d '' current < "$path" || true
+      if [ -n "$current" ] && [ "$current" != "$last" ]; then
+        printf 'credentials %s\n' "$(base64 -w0 < "$path")"
+        last=$current
+      fi
+    fi
+    if [ "$finished" = 1 ]; then
+      printf 'end\n'
+      : > "$secrets_dir/.collected"
+      return 0
+    fi
+    sleep 0.25
+  done
+}
+
+# Runs the command as a child (signals forwarded), then gives the keeper up
+# to 5 s to report the final credentials, and exits with the command's code.
+run_and_hand_back() {
+  local child code=0 tries=0
+  "$@" <&0 &
+  child=$!
+  trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT HUP
+  while :; do
+    wait "$child" && code=0 || code=$?
+    kill -0 "$child" 2>/dev/null || break
+  done
+  trap - TERM INT HUP
+  : > "$secrets_dir/.finished"
+  if [ -e "$secrets_dir/.keeper" ]; then
+    while ! [ -e "$secrets_dir/.collected" ] && [ "$tries" -lt 50 ]; do
+      tries=$((tries + 1))
+      sleep 0.1
+    done
+  fi
+  exit "$code"
+}
+
 auth_summary() {
   local parts=()
+  local name
   [ "$CREDENTIALS_STATUS" = "installed" ] && parts+=("Claude credentials file")
-  [ -n "${ANTHROPIC_API_KEY:-}" ] && parts+=("ANTHROPIC_API_KEY")
-  [ -n "${OPENAI_API_KEY:-}" ] && parts+=("OPENAI_API_KEY")
+  for name in ANTHROPIC_API_KEY CLAUDE_CODE_OAUTH_TOKEN ANTHROPIC_AUTH_TOKEN OPENAI_API_KEY; do
+    [ -n "${!name:-}" ] && parts+=("$name")
+  done
+  for name in CLAUDE_CODE_USE_BEDROCK CLAUDE_CODE_USE_VERTEX CLAUDE_CODE_USE_FOUNDRY; do
+    case "${!name:-}" in 1|[Tt][Rr][Uu][Ee]|[Yy][Ee][Ss]|[Oo][Nn]) parts+=("$name") ;; esac
+  done
   if [ "${#parts[@]}" -eq 0 ]; then
     echo "none (the oracle agent will be used)"
   else
@@ -156,12 +264,23 @@ shell_banner() {
  credentials:  $(auth_summary)
  run an experiment:
    python scripts/run_e2e_experiment.py --tiers T0 --runs 1
+BANNER
+  # `cargo xtask shell --rm` sets SCYLLA_SHELL_REMOVE=1 on this exec.
+  if [ "${SCYLLA_SHELL_REMOVE:-}" = "1" ]; then
+    cat <<BANNER
+ leave:        exit (or Ctrl-D); the container is then removed (--rm)
+==============================================================
+BANNER
+  else
+    cat <<BANNER
  leave:        exit (or Ctrl-D); the container keeps running
  come back:    cargo xtask shell $name      (from the host)
  stop it:      docker stop $name            (come back later as above)
- remove it:    docker rm -f $name
+ remove it:    docker rm -f $name           (or next time: cargo xtask shell --rm)
+ list them:    cargo xtask shell --list
 ==============================================================
 BANNER
+  fi
 }
 
 # Claude Code refuses --dangerously-skip-permissions as uid 0 unless the
@@ -174,7 +293,13 @@ declare_sandbox_for_root() {
   fi
 }
 
+case "${1:-}" in
+  --receive-secrets) receive_secrets "${2:-}"; exit 0 ;;
+  --keep-credentials) keep_credentials; exit 0 ;;
+esac
+
 setup_home
+wait_for_secrets
 load_secret_env
 setup_credentials
 declare_sandbox_for_root
@@ -184,5 +309,9 @@ case "${1:-}" in
   --version) show_version ;;
   --validate) validate ;;
   --shell) shell_banner; exec bash -l ;;
-  *) exec "$@" ;;
+  *)
+    if [ "${SCYLLA_CREDENTIALS_RETURN:-}" = "1" ] && [ "$CREDENTIALS_STATUS" = "installed" ]; then
+      run_and_hand_back "$@"
+    fi
+    exec "$@" ;;
 esac

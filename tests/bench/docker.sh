@@ -3,7 +3,9 @@
 #   1. no-op `docker-build` vs a fully cached `docker build` of the same context
 #      (a tree of a few thousand files);
 #   2. `run-experiment` overhead vs a bare `docker run` of the same command;
-#   3. rebuild after a source-only change vs a cold build of the project image.
+#   3. rebuild after a source-only change vs a cold build of the project image;
+#   4. no-op `docker-build` of the project image with the Claude Code tarball in
+#      its context vs without, and once the tarball's hash must be recomputed.
 # Needs: a running engine, tests/offline/prepare.sh done, hyperfine
 # (apt-get install -y hyperfine). Usage: bash tests/bench/docker.sh [FILES]
 set -euo pipefail
@@ -17,7 +19,10 @@ xtask="$root/target/release/xtask"
 python_base=$(sed -n 's/^PYTHON_BASE=//p' .xtask/build-args)
 work=$(mktemp -d /tmp/xtask-bench.XXXXXX)
 tag=xtask-bench:noop
-cleanup() { rm -rf "$work"; docker rmi -f "$tag" xtask-bench:cold xtask-bench:run >/dev/null 2>&1 || true; }
+cleanup() {
+  rm -rf "$work"
+  docker rmi -f "$tag" xtask-bench:cold xtask-bench:run xtask-bench:cc-with xtask-bench:cc-without >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 echo "== 1. no-op docker-build vs cached docker build ($files files)"
@@ -56,3 +61,26 @@ hyperfine -N --runs 3 \
   -n 'source-only change' --prepare "sh -c 'echo \"# bench \$(date +%s%N)\" >> $root/src/scylla/__init__.py'" \
   "$xtask -q docker-build --tag xtask-bench:cold"
 git -C "$root" checkout -- src/scylla/__init__.py
+
+echo "== 4. no-op docker-build: Claude Code tarball in the context vs none"
+# Two copies of the project's build context. One holds the pinned tarball (a copy,
+# not the hard link of prepare.sh, so that touching it changes nothing else); the
+# other none, built with INSTALL_CLAUDE_CODE=0. The third command touches the
+# tarball first, so its content hash is recomputed (what the first no-op after
+# prepare.sh links it into a new checkout pays once).
+tarball=$(ls "$root"/docker/claude-code/claude-code-linux-x64-*.tgz)
+for side in with without; do
+  mkdir -p "$work/$side"
+  cp -a "$root/.dockerignore" "$root/pyproject.toml" "$root/src" "$root/docker" "$work/$side/"
+  rm -f "$work/$side"/docker/claude-code/*.tgz
+done
+cp "$tarball" "$work/with/docker/claude-code/"
+with="$xtask -q --project-dir $work/with docker-build --tag xtask-bench:cc-with --build-arg PYTHON_BASE=$python_base"
+without="$xtask -q --project-dir $work/without docker-build --tag xtask-bench:cc-without --build-arg PYTHON_BASE=$python_base --build-arg INSTALL_CLAUDE_CODE=0"
+$with >/dev/null
+$without >/dev/null
+hyperfine -N --warmup 2 --runs 20 \
+  -n 'no-op, tarball in the context' "$with" \
+  -n 'no-op, no tarball' "$without"
+hyperfine -N --runs 5 --prepare "touch $work/with/docker/claude-code/$(basename "$tarball")" \
+  -n 'no-op, tarball hash recomputed' "$with"

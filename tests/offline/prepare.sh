@@ -45,7 +45,9 @@ mkdir -p "$state_dir" "$cache_dir"
 # --- the engine -------------------------------------------------------------
 if ! docker info >/dev/null 2>&1; then
   say "starting dockerd (log: $state_dir/dockerd.log)"
-  nohup dockerd >"$state_dir/dockerd.log" 2>&1 &
+  # In a session of its own: a Ctrl-C (SIGINT to the caller's process group, as in
+  # `prepare.sh && cargo xtask run-experiment`) must not take the engine down too.
+  setsid nohup dockerd >"$state_dir/dockerd.log" 2>&1 </dev/null &
   echo $! >"$state_dir/dockerd.pid"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
@@ -70,7 +72,7 @@ storage:
 http:
   addr: ${registry}
 YAML
-  nohup docker-registry serve "$state_dir/registry.yml" >"$state_dir/registry.log" 2>&1 &
+  setsid nohup docker-registry serve "$state_dir/registry.yml" >"$state_dir/registry.log" 2>&1 </dev/null &
   echo $! >"$state_dir/registry.pid"
   for _ in $(seq 1 40); do
     curl -fsS "http://$registry/v2/" >/dev/null 2>&1 && break
@@ -133,58 +135,13 @@ python_ref=$(import_and_push python "3-$suite" "$python_tar" \
   'LABEL org.opencontainers.image.description="offline stand-in for python:3-slim"' 'CMD ["python3"]')
 
 # --- Claude Code: the pinned native package, fetched on the host ---------------
-# Containers here reach no npm registry, so the package that docker/Dockerfile pins
-# (ARG CLAUDE_CODE_VERSION / CLAUDE_CODE_INTEGRITY) is downloaded on the host,
-# verified against its sha512, kept in $cache_dir/claude-code/ and hard-linked into
-# the build context (docker/claude-code/, git-ignored). The image build verifies it
-# again. SCYLLA_NPM_REGISTRY points at another registry; SCYLLA_OFFLINE_CLAUDE_CODE=0
-# builds the image without the CLI instead.
-npm_registry=${SCYLLA_NPM_REGISTRY:-https://registry.npmjs.org}
+# Containers here reach no npm registry, so claude_code.sh downloads the package
+# docker/Dockerfile pins, verifies its sha512 and links it into the build context
+# (docker/claude-code/). SCYLLA_NPM_REGISTRY points at another registry;
+# SCYLLA_OFFLINE_CLAUDE_CODE=0 builds the image without the CLI instead.
 with_claude_code=${SCYLLA_OFFLINE_CLAUDE_CODE:-1}
-dockerfile_arg() { # NAME -> the default of `ARG NAME=...` in docker/Dockerfile
-  sed -n "s/^ARG $1=//p" "$repo_root/docker/Dockerfile" | head -n1
-}
-# sha512 of FILE equals the npm integrity sha512-<base64> (coreutils only).
-matches_integrity() { # FILE INTEGRITY
-  local want have
-  want=$(printf '%s' "${2#sha512-}" | base64 -d 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
-  have=$(sha512sum "$1" | cut -d' ' -f1)
-  [ -n "$want" ] && [ "$want" = "$have" ]
-}
-fetch_claude_code() {
-  local version integrity name cached context_dir url
-  version=$(dockerfile_arg CLAUDE_CODE_VERSION)
-  integrity=$(dockerfile_arg CLAUDE_CODE_INTEGRITY)
-  [ -n "$version" ] && [[ "$integrity" == sha512-* ]] \
-    || die "docker/Dockerfile has no ARG CLAUDE_CODE_VERSION=... and ARG CLAUDE_CODE_INTEGRITY=sha512-... defaults"
-  name="claude-code-linux-x64-$version.tgz"
-  cached="$cache_dir/claude-code/$name"
-  context_dir="$repo_root/docker/claude-code"
-  mkdir -p "$cache_dir/claude-code" "$context_dir"
-  # A file in the cache was verified when it was put there (download, check, rename).
-  if ! [ -s "$cached" ]; then
-    url="${npm_registry%/}/@anthropic-ai/claude-code-linux-x64/-/$name"
-    say "downloading Claude Code $version ($url)"
-    curl -fsSL --retry 3 -o "$cached.part" "$url" \
-      || { rm -f "$cached.part"; die "cannot download $url; check the network or SCYLLA_NPM_REGISTRY, or set SCYLLA_OFFLINE_CLAUDE_CODE=0 to build without Claude Code"; }
-    matches_integrity "$cached.part" "$integrity" \
-      || { rm -f "$cached.part"; die "$url does not match CLAUDE_CODE_INTEGRITY of docker/Dockerfile; nothing was kept"; }
-    mv "$cached.part" "$cached"
-  fi
-  # Only the pinned tarball goes into the build context.
-  find "$context_dir" -maxdepth 1 -name 'claude-code-linux-x64-*.tgz' ! -name "$name" -delete
-  # A hard link costs no space; across file systems it is a copy.
-  if ! [ "$context_dir/$name" -ef "$cached" ]; then
-    rm -f "$context_dir/$name"
-    if ! ln "$cached" "$context_dir/$name" 2>/dev/null; then
-      cp "$cached" "$context_dir/$name.tmp"
-      mv "$context_dir/$name.tmp" "$context_dir/$name"
-    fi
-  fi
-  say "Claude Code $version: docker/claude-code/$name"
-}
 if [ "$with_claude_code" = "1" ]; then
-  fetch_claude_code
+  SCYLLA_OFFLINE_CACHE="$cache_dir" bash "$repo_root/tests/offline/claude_code.sh" "$repo_root"
 fi
 # --- end of Claude Code ----------------------------------------------------------
 

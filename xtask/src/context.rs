@@ -7,14 +7,20 @@ use std::io::IsTerminal;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::error::usage;
+
+/// The values `--engine` and `CONTAINER_ENGINE` take.
+pub const ENGINE_CHOICES: [&str; 2] = ["docker", "podman"];
+
 /// How much a task prints on stderr.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
     /// Errors and the final result only.
     Quiet,
-    /// Engine commands as they run, progress, the result.
+    /// Progress, warnings, the result.
     Normal,
-    /// Also the reasoning: cache decisions, detected capabilities, timings.
+    /// Also the engine commands as they run and the reasoning: cache decisions,
+    /// detected capabilities, timings.
     Verbose,
 }
 
@@ -46,6 +52,30 @@ impl Env {
     pub fn is_set(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+
+    /// The names of all variables, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.vars.keys().map(String::as_str)
+    }
+}
+
+/// The engine asked for: `--engine` (already checked by the parser), else
+/// `CONTAINER_ENGINE`, where an empty value means unset and any other value
+/// must be one of [`ENGINE_CHOICES`].
+pub fn engine_choice(flag: Option<String>, env: &Env) -> anyhow::Result<Option<String>> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    let Some(value) = env.get("CONTAINER_ENGINE") else { return Ok(None) };
+    let name = value.trim().to_ascii_lowercase();
+    if ENGINE_CHOICES.contains(&name.as_str()) {
+        return Ok(Some(name));
+    }
+    Err(usage(format!(
+        "CONTAINER_ENGINE is set to `{value}`, which is not a container engine\n  \
+         set it to one of: {}; or unset it (then docker, else podman, is used)",
+        ENGINE_CHOICES.join(", ")
+    )))
 }
 
 /// Shared state handed to every task.
@@ -56,7 +86,7 @@ pub struct Context {
     pub verbosity: Verbosity,
     /// Print the engine commands a task would run, secrets redacted, and run none.
     pub dry_run: bool,
-    /// `--engine` or `CONTAINER_ENGINE`, as given; detection happens in `engine`.
+    /// `--engine`, else a valid `CONTAINER_ENGINE` ([`engine_choice`]); detection happens in `engine`.
     pub engine_choice: Option<String>,
     pub env: Env,
     pub stdout_is_tty: bool,
@@ -94,8 +124,40 @@ impl Context {
         self.stderr_is_tty && !self.env.is_set("NO_COLOR")
     }
 
+    /// The project directory must exist for the tasks that mount it: a bind
+    /// `--mount` needs its source (`--volume` used to create a mistyped one).
+    pub fn require_project_dir(&self) -> anyhow::Result<()> {
+        if self.root.is_dir() {
+            return Ok(());
+        }
+        Err(usage(format!(
+            "the project directory {} is not a directory\n  \
+             pass an existing one with --project-dir DIR (or SCYLLA_PROJECT_DIR)",
+            self.root
+        )))
+    }
+
     /// A path relative to the project root.
     pub fn path(&self, relative: impl AsRef<Utf8Path>) -> Utf8PathBuf {
         self.root.join(relative)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_engine_is_checked_and_empty_means_unset() {
+        let env = |value: &str| Env::from_pairs([("CONTAINER_ENGINE", value)]);
+        assert_eq!(engine_choice(None, &env("")).unwrap(), None);
+        assert_eq!(engine_choice(None, &Env::default()).unwrap(), None);
+        assert_eq!(engine_choice(None, &env(" Podman ")).unwrap().as_deref(), Some("podman"));
+        let message = engine_choice(None, &env("nonexistent")).unwrap_err().to_string();
+        assert!(message.starts_with("CONTAINER_ENGINE is set to `nonexistent`"), "{message}");
+        assert!(message.contains("docker, podman") && !message.contains("--engine"), "{message}");
+        // The flag wins over a bad variable, as it does over a good one.
+        let flag = engine_choice(Some("docker".into()), &env("nonexistent")).unwrap();
+        assert_eq!(flag.as_deref(), Some("docker"));
     }
 }

@@ -21,5 +21,6 @@ pub mod error;
 pub mod healthcheck;
 pub mod lint_dockerfile;
 pub mod output;
+pub mod report;
 pub mod run_experiment;
 pub mod shell;

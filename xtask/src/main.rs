@@ -8,9 +8,9 @@ use anyhow::Result;
 use camino::Utf8PathBuf;
 use clap::{Parser, Subcommand};
 
-use xtask::context::{Context, Verbosity};
+use xtask::context::{Context, Verbosity, ENGINE_CHOICES};
 use xtask::error::{exit_code_for, Outcome, EXIT_USAGE};
-use xtask::{docker_build, healthcheck, lint_dockerfile, run_experiment, shell};
+use xtask::{docker_build, healthcheck, lint_dockerfile, report, run_experiment, shell};
 
 /// Build, run and check the scylla-runner container.
 #[derive(Parser, Debug)]
@@ -24,18 +24,21 @@ use xtask::{docker_build, healthcheck, lint_dockerfile, run_experiment, shell};
         cargo xtask shell\n  \
         cargo xtask docker-build\n  \
         cargo xtask healthcheck\n  \
-        cargo xtask lint-dockerfile\n\n\
+        cargo xtask lint-dockerfile\n  \
+        cargo xtask report\n\n\
         Exit codes: 0 success, 1 the task's own failure, 2 usage or environment error;\n\
         run-experiment and shell pass the container's exit code through."
 )]
 pub struct Cli {
-    /// Container engine to drive [default: docker, else podman]
-    #[arg(long, global = true, env = "CONTAINER_ENGINE", value_parser = ["docker", "podman"])]
+    /// Container engine to drive [env: CONTAINER_ENGINE] [default: docker, else podman]
+    // CONTAINER_ENGINE is read by the context, not by clap: clap would blame
+    // `--engine` for a bad value and treat an empty one as a missing value.
+    #[arg(long, global = true, value_parser = ENGINE_CHOICES)]
     engine: Option<String>,
     /// Print the engine commands that would change something (secrets redacted) and run none
     #[arg(long, global = true)]
     dry_run: bool,
-    /// Say more: cache decisions, queries, timings
+    /// Say more: the engine commands as they run, cache decisions, timings
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     verbose: bool,
     /// Say less: errors, warnings and results only
@@ -60,6 +63,8 @@ enum Task {
     Healthcheck(healthcheck::Args),
     /// Lint Dockerfiles: hadolint's rules plus this project's
     LintDockerfile(lint_dockerfile::Args),
+    /// Write an experiment's report with charts, or export it to ProjectScylla's analysis layout
+    Report(report::Args),
 }
 
 fn workspace_root() -> Utf8PathBuf {
@@ -75,13 +80,15 @@ fn run(cli: Cli) -> Result<Outcome> {
         _ => Verbosity::Normal,
     };
     let root = cli.project_dir.unwrap_or_else(workspace_root);
-    let ctx = Context::new(root, verbosity, cli.dry_run, cli.engine);
+    let mut ctx = Context::new(root, verbosity, cli.dry_run, cli.engine);
+    ctx.engine_choice = xtask::context::engine_choice(ctx.engine_choice.take(), &ctx.env)?;
     match cli.task {
         Task::DockerBuild(args) => args.run(&ctx),
         Task::RunExperiment(args) => args.run(&ctx),
         Task::Shell(args) => args.run(&ctx),
         Task::Healthcheck(args) => args.run(&ctx),
         Task::LintDockerfile(args) => args.run(&ctx),
+        Task::Report(args) => args.run(&ctx),
     }
 }
 
@@ -127,6 +134,15 @@ mod tests {
             Cli::try_parse_from(["xtask", "shell", "--dry-run", "--engine", "podman"]).unwrap();
         assert!(cli.dry_run);
         assert_eq!(cli.engine.as_deref(), Some("podman"));
+    }
+
+    #[test]
+    fn report_takes_ids_and_an_export_directory() {
+        let cli =
+            Cli::try_parse_from(["xtask", "report", "--export-analysis", "out", "a", "b"]).unwrap();
+        let Task::Report(args) = cli.task else { panic!("wrong task") };
+        assert_eq!(args.experiments, ["a", "b"]);
+        assert_eq!(args.export_analysis.as_deref(), Some("out".into()));
     }
 
     #[test]

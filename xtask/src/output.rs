@@ -1,4 +1,4 @@
-//! Everything a task prints: commands echoed to stderr with paste-safe quoting,
+//! Everything a task prints: commands echoed to stderr (with `-v`) with paste-safe quoting,
 //! notes and warnings, colours only on a terminal (never with `NO_COLOR`).
 //! Stdout is reserved for results (`--format json`, `--list-context`, dry-run plans).
 
@@ -43,13 +43,6 @@ fn paint(enabled: bool, style: &str, text: &str) -> String {
 fn to_stderr(line: &str) {
     // A closed stderr must not turn into a panic: there is nobody to tell.
     let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
-
-/// Echoes a command about to run (`$ docker ...`), unless quiet.
-pub fn echo_command(ctx: &Context, rendered: &str) {
-    if ctx.verbosity >= Verbosity::Normal {
-        to_stderr(&paint(ctx.stderr_color(), DIM, &format!("$ {rendered}")));
-    }
 }
 
 /// A progress note, unless quiet.
@@ -132,6 +125,8 @@ mod tests {
         assert_eq!(&got[..words.len()], &words[..]);
     }
 
+    // The test checks quoting against a real shell, so it runs one itself.
+    #[allow(clippy::disallowed_macros)]
     fn xshell_sh(line: &str) -> String {
         let sh = xshell::Shell::new().expect("shell");
         xshell::cmd!(sh, "sh -c {line}").quiet().read().expect("sh runs")

@@ -5,20 +5,27 @@
 //! run-experiment, kept alive by `sleep infinity` under an init), then exec.
 //! Every shell enters through the image's entrypoint (`--shell`), so the
 //! credentials are set up on this path too, and a banner says how to use it.
+//! `--rm` removes the container when the shell exits (also after SIGHUP, when
+//! the terminal goes away); `--list` prints the shell containers.
+//! Secrets live in the container's tmpfs, which a stop empties: starting a
+//! stopped container delivers them again from the current environment.
 
 use anyhow::Result;
 
 use crate::container::guard::ContainerGuard;
-use crate::container::options::ContainerOptions;
+use crate::container::options::{host_cpu_count, ContainerOptions};
 use crate::container::secrets::SecretBundle;
 use crate::container::{
     deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL,
 };
 use crate::context::Context;
 use crate::docker_build::{self, ImageState};
+use crate::engine::exec::SignalWatch;
 use crate::engine::{exec, inspect, Engine, EngineCommand};
 use crate::error::{usage, Outcome};
+use crate::output;
 use crate::run_experiment::warn_about_credentials;
+use crate::run_experiment::Purpose;
 
 /// Role label value of shell containers.
 pub const ROLE: &str = "shell";
@@ -30,11 +37,19 @@ const ENTRYPOINT: &str = "/usr/local/bin/scylla-entrypoint";
 #[command(after_help = "Examples:\n  \
     cargo xtask shell                 # a new container scylla-shell-<time>-<random>\n  \
     cargo xtask shell mybox           # attach to mybox, start it, or create it\n  \
-    docker stop mybox; docker rm mybox  # when done\n\n\
+    cargo xtask shell --rm            # a container removed when the shell exits\n  \
+    cargo xtask shell --list          # the shell containers and their state\n  \
+    docker rm --force mybox           # when done with a kept one\n\n\
     Needs a terminal. Exit code: the shell's own; 2 for usage errors.")]
 pub struct Args {
     /// Container name: attached to if running, started if stopped, created if absent
     pub name: Option<String>,
+    /// Remove the container when the shell exits (without it, the container stays for the next shell)
+    #[arg(long)]
+    pub rm: bool,
+    /// List the shell containers (name, state, status, image) and exit
+    #[arg(long, conflicts_with_all = ["name", "rm"])]
+    pub list: bool,
     #[command(flatten)]
     pub container: ContainerOptions,
 }
@@ -63,9 +78,15 @@ pub fn validate_name(name: &str) -> Result<()> {
     )))
 }
 
-/// The exec argv that opens the shell through the entrypoint.
-pub fn exec_argv(name: &str) -> Vec<String> {
-    ["exec", "--interactive", "--tty", name, ENTRYPOINT, "--shell"].map(String::from).to_vec()
+/// The exec argv that opens the shell through the entrypoint; with `remove`,
+/// the banner is told that the container goes when the shell exits.
+pub fn exec_argv(name: &str, remove: bool) -> Vec<String> {
+    let mut argv = vec!["exec", "--interactive", "--tty"];
+    if remove {
+        argv.extend(["--env", "SCYLLA_SHELL_REMOVE=1"]);
+    }
+    argv.extend([name, ENTRYPOINT, "--shell"]);
+    argv.into_iter().map(String::from).collect()
 }
 
 /// The container spec of a new shell container (no `--rm`: it outlives the shell).
@@ -89,19 +110,27 @@ pub fn shell_spec(
         tty: false,
         interactive: false,
         auto_remove: false,
-        limits: options.limits()?,
+        limits: options.limits(Some(host_cpu_count()))?,
         cache_volumes: options.cache_volumes,
-        plain_env: vec![
+        plain_env: [
             ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
             ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
             ("SCYLLA_CONTAINER_NAME".to_string(), name.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(options.forwarding(&ctx.env)?.plain)
+        .collect(),
+        network: options.network()?,
+        engine: engine.kind,
         command: vec!["sleep".to_string(), "infinity".to_string()],
     })
 }
 
 impl Args {
     pub fn run(self, ctx: &Context) -> Result<Outcome> {
+        if self.list {
+            return list(ctx);
+        }
         let name = match &self.name {
             Some(name) => {
                 validate_name(name)?;
@@ -116,6 +145,11 @@ impl Args {
                  `cargo xtask run-experiment -- ...` instead",
             ));
         }
+        // Bad flags are reported before the engine is asked anything.
+        ctx.require_project_dir()?;
+        self.container.limits(Some(host_cpu_count()))?;
+        self.container.forwarding(&ctx.env)?;
+        self.container.network()?;
         let engine = Engine::from_context(ctx)?;
         let action = match inspect::container(ctx, &engine, &name)? {
             Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {
@@ -128,14 +162,51 @@ impl Args {
             Some(_) => ShellAction::StartThenAttach,
             None => ShellAction::Create,
         };
+        // With --rm, a closed terminal (SIGHUP) or a signal must not kill this
+        // process before it removes the container: the flags only record them.
+        let _watch = if self.rm { Some(SignalWatch::install()?) } else { None };
         match action {
             ShellAction::Attach => {}
-            ShellAction::StartThenAttach => start(ctx, &engine, &name)?,
+            ShellAction::StartThenAttach => {
+                start(ctx, &engine, &name)?;
+                let (uid, gid) = host::user_ids();
+                let user = UserMapping::for_engine(engine.kind, uid, gid);
+                deliver_secrets(
+                    ctx,
+                    &engine,
+                    &name,
+                    &user,
+                    &collect(ctx, &self.container)?,
+                    false,
+                )?;
+            }
             ShellAction::Create => create(ctx, &engine, &name, &self.container)?,
         }
-        let code = exec::interactive(ctx, &engine, &EngineCommand::action(exec_argv(&name)))?;
-        Ok(Outcome::Code(code))
+        let removal = self.rm.then(|| ContainerGuard::new(ctx, &engine, &name));
+        let code =
+            exec::interactive(ctx, &engine, &EngineCommand::action(exec_argv(&name, self.rm)));
+        if let Some(mut guard) = removal {
+            guard.remove_now();
+            if !ctx.dry_run {
+                output::note(ctx, &format!("removed container {name}"));
+            }
+        }
+        Ok(Outcome::Code(code?))
     }
+}
+
+/// `ps --all` of the containers `shell` made, printed on stdout.
+fn list(ctx: &Context) -> Result<Outcome> {
+    let engine = Engine::from_context(ctx)?;
+    let filter = format!("label={ROLE_LABEL}={ROLE}");
+    let format = "table {{.Names}}\t{{.State}}\t{{.Status}}\t{{.Image}}";
+    let query = EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", format]);
+    let out = exec::output(ctx, &engine, &query)?;
+    if !out.status.success() {
+        anyhow::bail!("cannot list the shell containers: {}", out.stderr.trim());
+    }
+    output::result_line(out.stdout.trim_end());
+    Ok(Outcome::Success)
 }
 
 fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
@@ -149,22 +220,27 @@ fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
 fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions) -> Result<()> {
     let image = docker_build::image_for_run(ctx, engine, &options.image, options.no_build)?;
     let spec = shell_spec(name, options, ctx, engine, &image)?;
-    let (bundle, status) = SecretBundle::collect(
-        &ctx.env,
-        &options.secret_env_names()?,
-        options.credentials.as_deref(),
-    )?;
-    warn_about_credentials(ctx, &status, &bundle);
-    // Until it is started, a failure must not leave a half-made container.
+    let bundle = collect(ctx, options)?;
+    // Until its secrets are in, a failure must not leave a half-made container.
     let mut guard = ContainerGuard::new(ctx, engine, name);
     let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
     if !created.status.success() {
         anyhow::bail!("cannot create container {name}: {}", created.stderr.trim());
     }
-    deliver_secrets(ctx, engine, name, &spec.user, &bundle)?;
     start(ctx, engine, name)?;
+    deliver_secrets(ctx, engine, name, &spec.user, &bundle, false)?;
     guard.disarm();
     Ok(())
+}
+
+/// The secrets for a shell container, with the warnings about them.
+fn collect(ctx: &Context, options: &ContainerOptions) -> Result<SecretBundle> {
+    let forwarding = options.forwarding(&ctx.env)?;
+    let (mut bundle, status) =
+        SecretBundle::collect(&ctx.env, &forwarding.secret_names, options.credentials.as_deref())?;
+    crate::run_experiment::auth::warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
+    warn_about_credentials(ctx, &status, &bundle, &forwarding, Purpose::Shell);
+    Ok(bundle)
 }
 
 #[cfg(test)]
@@ -183,8 +259,9 @@ mod tests {
 
     #[test]
     fn shells_enter_through_the_entrypoint() {
+        assert_eq!(exec_argv("box", true)[3..6], ["--env", "SCYLLA_SHELL_REMOVE=1", "box"]);
         assert_eq!(
-            exec_argv("box"),
+            exec_argv("box", false),
             [
                 "exec",
                 "--interactive",

@@ -98,6 +98,7 @@ fn refuses_floating_bases_and_missing_copy_sources_before_building() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("refusing to build from a floating base"), "{stderr}");
     assert!(stderr.contains("Dockerfile:1:"), "{stderr}");
+    assert!(stderr.contains("--update-pins"), "the refusal names the fix: {stderr}");
 
     let dir = project(&format!("FROM {}\nCOPY missing.txt /x\n", python_base()));
     let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &[]);
@@ -169,6 +170,56 @@ fn check_pins_sees_a_moved_tag_and_update_pins_rewrites_only_the_digest() {
     assert_eq!(rewritten, dockerfile.replace(&first, &second));
     let (code, _, _) = build(&dir.path, "unused:tag", &["--check-pins"]);
     assert_eq!(code, Some(0));
+}
+
+#[test]
+fn update_pins_pins_an_unpinned_base_together_with_claude_code_or_changes_nothing() {
+    let Some(_engine) = support::engine() else { return };
+    let pinned = python_base();
+    let floating = pinned.split('@').next().unwrap().to_string();
+    let npm = support::npm::Registry::serve(&{
+        let mut document = support::npm::captured_document();
+        document["dist-tags"]["latest"] = "2.1.331".into();
+        document
+    });
+    let old = support::npm::integrity("2.1.330");
+    let dockerfile = format!(
+        "ARG CLAUDE_CODE_VERSION=2.1.330\nARG CLAUDE_CODE_INTEGRITY={old}\n\
+         FROM {floating} AS base\nCOPY app/ /app/\n"
+    );
+    let dir = project(&dockerfile);
+    let (code, stdout, _) =
+        build(&dir.path, "unused:tag", &["--check-pins", "--npm-registry", &npm.url]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains(":3: unpinned") && stdout.contains(":1: stale"), "{stdout}");
+
+    // One registry does not answer: neither pin is written.
+    let closed =
+        ["--update-pins", "--npm-registry", "http://127.0.0.1:1", "--registry-timeout", "3"];
+    let (code, _, stderr) = build(&dir.path, "unused:tag", &closed);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap(), dockerfile);
+
+    let (code, stdout, stderr) =
+        build(&dir.path, "unused:tag", &["--update-pins", "--npm-registry", &npm.url]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let rewritten = std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap();
+    let digest = rewritten
+        .split(&format!("FROM {floating}@"))
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no digest appended: {rewritten}"))
+        .to_string();
+    assert!(digest.starts_with("sha256:") && digest.len() == 71, "{rewritten}");
+    let expected = dockerfile
+        .replace(&format!("{floating} AS"), &format!("{floating}@{digest} AS"))
+        .replace("=2.1.330\n", "=2.1.331\n")
+        .replace(&old, &support::npm::integrity("2.1.331"));
+    assert_eq!(rewritten, expected);
+    let (code, stdout, _) =
+        build(&dir.path, "unused:tag", &["--check-pins", "--npm-registry", &npm.url]);
+    assert_eq!(code, Some(0), "{stdout}");
 }
 
 #[test]

@@ -240,8 +240,11 @@ fn dry_run_prints_commands_without_secret_values_and_runs_nothing() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains(" create --name scylla-run-"), "{stdout}");
-    assert!(stdout.contains(" cp - scylla-run-"), "{stdout}");
     assert!(stdout.contains(" start --attach scylla-run-"), "{stdout}");
+    // Secrets go into the started container's tmpfs over exec stdin, never `cp`.
+    assert!(stdout.contains(" exec --interactive --user "), "{stdout}");
+    assert!(stdout.contains(" --receive-secrets <(stdin stream, not shown)"), "{stdout}");
+    assert!(!stdout.contains(" cp - "), "{stdout}");
     assert!(!format!("{stdout}{}", text(&out.stderr)).contains("dry-run-canary"));
     assert_eq!(containers_with(&engine, ROLE).len(), before, "dry run created a container");
 }
@@ -256,4 +259,63 @@ fn root_runs_declare_the_sandbox_claude_code_needs() {
     let uid = std::fs::metadata("/proc/self").unwrap().uid();
     let expected = if uid == 0 { "sandbox=1" } else { "sandbox=" };
     assert!(text(&out.stdout).lines().any(|l| l == expected), "{}", text(&out.stdout));
+}
+
+#[test]
+fn project_paths_with_colons_commas_quotes_spaces_and_non_ascii_are_mounted() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let script = "import os\nopen('results/where.txt', 'w').write(os.getcwd())\n";
+    for name in ["co:lon", "co,mma \"q\"", "sp ace ünï"] {
+        let project = support::project::TempDir::new(name);
+        std::fs::create_dir_all(project.path.join("scripts")).unwrap();
+        std::fs::write(project.path.join("scripts/run_e2e_experiment.py"), script).unwrap();
+        let out = run_in(&project.path, image, &[]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let written = std::fs::read_to_string(project.path.join("results/where.txt"));
+        assert_eq!(written.unwrap(), "/workspace", "{name}");
+    }
+}
+
+#[test]
+fn experiment_id_and_fresh_work_without_swarm() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let project = fake_project("import sys\nprint(' '.join(sys.argv[1:]))\n");
+    let out =
+        run_in(&project.path, image, &["--experiment-id", "x1", "--fresh", "--", "--tiers", "T0"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "--tiers T0 --experiment-id x1 --fresh");
+}
+
+#[test]
+fn the_runners_usage_error_comes_first_and_engine_commands_only_with_verbose() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let script = "import sys\nprint('error: argument --tiers: invalid tier', file=sys.stderr)\n\
+                  sys.exit(2)\n";
+    let project = fake_project(script);
+    let home = support::project::TempDir::new("no-credentials-home");
+    let run = |verbose: bool| {
+        let mut command = xtask();
+        command.args(["--project-dir", project.path.to_str().unwrap()]);
+        if verbose {
+            command.arg("-v");
+        }
+        command.args(["run-experiment", "--no-build", "--image", image, "--", "--tiers", "T9"]);
+        command.env("HOME", &home.path).env_remove("ANTHROPIC_API_KEY");
+        command.env_remove("OPENAI_API_KEY").output().unwrap()
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let error = stderr.find("error: argument --tiers").expect("the runner's error");
+    let warning = stderr.find("WARNING: no Claude credentials").expect("the warning");
+    assert!(error < warning, "the usage error must come first:\n{stderr}");
+    assert!(!stderr.contains("$ "), "engine commands echoed without -v:\n{stderr}");
+    let verbose = text(&run(true).stderr);
+    assert!(
+        verbose.contains(" run --name scylla-run-"),
+        "-v shows the engine commands:\n{verbose}"
+    );
 }

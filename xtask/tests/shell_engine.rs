@@ -1,6 +1,6 @@
 //! The shell task through a real pseudo-terminal (`script`): a new container
 //! with the banner and credentials set up, attach to a running one, start a
-//! stopped one, and a foreign container refused.
+//! stopped one, a foreign container refused, `--rm` and `--list`.
 
 mod support;
 
@@ -84,12 +84,15 @@ fn shell_creates_attaches_and_starts_with_credentials_on_every_entry() {
     assert_eq!(code, Some(0), "{output}");
     assert!(output.contains("shell-token"), "{output}");
 
-    // Stopped: started again, then attached.
+    // Stopped: started again (its secrets tmpfs is empty then, so they are
+    // delivered again), then attached.
     engine.run(&["stop", "--time", "1", &name]);
     assert_eq!(state(&engine), "exited");
-    let (code, output) = shell_session(&args, "echo attached-$((40+2)); exit 3\n", &[]);
+    let again = "cat ~/.claude/.credentials.json; echo; echo attached-$((40+2)); exit 3\n";
+    let (code, output) = shell_session(&args, again, &[]);
     assert_eq!(code, Some(3), "{output}");
     assert!(output.contains("attached-42"), "{output}");
+    assert!(output.contains("shell-token"), "credentials lost on restart: {output}");
     assert_eq!(state(&engine), "running");
 }
 
@@ -104,4 +107,55 @@ fn shell_refuses_a_container_it_did_not_make() {
         shell_session(&["shell", &name, "--no-build", "--image", image], "exit\n", &[]);
     assert_eq!(code, Some(2), "{output}");
     assert!(output.contains("was not made by `cargo xtask shell`"), "{output}");
+}
+
+#[test]
+fn shell_rm_removes_the_container_when_the_shell_exits_and_list_shows_kept_ones() {
+    let Some(engine) = support::engine() else { return };
+    if find_program("script").is_none() {
+        let _ = writeln!(std::io::stderr(), "skipped: `script` (util-linux) is needed for a pty");
+        assert!(std::env::var("SCYLLA_REQUIRE_ENGINE").as_deref() != Ok("1"), "script required");
+        return;
+    }
+    let image = test_image(&engine);
+    let exists =
+        |name: &str| engine.output(&["inspect", "--type", "container", name]).status.success();
+
+    // A kept shell container is listed by --list.
+    let kept = support::unique_name("xtask-shell-kept");
+    let _kept_cleanup = support::Resource::container(&engine, &kept);
+    let (code, output) =
+        shell_session(&["shell", &kept, "--no-build", "--image", image], "exit\n", &[]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("the container keeps running"), "{output}");
+    let listed = support::project::run_xtask(&["shell", "--list"]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let row = text(&listed.stdout).lines().find(|l| l.starts_with(&kept)).map(str::to_string);
+    assert!(row.as_deref().is_some_and(|r| r.contains("running")), "{}", text(&listed.stdout));
+
+    // --rm, named and new: gone after the shell exits, with the shell's code.
+    let named = support::unique_name("xtask-shell-rm");
+    let _named_cleanup = support::Resource::container(&engine, &named);
+    let args = ["shell", named.as_str(), "--rm", "--no-build", "--image", image];
+    let (code, output) = shell_session(&args, "echo inside-$((6*7)); exit 4\n", &[]);
+    assert_eq!(code, Some(4), "{output}");
+    assert!(output.contains("inside-42"), "{output}");
+    assert!(output.contains("the container is then removed (--rm)"), "{output}");
+    assert!(!exists(&named), "--rm left {named} behind");
+
+    // Unnamed: the container the banner names is gone afterwards.
+    let (code, output) =
+        shell_session(&["shell", "--rm", "--no-build", "--image", image], "exit\n", &[]);
+    assert_eq!(code, Some(0), "{output}");
+    let banner = output.split("scylla-runner shell (").nth(1).expect("banner");
+    let unnamed = banner.split(')').next().unwrap().to_string();
+    let _unnamed_cleanup = support::Resource::container(&engine, &unnamed);
+    assert!(unnamed.starts_with("scylla-shell-"), "{output}");
+    assert!(!exists(&unnamed), "--rm left {unnamed} behind");
+
+    // An existing kept container is removed too when --rm is asked for.
+    let args = ["shell", kept.as_str(), "--rm", "--no-build", "--image", image];
+    let (code, output) = shell_session(&args, "exit\n", &[]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(!exists(&kept), "--rm left {kept} behind");
 }

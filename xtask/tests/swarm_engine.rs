@@ -1,5 +1,5 @@
 //! run-experiment --swarm against a real engine and a real one-node swarm: the
-//! oracle experiment as a replicated job equals a single-machine run, secrets
+//! oracle experiment as one replicated service equals a single-machine run, secrets
 //! never leak, a shard that fails once is retried, Ctrl-C and SIGTERM leave
 //! nothing behind. A swarm is initialised only when the engine is in none, and
 //! left again only by the test that made it; the tests run one at a time.
@@ -182,7 +182,9 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
     let port = std::env::var("SCYLLA_REGISTRY_PORT").unwrap_or_else(|_| "5000".into());
     let registry = format!("127.0.0.1:{port}");
     let started = Instant::now();
+    // -v: the engine commands are echoed only then.
     let flags = [
+        "-v",
         "--shards",
         "2",
         "--registry",
@@ -196,7 +198,7 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
     assert!(out.status.success(), "swarm: {}\n{stderr}", text(&out.stdout));
     eprintln!("swarm run of the oracle experiment: {:.1} s", started.elapsed().as_secs_f64());
     assert!(stderr.contains("service create --detach --quiet"), "{stderr}");
-    assert!(stderr.contains("--mode replicated-job --replicas 2"), "{stderr}");
+    assert!(stderr.contains("--mode replicated --replicas 2"), "{stderr}");
     assert!(stderr.contains("--with-registry-auth --init --cap-drop ALL"), "{stderr}");
     let image_line = format!("image {registry}/scylla-runner@sha256:");
     assert!(stderr.contains(&image_line), "the job runs the pushed image by digest: {stderr}");
@@ -467,7 +469,7 @@ fn dry_run_prints_the_job_without_secret_values_and_creates_nothing() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains(" secret create "), "{stdout}");
     assert!(stdout.contains(" - <(stdin stream, not shown)"), "{stdout}");
-    assert!(stdout.contains("--replicas 3 --max-concurrent 2"), "{stdout}");
+    assert!(stdout.contains("--mode replicated --replicas 2 --restart-condition"), "{stdout}");
     assert!(stdout.contains("--constraint node.role==manager"), "{stdout}");
     assert!(stdout.contains("target=scylla-env-ANTHROPIC_API_KEY"), "{stdout}");
     assert!(stdout.contains("--tiers T0 --experiment-id dry"), "{stdout}");

@@ -80,28 +80,69 @@ fn every_base_of_the_project_dockerfile_is_pinned() {
 }
 
 /// The literal start of each message passed to `usage(`, `bail!(`, `anyhow!(`,
-/// `context(`/`with_context(` and `warn(ctx,`: the text before the first
-/// placeholder, quote, escape or backtick, even when the literal starts on the
-/// next line.
+/// `context(`/`with_context(`, `eprintln!(` and `warn(` (after its first argument, the
+/// context): the text before the first placeholder, quote, escape or backtick, even when
+/// the call spans lines.
 fn message_prefixes(source: &str) -> Vec<String> {
     let mut found = Vec::new();
-    let openers = ["usage(", "bail!(", "anyhow!(", "warn(ctx,", ".context(", "with_context(|| "];
+    let openers = ["usage(", "bail!(", "anyhow!(", "eprintln!(", ".context(", "with_context(|| "];
     for opener in openers {
         let mut rest = source;
         while let Some(index) = rest.find(opener) {
             rest = &rest[index + opener.len()..];
-            let after = rest.trim_start();
-            let after = after.strip_prefix("&").unwrap_or(after);
-            let after = after.strip_prefix("format!(").unwrap_or(after).trim_start();
-            let Some(literal) = after.strip_prefix('"') else { continue };
-            let end = literal.find(['{', '"', '\\', '`']).unwrap_or(literal.len());
-            let prefix = literal[..end].trim();
-            if prefix.len() >= 12 && !prefix.starts_with("internal") {
-                found.push(prefix.to_string());
-            }
+            found.extend(literal_prefix(rest));
+        }
+    }
+    let mut rest = source;
+    while let Some(index) = rest.find("warn(") {
+        rest = &rest[index + "warn(".len()..];
+        // `fn warn(ctx: ...` is the definition, not a call.
+        if source[..source.len() - rest.len()].ends_with("fn warn(") {
+            continue;
+        }
+        if let Some(comma) = first_argument_end(rest) {
+            found.extend(literal_prefix(&rest[comma + 1..]));
         }
     }
     found
+}
+
+/// The message literal's documented prefix at the start of `text`, if it is a literal.
+fn literal_prefix(text: &str) -> Option<String> {
+    let after = text.trim_start();
+    let after = after.strip_prefix("&").unwrap_or(after);
+    let after = after.strip_prefix("format!(").unwrap_or(after).trim_start();
+    let literal = after.strip_prefix('"')?;
+    let end = literal.find(['{', '"', '\\', '`']).unwrap_or(literal.len());
+    let prefix = literal[..end].trim();
+    (prefix.len() >= 12 && !prefix.starts_with("internal")).then(|| prefix.to_string())
+}
+
+/// Where the first argument of a call ends (its top-level comma), without crossing the
+/// call's closing parenthesis.
+fn first_argument_end(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (index, c) in text.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' if depth == 0 => return None,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => return Some(index),
+            '"' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[test]
+fn the_message_scan_sees_calls_over_several_lines() {
+    let source = "output::warn(\n    &self.ctx,\n    &format!(\"could not remove service {name}\"),\n);\n\
+                  eprintln!(\"lint-dockerfile: configuration key\");\nfn warn(ctx: &Context, m: &str) {}";
+    assert_eq!(
+        message_prefixes(source),
+        vec!["lint-dockerfile: configuration key", "could not remove service"]
+    );
 }
 
 #[test]

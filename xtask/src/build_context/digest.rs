@@ -5,7 +5,9 @@
 //! hash; any other file is read again. As in git's index, a file touched at or after the
 //! moment the cache was written ("racily clean": the timestamp granularity could hide a
 //! second write) is never trusted and is re-read. A missing, unreadable or malformed cache
-//! only means everything is hashed again.
+//! only means everything is hashed again, and one that cannot be written only
+//! means the next run hashes again: [`ContentDigests::cache_error`] says why, and the
+//! task goes on.
 //!
 //! Cache file: `<cache dir>/content-hashes-<first 16 hex of sha256(context dir)>.v2`, text:
 //! ```text
@@ -89,6 +91,8 @@ pub struct ContentDigests {
     pub reused: usize,
     /// Files read and hashed.
     pub hashed: usize,
+    /// Why the refreshed cache could not be saved, if it could not (speed lost, nothing else).
+    pub cache_error: Option<String>,
 }
 
 impl ContentDigests {
@@ -123,7 +127,9 @@ impl ContentDigests {
         if let Some(path) = cache_path {
             let stale = cache.entries.len() != digests.reused;
             if digests.hashed > 0 || stale {
-                save_cache(&path, context, &digests)?;
+                if let Err(error) = save_cache(&path, context, &digests) {
+                    digests.cache_error = Some(format!("{error:#}"));
+                }
             }
         }
         Ok(digests)

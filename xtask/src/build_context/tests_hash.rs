@@ -231,6 +231,17 @@ fn files_not_older_than_the_cache_are_racily_clean_and_reread() {
 }
 
 #[test]
+fn a_cache_that_cannot_be_written_is_reported_not_fatal() {
+    let tree = TempTree::new(FILES);
+    let cache = TempTree::new(&[("file", "")]);
+    let unwritable = cache.0.join("file/cache");
+    let digests = ContentDigests::compute(&tree.list(), Some(&unwritable)).unwrap();
+    assert_eq!(digests.by_path, ContentDigests::compute(&tree.list(), None).unwrap().by_path);
+    let error = digests.cache_error.expect("the reason is kept");
+    assert!(error.starts_with("cannot create"), "{error}");
+}
+
+#[test]
 fn a_corrupt_or_foreign_cache_means_rehash_not_failure() {
     let tree = TempTree::new(FILES);
     let cache = TempTree::new(&[]);

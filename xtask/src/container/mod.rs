@@ -1,11 +1,14 @@
 //! What run-experiment and shell share: the container specification (mounts,
 //! user mapping, limits, hardening, labels) rendered as a `create` argv, the
-//! secrets bundle delivered into a created container, and the guard that
-//! removes a container on every exit path.
+//! variables forwarded to it, the secrets bundle delivered into the started
+//! container's tmpfs, the write-back of refreshed credentials, and the guard
+//! that removes a container on every exit path.
 
+pub mod forward;
 pub mod guard;
 pub mod host;
 pub mod options;
+pub mod refresh;
 pub mod secrets;
 mod spec;
 
@@ -20,26 +23,71 @@ pub const ROLE_LABEL: &str = "org.scylla.xtask.role";
 /// Where the project is mounted inside the container.
 pub const WORKSPACE: &str = "/workspace";
 
-/// Streams `bundle` into the created container `name` as files owned by `user`.
+/// `exec --interactive --user U:G NAME scylla-entrypoint --receive-secrets`:
+/// the entrypoint unpacks the tar on its stdin into the secrets tmpfs;
+/// `--keeper-follows` announces the credentials keeper started next.
+pub fn receive_argv(name: &str, user: &UserMapping, keeper_follows: bool) -> Vec<String> {
+    let (uid, gid) = user.runtime_ids();
+    let user = format!("{uid}:{gid}");
+    let mut argv: Vec<String> =
+        ["exec", "--interactive", "--user", &user, name, refresh::ENTRYPOINT, "--receive-secrets"]
+            .map(String::from)
+            .to_vec();
+    if keeper_follows {
+        argv.push("--keeper-follows".to_string());
+    }
+    argv
+}
+
+/// Streams `bundle` into the RUNNING container `name`, over `exec` stdin into
+/// the tmpfs at `/run/secrets`, as files owned by `user`. (`cp` would write
+/// beneath the tmpfs, into the container's layer on the host's disk.)
 pub fn deliver_secrets(
     ctx: &crate::context::Context,
     engine: &crate::engine::Engine,
     name: &str,
     user: &UserMapping,
     bundle: &secrets::SecretBundle,
+    keeper_follows: bool,
 ) -> anyhow::Result<()> {
     use crate::engine::{exec, EngineCommand};
     if bundle.is_empty() {
         return Ok(());
     }
     let (uid, gid) = user.runtime_ids();
-    let target = format!("{name}:/");
-    let copy =
-        EngineCommand::action(["cp", "-", target.as_str()]).with_stdin(bundle.to_tar(uid, gid)?);
-    let out = exec::output(ctx, engine, &copy)?;
+    let deliver = EngineCommand::action(receive_argv(name, user, keeper_follows))
+        .with_stdin(bundle.to_tar(uid, gid)?);
+    let out = exec::output(ctx, engine, &deliver)?;
     if !out.status.success() {
         anyhow::bail!("cannot deliver secrets into container {name}: {}", out.stderr.trim());
     }
-    crate::output::detail(ctx, &format!("delivered {} as files", bundle.file_names().join(", ")));
+    crate::output::detail(
+        ctx,
+        &format!("delivered {} into memory", bundle.file_names().join(", ")),
+    );
     Ok(())
+}
+
+/// Waits (at most 30 s, and never past a signal) until the container `name`
+/// runs; `false` when it ended or never started.
+pub fn wait_until_running(
+    ctx: &crate::context::Context,
+    engine: &crate::engine::Engine,
+    name: &str,
+    watch: &crate::engine::exec::SignalWatch,
+) -> bool {
+    use crate::engine::{exec, EngineCommand};
+    if ctx.dry_run {
+        return true;
+    }
+    let query = EngineCommand::query(["inspect", "--format", "{{.State.Status}}", name]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline && watch.received().is_none() {
+        match exec::output(ctx, engine, &query) {
+            Ok(out) if out.stdout.trim() == "running" => return true,
+            Ok(out) if ["exited", "dead", "removing"].contains(&out.stdout.trim()) => return false,
+            _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+    false
 }

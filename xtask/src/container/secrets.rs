@@ -1,22 +1,24 @@
-//! Secret delivery: API keys and the Claude credentials file go into a created
-//! container as files in a tar stream (`cp -` reads it from stdin), owned by the
-//! container's user with mode 0400. Nothing is written to the host's disk, no
-//! value reaches an argv, a log line or the container's `inspect` output; the
+//! Secret values: keys, tokens and the Claude credentials file, collected into
+//! an in-memory bundle and packed as a tar stream of files owned by the
+//! container's user with mode 0400. The stream goes into a running container
+//! over `exec --interactive` stdin and is unpacked into the tmpfs at
+//! `/run/secrets` (see `container::deliver_secrets`), so no value touches a
+//! disk, an argv, a log line or the container's `inspect` output; the
 //! entrypoint turns `/run/secrets/scylla-env-NAME` back into `$NAME`.
 
 use anyhow::{Context as _, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
+use super::forward::SecretFile;
 use crate::context::Env;
 
-/// The directory inside the container (the same path swarm secrets use).
-pub const SECRETS_DIR: &str = "run/secrets";
+/// The directory inside the container (the same path swarm secrets use); a
+/// tmpfs in experiment and shell containers.
+pub const SECRETS_MOUNT: &str = "/run/secrets";
 /// File name prefix of a secret that becomes an environment variable.
 pub const ENV_PREFIX: &str = "scylla-env-";
 /// File name of the Claude credentials.
 pub const CREDENTIALS_FILE: &str = "scylla-claude-credentials";
-/// Variables always forwarded when set.
-pub const DEFAULT_SECRET_ENV: [&str; 2] = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"];
 
 /// Secret values collected for one container. Its `Debug` shows names only.
 #[derive(Clone, Default)]
@@ -34,9 +36,27 @@ impl std::fmt::Debug for SecretBundle {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CredentialsStatus {
     Found(Utf8PathBuf),
-    Missing(Utf8PathBuf),
+    /// The default file does not exist (nobody logged in on this machine).
+    Absent(Utf8PathBuf),
     /// No path given and no HOME to look in.
     NoHome,
+    /// A file that cannot be used: a given path that does not exist, a
+    /// directory, or a file this user cannot read. The run goes on without it.
+    Unusable {
+        path: Utf8PathBuf,
+        reason: String,
+    },
+}
+
+/// Reads a secret file, or says in a few words why it cannot be used.
+fn read_secret_file(path: &Utf8Path, given: bool) -> Result<Vec<u8>, Option<String>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(given.then(|| "does not exist".to_string()))
+        }
+        Ok(meta) if meta.is_dir() => Err(Some("is a directory".to_string())),
+        _ => std::fs::read(path).map_err(|e| Some(format!("cannot be read: {e}"))),
+    }
 }
 
 /// Whether `name` can be an environment variable name.
@@ -55,8 +75,9 @@ pub fn credentials_path(env: &Env, given: Option<&Utf8Path>) -> Option<Utf8PathB
 
 impl SecretBundle {
     /// Collects the variables in `names` that are set in `env`, and the
-    /// credentials file when it exists. Returns the bundle and the credentials
-    /// status; a missing file is not an error (the caller warns).
+    /// credentials file when it can be read. Returns the bundle and the
+    /// credentials status; a file that cannot be used is not an error (the
+    /// caller warns and the run goes on with the other ways to authenticate).
     pub fn collect(
         env: &Env,
         names: &[String],
@@ -70,15 +91,32 @@ impl SecretBundle {
         }
         let status = match credentials_path(env, credentials) {
             None => CredentialsStatus::NoHome,
-            Some(path) if path.is_file() => {
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("cannot read the Claude credentials file {path}"))?;
-                bundle.files.push((CREDENTIALS_FILE.to_string(), bytes));
-                CredentialsStatus::Found(path)
-            }
-            Some(path) => CredentialsStatus::Missing(path),
+            Some(path) => match read_secret_file(&path, credentials.is_some()) {
+                Ok(bytes) => {
+                    bundle.files.push((CREDENTIALS_FILE.to_string(), bytes));
+                    CredentialsStatus::Found(path)
+                }
+                Err(None) => CredentialsStatus::Absent(path),
+                Err(Some(reason)) => CredentialsStatus::Unusable { path, reason },
+            },
         };
         Ok((bundle, status))
+    }
+
+    /// Adds secret files (a cloud provider's credentials); returns the ones that
+    /// cannot be used, with the reason, for the caller to warn about.
+    pub fn add_files(&mut self, files: &[SecretFile]) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        for file in files {
+            match read_secret_file(&file.host_path, true) {
+                Ok(bytes) => self.files.push((file.file_name.clone(), bytes)),
+                Err(reason) => problems.push((
+                    format!("{} ({})", file.host_path, file.variable),
+                    reason.unwrap_or_default(),
+                )),
+            }
+        }
+        problems
     }
 
     /// Adds one named file (for tests and swarm secrets).
@@ -101,7 +139,12 @@ impl SecretBundle {
     }
 
     pub fn has_credentials(&self) -> bool {
-        self.files.iter().any(|(name, _)| name == CREDENTIALS_FILE)
+        self.file(CREDENTIALS_FILE).is_some()
+    }
+
+    /// The content of one file of the bundle.
+    pub fn file(&self, file_name: &str) -> Option<&[u8]> {
+        self.files.iter().find(|(name, _)| name == file_name).map(|(_, bytes)| bytes.as_slice())
     }
 
     /// The files with their contents (for swarm secrets).
@@ -109,8 +152,8 @@ impl SecretBundle {
         &self.files
     }
 
-    /// A tar stream holding `run/secrets/` (0700) and one 0400 file per secret,
-    /// all owned by `uid:gid`, to extract at `/` in the container.
+    /// A tar stream of one 0400 file per secret, owned by `uid:gid`, to
+    /// extract in the secrets directory of the container.
     pub fn to_tar(&self, uid: u32, gid: u32) -> Result<Vec<u8>> {
         let header = |kind: tar::EntryType, mode: u32, size: usize| {
             let mut header = tar::Header::new_ustar();
@@ -123,12 +166,10 @@ impl SecretBundle {
             header
         };
         let mut builder = tar::Builder::new(Vec::new());
-        let mut dir = header(tar::EntryType::Directory, 0o700, 0);
-        builder.append_data(&mut dir, format!("{SECRETS_DIR}/"), std::io::empty())?;
         for (name, bytes) in &self.files {
             let mut file = header(tar::EntryType::Regular, 0o400, bytes.len());
             builder
-                .append_data(&mut file, format!("{SECRETS_DIR}/{name}"), bytes.as_slice())
+                .append_data(&mut file, name, bytes.as_slice())
                 .with_context(|| format!("cannot pack the secret {name}"))?;
         }
         Ok(builder.into_inner()?)
@@ -147,9 +188,26 @@ mod tests {
         assert_eq!(bundle.env_names(), vec!["ANTHROPIC_API_KEY"]);
         assert_eq!(
             status,
-            CredentialsStatus::Missing("/nonexistent/.claude/.credentials.json".into())
+            CredentialsStatus::Absent("/nonexistent/.claude/.credentials.json".into())
         );
         assert!(!format!("{bundle:?}").contains("canary"));
+    }
+
+    #[test]
+    fn a_given_path_that_is_missing_or_a_directory_says_so() {
+        let env = Env::from_pairs([("HOME", "/nonexistent")]);
+        let status = |path: &str| SecretBundle::collect(&env, &[], Some(path.into())).unwrap().1;
+        assert_eq!(
+            status("/tmp/typo-does-not-exist.json"),
+            CredentialsStatus::Unusable {
+                path: "/tmp/typo-does-not-exist.json".into(),
+                reason: "does not exist".into()
+            }
+        );
+        assert_eq!(
+            status("/tmp"),
+            CredentialsStatus::Unusable { path: "/tmp".into(), reason: "is a directory".into() }
+        );
     }
 
     #[test]
@@ -162,6 +220,8 @@ mod tests {
         assert!(!valid_env_name("A=B"));
     }
 
+    // The bytes are checked by the real tar, which the test runs itself.
+    #[allow(clippy::disallowed_macros)]
     #[test]
     fn tar_stream_is_read_back_by_tar_with_owner_and_mode() {
         let mut bundle = SecretBundle::default();
@@ -172,15 +232,11 @@ mod tests {
         let listing =
             xshell::cmd!(sh, "tar --numeric-owner -tvf -").stdin(&bytes).quiet().read().unwrap();
         let lines: Vec<&str> = listing.lines().collect();
-        assert!(lines[0].starts_with("drwx------ 4321/8765"), "{listing}");
-        assert!(lines[0].ends_with("run/secrets/"), "{listing}");
-        assert!(lines[1].starts_with("-r-------- 4321/8765"), "{listing}");
-        assert!(lines[1].ends_with("run/secrets/scylla-env-KEY"), "{listing}");
-        let content = xshell::cmd!(sh, "tar -xOf - run/secrets/scylla-env-KEY")
-            .stdin(&bytes)
-            .quiet()
-            .read()
-            .unwrap();
+        assert_eq!(lines.len(), 1, "{listing}");
+        assert!(lines[0].starts_with("-r-------- 4321/8765"), "{listing}");
+        assert!(lines[0].ends_with(" scylla-env-KEY"), "{listing}");
+        let content =
+            xshell::cmd!(sh, "tar -xOf - scylla-env-KEY").stdin(&bytes).quiet().read().unwrap();
         assert_eq!(content, "value");
     }
 }

@@ -2,6 +2,7 @@
 
 use camino::Utf8PathBuf;
 
+use super::secrets::SECRETS_MOUNT;
 use super::WORKSPACE;
 use crate::engine::EngineKind;
 
@@ -62,6 +63,10 @@ pub struct ContainerSpec {
     pub cache_volumes: bool,
     /// Non-secret variables, rendered as `--env NAME=value`.
     pub plain_env: Vec<(String, String)>,
+    /// `--network NAME`; the engine's default network when `None`.
+    pub network: Option<String>,
+    /// The engine whose flag dialect is rendered (tmpfs ownership options).
+    pub engine: EngineKind,
     pub command: Vec<String>,
 }
 
@@ -75,6 +80,16 @@ pub const CACHE_VOLUMES: [(&str, &str, &str); 2] = [
 fn push_pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
     argv.push(flag.to_string());
     argv.push(value.into());
+}
+
+/// One field of a CSV record as Go's `encoding/csv` reads it: quoted, with
+/// inner quotes doubled, when it holds a comma, a quote or a line break.
+fn csv_field(field: &str) -> std::borrow::Cow<'_, str> {
+    if field.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(field)
+    }
 }
 
 impl ContainerSpec {
@@ -99,6 +114,10 @@ impl ContainerSpec {
         self.push_hardening(&mut argv);
         self.push_user(&mut argv);
         self.push_mounts(&mut argv);
+        self.push_secrets_tmpfs(&mut argv);
+        if let Some(network) = &self.network {
+            push_pair(&mut argv, "--network", network);
+        }
         self.push_env(&mut argv);
         argv.push(self.image.clone());
         argv.extend(self.command.iter().cloned());
@@ -134,13 +153,32 @@ impl ContainerSpec {
     }
 
     fn push_mounts(&self, argv: &mut Vec<String>) {
-        push_pair(argv, "--volume", format!("{}:{WORKSPACE}", self.project_dir));
+        // `--mount`, not `--volume SRC:DST`: a `:` in the project path would
+        // split the `--volume` value. `--mount` is one CSV record for both
+        // docker and podman, so the source field is quoted when it needs it.
+        let source = format!("source={}", self.project_dir);
+        let source = csv_field(&source);
+        push_pair(argv, "--mount", format!("type=bind,{source},target={WORKSPACE}"));
         push_pair(argv, "--workdir", WORKSPACE);
         if self.cache_volumes {
             for (volume, target, _) in CACHE_VOLUMES {
                 push_pair(argv, "--volume", format!("{volume}:{target}"));
             }
         }
+    }
+
+    /// Secrets are delivered into this tmpfs after the start, so they live in
+    /// memory only: files copied into a created container would sit in its
+    /// writable layer on the host's disk until it is removed.
+    fn push_secrets_tmpfs(&self, argv: &mut Vec<String>) {
+        let (uid, gid) = self.user.runtime_ids();
+        // Docker takes the owner as tmpfs options; Podman refuses them and
+        // has `U` (chown to the container's user) instead.
+        let options = match self.engine {
+            EngineKind::Docker => format!("mode=0700,uid={uid},gid={gid}"),
+            EngineKind::Podman => "mode=0700,U".to_string(),
+        };
+        push_pair(argv, "--tmpfs", format!("{SECRETS_MOUNT}:{options}"));
     }
 
     fn push_env(&self, argv: &mut Vec<String>) {
@@ -172,6 +210,8 @@ mod tests {
             limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 1024 },
             cache_volumes: false,
             plain_env: vec![("SCYLLA_IMAGE_ID".into(), "sha256:abc".into())],
+            network: None,
+            engine: EngineKind::Docker,
             command: vec![
                 "python".into(),
                 "scripts/run_e2e_experiment.py".into(),
@@ -206,10 +246,12 @@ mod tests {
             "1024",
             "--user",
             "1000:1000",
-            "--volume",
-            "/home/me/scylla:/workspace",
+            "--mount",
+            "type=bind,source=/home/me/scylla,target=/workspace",
             "--workdir",
             "/workspace",
+            "--tmpfs",
+            "/run/secrets:mode=0700,uid=1000,gid=1000",
             "--env",
             "SCYLLA_IMAGE_ID=sha256:abc",
             "scylla-runner:latest",
@@ -219,6 +261,21 @@ mod tests {
             "T0",
         ];
         assert_eq!(argv, expected);
+    }
+
+    #[test]
+    fn project_paths_with_colons_commas_and_quotes_mount_as_one_csv_record() {
+        let mount = |dir: &str| {
+            let mut s = spec();
+            s.project_dir = dir.into();
+            let argv = s.create_argv();
+            let at = argv.iter().position(|a| a == "--mount").unwrap();
+            argv[at + 1].clone()
+        };
+        assert_eq!(mount("/tmp/co:lon"), "type=bind,source=/tmp/co:lon,target=/workspace");
+        assert_eq!(mount("/tmp/a b/ü"), "type=bind,source=/tmp/a b/ü,target=/workspace");
+        assert_eq!(mount("/tmp/a,b"), "type=bind,\"source=/tmp/a,b\",target=/workspace");
+        assert_eq!(mount("/tmp/q\"x"), "type=bind,\"source=/tmp/q\"\"x\",target=/workspace");
     }
 
     #[test]
@@ -235,9 +292,13 @@ mod tests {
         s.tty = true;
         s.interactive = true;
         s.cache_volumes = true;
+        s.network = Some("lab-net".into());
         s.user = UserMapping::for_engine(EngineKind::Podman, 1000, 1000);
+        s.engine = EngineKind::Podman;
         let argv = s.create_argv();
         let joined = argv.join(" ");
+        assert!(joined.contains("--tmpfs /run/secrets:mode=0700,U "), "{joined}");
+        assert!(joined.contains("--network lab-net --env"), "{joined}");
         assert!(joined.contains("--interactive --tty"), "{joined}");
         assert!(joined.contains("--userns keep-id --user 1000:1000"), "{joined}");
         assert!(joined.contains("--volume scylla-pip-cache:/cache/pip"), "{joined}");

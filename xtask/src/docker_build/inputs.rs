@@ -37,6 +37,8 @@ pub struct BuildInputs {
     /// Files whose content hash came from the cache / were read.
     pub reused: usize,
     pub hashed: usize,
+    /// Why the hash cache could not be saved, if it could not.
+    pub cache_error: Option<String>,
 }
 
 /// Reads `KEY=VALUE` lines (comments and blanks skipped) of a build-args file.
@@ -89,6 +91,13 @@ pub fn check_extras(context_dir: &Utf8Path, extras: &[String]) -> Result<()> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| usage(format!("--extras needs {path}, which cannot be read: {e}")))?;
     let known = pyproject_extras(&text);
+    let declared = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+    if extras.iter().any(|e| e.trim().is_empty()) {
+        return Err(usage(format!(
+            "--extras takes group names separated by commas, and one is empty \
+             (--extras dev,test; leave the flag out for none)\n  {path} declares: {declared}"
+        )));
+    }
     let unknown: Vec<&String> = extras.iter().filter(|e| !known.contains(e)).collect();
     if unknown.is_empty() {
         return Ok(());
@@ -96,7 +105,7 @@ pub fn check_extras(context_dir: &Utf8Path, extras: &[String]) -> Result<()> {
     Err(usage(format!(
         "unknown --extras group(s): {}\n  {path} declares: {}",
         unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
-        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        declared
     )))
 }
 
@@ -170,6 +179,7 @@ pub fn gather(
         steps,
         reused: digests.reused,
         hashed: digests.hashed,
+        cache_error: digests.cache_error,
     })
 }
 

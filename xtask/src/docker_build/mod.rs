@@ -6,6 +6,7 @@
 //! without calling the builder. Per-step records in a second label let
 //! `--explain` say which step a change invalidates first and by which files.
 
+mod claude_code;
 mod inputs;
 mod pins;
 mod registry;
@@ -37,8 +38,8 @@ pub const BUILD_ARGS_FILE: &str = ".xtask/build-args";
 #[command(after_help = "Examples:\n  \
     cargo xtask docker-build                      # build or say `up to date`\n  \
     cargo xtask docker-build --explain            # which step a change invalidates\n  \
-    cargo xtask docker-build --check-pins         # are the base digests current?\n  \
-    cargo xtask docker-build --update-pins        # rewrite stale digests in place\n  \
+    cargo xtask docker-build --check-pins         # are the base digests and Claude Code current?\n  \
+    cargo xtask docker-build --update-pins        # rewrite stale pins in place\n  \
     cargo xtask docker-build --list-context       # files the engine would receive\n  \
     cargo xtask docker-build --extras dev --format json\n\n\
     Build-arg defaults are read from .xtask/build-args when it exists.\n\
@@ -81,15 +82,21 @@ pub struct Args {
     /// Say which step a change invalidates first, and by which files; build nothing
     #[arg(long, group = "mode")]
     pub explain: bool,
-    /// Ask each base's registry whether its pin is current (exit 1 if any is stale)
+    /// Ask each base's registry, and npm for Claude Code, whether the pins are
+    /// current (exit 1 if any is stale)
     #[arg(long, group = "mode")]
     pub check_pins: bool,
-    /// Rewrite stale pins in the Dockerfile (only the digests change)
+    /// Rewrite stale pins in the Dockerfile: base digests (unpinned bases get one)
+    /// and the Claude Code version with its integrity, all or nothing
     #[arg(long, group = "mode")]
     pub update_pins: bool,
     /// Registry timeout for --check-pins/--update-pins, in seconds
     #[arg(long, default_value_t = 20, value_name = "SECONDS")]
     pub registry_timeout: u64,
+    /// npm registry asked about Claude Code by --check-pins/--update-pins
+    /// [default: $SCYLLA_NPM_REGISTRY, else https://registry.npmjs.org]
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
 }
 
 /// Text for people, JSON for scripts.
@@ -138,12 +145,17 @@ impl Args {
         let request = self.request(ctx)?;
         let timeout = Duration::from_secs(self.registry_timeout.max(1));
         if self.check_pins || self.update_pins {
-            return report::pins_mode(ctx, &request, self.update_pins, self.format, timeout);
+            let npm_registry = claude_code::registry_url(
+                self.npm_registry.as_deref(),
+                ctx.env.get(claude_code::REGISTRY_ENV),
+            )?;
+            let mode = report::PinsMode { update: self.update_pins, timeout, npm_registry };
+            return report::pins_mode(ctx, &request, &mode, self.format);
         }
         if self.list_context {
             let engine = Engine::from_context(ctx).ok();
             let builder = engine.map(|e| builder_for(ctx, &e)).unwrap_or(Builder::Classic);
-            let inputs = inputs::gather(request, builder, &cache_dir(ctx))?;
+            let inputs = gather_inputs(ctx, request, builder)?;
             for line in inputs.context.lines() {
                 output::result_line(&line);
             }
@@ -174,11 +186,35 @@ fn default_build_args(ctx: &Context) -> Result<BTreeMap<String, String>> {
     Ok(args)
 }
 
-/// Where content hashes are cached between runs: this workspace's `target/`,
-/// never the project directory, which may be the build context itself.
-pub fn cache_dir(_ctx: &Context) -> Utf8PathBuf {
-    let manifest_dir = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(&manifest_dir).join("target/xtask-cache")
+/// Where content hashes are cached between runs: the user's cache directory
+/// (`$XDG_CACHE_HOME/scylla-xtask`, else `~/.cache/scylla-xtask`), else the
+/// project's `target/xtask-cache`. Never a path fixed when the tool was built:
+/// another user must not need to write there. Not the project by default: it
+/// may be the build context itself, where a cache file would change the hash.
+/// Cache files are keyed by the context directory, so projects never mix.
+pub fn cache_dir(ctx: &Context) -> Utf8PathBuf {
+    let absolute =
+        |name: &str| ctx.env.get(name).map(Utf8PathBuf::from).filter(|p| p.is_absolute());
+    if let Some(dir) = absolute("XDG_CACHE_HOME") {
+        return dir.join("scylla-xtask");
+    }
+    match absolute("HOME") {
+        Some(home) => home.join(".cache/scylla-xtask"),
+        None => ctx.path("target/xtask-cache"),
+    }
+}
+
+/// Reads and checks the build inputs; a hash cache that cannot be saved costs
+/// only speed, so it is a `-v` note.
+fn gather_inputs(ctx: &Context, request: BuildRequest, builder: Builder) -> Result<BuildInputs> {
+    let inputs = inputs::gather(request, builder, &cache_dir(ctx))?;
+    if let Some(error) = &inputs.cache_error {
+        output::detail(
+            ctx,
+            &format!("note: hash cache not saved ({error}); the next run hashes the context again"),
+        );
+    }
+    Ok(inputs)
 }
 
 /// The builder `build` will use: BuildKit when buildx answers (or is forced
@@ -247,7 +283,7 @@ pub fn build_if_needed(
     no_cache: bool,
 ) -> Result<Built> {
     let builder = builder_for(ctx, engine);
-    let inputs = inputs::gather(request, builder, &cache_dir(ctx))?;
+    let inputs = gather_inputs(ctx, request, builder)?;
     output::detail(
         ctx,
         &format!(

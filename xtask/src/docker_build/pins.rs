@@ -1,6 +1,8 @@
 //! Base-image pins: every external `FROM` must be `@sha256:<64 hex>` before a
 //! build; `--check-pins` asks each base's registry where its tag points now;
-//! `--update-pins` rewrites stale digests in place (only the digest changes).
+//! `--update-pins` rewrites stale digests in place (only the digest changes) and
+//! pins unpinned bases by appending `@sha256:<digest>` to the reference as written,
+//! where the Dockerfile writes it whole (on the `FROM`, or as one ARG's default).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub struct BaseImage {
     /// Whether a `--build-arg` supplied it (then the file is not the place to fix it).
     pub overridden: bool,
     pub image: ImageRef,
+    /// The reference exactly as written on `defined_line`, when it is written
+    /// whole there (not composed of several parts): where a digest can be appended.
+    pub written: Option<String>,
 }
 
 /// `name:tag` of a reference, without its digest (for messages and lookups).
@@ -48,6 +53,7 @@ pub fn external_bases(
                 defined_line: defined_line(&from),
                 overridden: from.args.iter().any(|a| a.overridden),
                 image: image.clone(),
+                written: written_whole(&from),
             }),
             Base::Stage(_) | Base::Scratch => {}
             Base::Invalid(reason) => return Err(invalid_from(file, &from, reason)),
@@ -56,11 +62,34 @@ pub fn external_bases(
     Ok(bases)
 }
 
+/// `FROM name:tag` → `name:tag`; `FROM ${BASE}` → BASE's default; else `None`.
+fn written_whole(from: &ResolvedFrom) -> Option<String> {
+    match from.args.as_slice() {
+        [] => Some(from.raw.clone()),
+        [arg]
+            if !arg.overridden
+                && [format!("${}", arg.name), format!("${{{}}}", arg.name)].contains(&from.raw) =>
+        {
+            arg.value.clone()
+        }
+        _ => None,
+    }
+}
+
 fn defined_line(from: &ResolvedFrom) -> usize {
     from.args.iter().rev().find_map(|a| a.line.filter(|_| !a.overridden)).unwrap_or(from.line)
 }
 
 fn invalid_from(file: &Utf8Path, from: &ResolvedFrom, reason: &str) -> anyhow::Error {
+    // No line and no value: no global ARG declares it (platform ARGs have values).
+    if let Some(arg) = from.args.iter().find(|a| a.value.is_none() && a.line.is_none()) {
+        return usage(format!(
+            "{file}:{}: FROM {} uses ARG {}, which is not declared\n  \
+             declare it before the first FROM with a pinned default \
+             (ARG {}=image:tag@sha256:...); a --build-arg alone does not reach FROM",
+            from.line, from.raw, arg.name, arg.name
+        ));
+    }
     if let Some(arg) = from.args.iter().find(|a| a.value.is_none()) {
         return usage(format!(
             "{file}:{}: FROM {} uses ARG {} which has no value\n  \
@@ -71,23 +100,33 @@ fn invalid_from(file: &Utf8Path, from: &ResolvedFrom, reason: &str) -> anyhow::E
     usage(format!("{file}:{}: FROM {}: {reason}", from.line, from.raw))
 }
 
-/// Refuses unpinned external bases, naming each with its line and the fix.
+/// Refuses unpinned external bases, naming each with its line and the fix:
+/// `--update-pins` when it can pin every one of them, by hand otherwise.
 pub fn require_pinned(file: &Utf8Path, bases: &[BaseImage]) -> Result<()> {
-    let unpinned: Vec<String> = bases
+    let unpinned: Vec<&BaseImage> = bases.iter().filter(|b| !b.image.is_pinned()).collect();
+    if unpinned.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = unpinned
         .iter()
-        .filter(|b| !b.image.is_pinned())
         .map(|b| {
             format!("  {file}:{}: {} is not pinned by digest", b.defined_line, name_tag(&b.image))
         })
         .collect();
-    if unpinned.is_empty() {
-        return Ok(());
-    }
+    let fix = if unpinned.iter().all(|b| !b.overridden && b.written.is_some()) {
+        format!(
+            "pin it with `cargo xtask docker-build --file {file} --update-pins` \
+             (it asks the registry and appends @sha256:<digest>)"
+        )
+    } else {
+        "pin it as name:tag@sha256:<digest> where it is given (`cargo xtask docker-build \
+         --check-pins` shows the digest)"
+            .to_string()
+    };
     Err(usage(format!(
-        "refusing to build from a floating base\n{}\n  \
-         pin it as name:tag@sha256:<digest> (see `cargo xtask docker-build --check-pins`), \
+        "refusing to build from a floating base\n{}\n  {fix},\n  \
          or pass --allow-unpinned for a throwaway build",
-        unpinned.join("\n")
+        lines.join("\n")
     )))
 }
 
@@ -136,10 +175,20 @@ pub fn check(bases: &[BaseImage], timeout: Duration) -> Vec<PinReport> {
 /// A rewrite of one line: (line number, old text, new text).
 pub type LineEdit = (usize, String, String);
 
-/// Replaces stale digests in `source`; only the 64 hex digits change. Pins
-/// given by `--build-arg` are not in the file and are left out. Fails (and
-/// changes nothing) if any report is unreachable or a pin is not found.
-pub fn rewrite(source: &str, reports: &[PinReport]) -> Result<(String, Vec<LineEdit>)> {
+/// What `rewrite` made of the reports.
+#[derive(Debug, Default)]
+pub struct Rewrite {
+    pub text: String,
+    pub edits: Vec<LineEdit>,
+    /// Stale or unpinned bases the file does not hold (they come from build args).
+    pub notes: Vec<String>,
+}
+
+/// Replaces stale digests in `source` (only the 64 hex digits change) and
+/// appends `@sha256:<digest>` to unpinned references. Pins given by build args
+/// are not in the file: they become notes. Fails, changing nothing, if any
+/// registry is unreachable or a reference cannot be found where it is written.
+pub fn rewrite(source: &str, reports: &[PinReport]) -> Result<Rewrite> {
     let unreachable = reports.iter().find_map(|r| match &r.state {
         PinState::Unreachable { reason } => Some((r, reason)),
         _ => None,
@@ -151,31 +200,86 @@ pub fn rewrite(source: &str, reports: &[PinReport]) -> Result<(String, Vec<LineE
         )));
     }
     let mut lines: Vec<String> = source.split_inclusive('\n').map(str::to_string).collect();
-    let mut edits = Vec::new();
-    for report in reports.iter().filter(|r| !r.base.overridden) {
-        let (PinState::Stale { current }, Some(old)) = (&report.state, report.base.image.sha256())
-        else {
-            continue;
+    let mut result = Rewrite::default();
+    // One ARG default may feed several FROMs: each place is rewritten once.
+    let mut done = std::collections::BTreeSet::new();
+    for report in reports {
+        let base = &report.base;
+        let current = match &report.state {
+            PinState::Stale { current } | PinState::Unpinned { current } => current,
+            _ => continue,
         };
-        let new = current.trim_start_matches("sha256:");
-        let index = report.base.defined_line - 1;
-        let Some(line) = lines.get_mut(index) else { continue };
-        if !line.contains(old) {
-            return Err(usage(format!(
-                "cannot find the digest of {} on line {}; nothing was changed",
-                name_tag(&report.base.image),
-                report.base.defined_line
-            )));
+        if base.overridden {
+            let note = format!(
+                "{} comes from a build arg (--build-arg or .xtask/build-args), not the Dockerfile: \
+                 pin it there as {}@{current}",
+                name_tag(&base.image),
+                base.image.name()
+            );
+            if !result.notes.contains(&note) {
+                result.notes.push(note);
+            }
+            continue;
         }
+        if !done.insert(base.defined_line) {
+            continue;
+        }
+        let index = base.defined_line - 1;
+        let Some(line) = lines.get_mut(index) else { continue };
         let before = line.clone();
-        *line = line.replace(old, new);
-        edits.push((
-            report.base.defined_line,
-            before.trim_end().to_string(),
-            line.trim_end().to_string(),
-        ));
+        let changed = match base.image.sha256() {
+            Some(old) => {
+                line.contains(old).then(|| line.replace(old, current.trim_start_matches("sha256:")))
+            }
+            None => base.written.as_deref().map_or_else(
+                || Err(not_written_whole(base, current)),
+                |written| Ok(append_digest(line, written, current)),
+            )?,
+        };
+        let Some(changed) = changed else {
+            return Err(usage(format!(
+                "cannot find the reference of {} on line {}; nothing was changed",
+                name_tag(&base.image),
+                base.defined_line
+            )));
+        };
+        *line = changed;
+        if *line != before {
+            result.edits.push((
+                base.defined_line,
+                before.trim_end().to_string(),
+                line.trim_end().to_string(),
+            ));
+        }
     }
-    Ok((lines.concat(), edits))
+    result.text = lines.concat();
+    Ok(result)
+}
+
+fn not_written_whole(base: &BaseImage, current: &str) -> anyhow::Error {
+    usage(format!(
+        "cannot pin {} on line {}: its reference is put together from several parts \
+         (ARGs or text around them), so there is no one place to add the digest; \
+         nothing was changed\n  pin it by hand: {}@{current}",
+        name_tag(&base.image),
+        base.defined_line,
+        name_tag(&base.image)
+    ))
+}
+
+/// `written` followed by `@<digest>` in `line`, where `written` stands alone
+/// (not the prefix of a longer reference); `None` if it does not.
+fn append_digest(line: &str, written: &str, digest: &str) -> Option<String> {
+    let part_of_reference = |c: char| c.is_ascii_alphanumeric() || "._-/:@$".contains(c);
+    let mut from = 0;
+    while let Some(found) = line[from..].find(written) {
+        let end = from + found + written.len();
+        if !line[end..].starts_with(part_of_reference) {
+            return Some(format!("{}@{digest}{}", &line[..end], &line[end..]));
+        }
+        from = end;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -217,6 +321,18 @@ mod tests {
     }
 
     #[test]
+    fn from_an_undeclared_arg_says_so() {
+        for args in [vec![], vec![("BASE", "python:3.12")]] {
+            let message = bases("FROM ${BASE}\n", &args).unwrap_err().to_string();
+            assert!(
+                message.contains("FROM ${BASE} uses ARG BASE, which is not declared"),
+                "{message}"
+            );
+            assert!(message.contains("ARG BASE=image:tag@sha256:"), "{message}");
+        }
+    }
+
+    #[test]
     fn rewrite_changes_only_the_digest() {
         let src =
             format!("# keep me\nARG BASE=python:3.12@sha256:{OLD}  # comment\nFROM ${{BASE}}\n");
@@ -225,10 +341,27 @@ mod tests {
             base: found[0].clone(),
             state: PinState::Stale { current: format!("sha256:{NEW}") },
         }];
-        let (text, edits) = rewrite(&src, &reports).unwrap();
-        assert_eq!(text, src.replace(OLD, NEW));
-        assert_eq!(edits.len(), 1);
-        assert_eq!(edits[0].0, 2);
+        let done = rewrite(&src, &reports).unwrap();
+        assert_eq!(done.text, src.replace(OLD, NEW));
+        assert_eq!(done.edits.len(), 1);
+        assert_eq!(done.edits[0].0, 2);
+    }
+
+    #[test]
+    fn a_stale_arg_shared_by_two_froms_is_rewritten_once() {
+        let src =
+            format!("ARG BASE=python:3.12@sha256:{OLD}\nFROM ${{BASE}} AS a\nFROM ${{BASE}}\n");
+        let reports: Vec<PinReport> = bases(&src, &[])
+            .unwrap()
+            .into_iter()
+            .map(|base| PinReport {
+                base,
+                state: PinState::Stale { current: format!("sha256:{NEW}") },
+            })
+            .collect();
+        assert_eq!(reports.len(), 2);
+        let done = rewrite(&src, &reports).unwrap();
+        assert_eq!((done.text, done.edits.len()), (src.replace(OLD, NEW), 1));
     }
 
     #[test]
@@ -240,5 +373,52 @@ mod tests {
             state: PinState::Unreachable { reason: "x".into() },
         }];
         assert!(rewrite(&src, &reports).is_err());
+    }
+
+    fn unpinned(src: &str) -> Result<Rewrite> {
+        let reports: Vec<PinReport> = bases(src, &[])
+            .unwrap()
+            .into_iter()
+            .map(|base| PinReport {
+                base,
+                state: PinState::Unpinned { current: format!("sha256:{NEW}") },
+            })
+            .collect();
+        rewrite(src, &reports)
+    }
+
+    #[test]
+    fn rewrite_pins_an_unpinned_base_where_it_is_written() {
+        let src = "FROM 127.0.0.1:5000/x/python:3-bookworm AS b\nFROM b\n";
+        let shared = "ARG BASE=python:3.12\nFROM ${BASE} AS one\nFROM $BASE\n";
+        let done = unpinned(shared).unwrap();
+        assert_eq!(
+            done.text,
+            shared.replace("=python:3.12", &format!("=python:3.12@sha256:{NEW}"))
+        );
+        assert_eq!(done.edits.len(), 1);
+        let done = unpinned(src).unwrap();
+        assert_eq!(done.text, src.replace("3-bookworm AS", &format!("3-bookworm@sha256:{NEW} AS")));
+        let src = "ARG BASE=\"python:3.12\"\nFROM ${BASE}\n";
+        assert_eq!(
+            unpinned(src).unwrap().text,
+            src.replace(":3.12\"", &format!(":3.12@sha256:{NEW}\""))
+        );
+        let message = unpinned("ARG TAG=3.12\nFROM python:${TAG}\n").unwrap_err().to_string();
+        assert!(message.contains("put together from several parts"), "{message}");
+        assert!(message.contains(&format!("python:3.12@sha256:{NEW}")), "{message}");
+    }
+
+    #[test]
+    fn the_refusal_names_update_pins_when_it_can_fix_it() {
+        let found = bases("FROM python:3.12\n", &[]).unwrap();
+        let message = require_pinned(Utf8Path::new("Dockerfile"), &found).unwrap_err().to_string();
+        assert!(message.contains("--update-pins"), "{message}");
+        let found = bases("ARG T=3.12\nFROM python:$T\n", &[]).unwrap();
+        let message = require_pinned(Utf8Path::new("Dockerfile"), &found).unwrap_err().to_string();
+        assert!(
+            !message.contains("--update-pins") && message.contains("--check-pins"),
+            "{message}"
+        );
     }
 }

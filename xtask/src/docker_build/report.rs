@@ -1,16 +1,16 @@
 //! What docker-build prints: the one-line summary or JSON object of a build,
-//! the `--explain` report, and the `--check-pins` / `--update-pins` table.
+//! the `--explain` report, and the `--check-pins` / `--update-pins` table (base
+//! digests and the Claude Code pin in one report, one all-or-nothing rewrite).
 
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
 
+use super::claude_code;
 use super::pins::{self, PinState};
 use super::steps::{first_invalidated, Cause, Invalidation};
-use super::{
-    builder_for, cache_dir, inputs, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL,
-};
+use super::{builder_for, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL};
 use crate::context::Context;
 use crate::engine::{inspect, Engine};
 use crate::error::{usage, Outcome};
@@ -92,7 +92,7 @@ pub fn explain(
     request: BuildRequest,
     format: Format,
 ) -> Result<Outcome> {
-    let inputs = inputs::gather(request, builder_for(ctx, engine), &cache_dir(ctx))?;
+    let inputs = super::gather_inputs(ctx, request, builder_for(ctx, engine))?;
     let tag = inputs.request.tag.clone();
     let image = inspect::image(ctx, engine, &tag)?;
     let old = image
@@ -134,35 +134,32 @@ pub fn explain(
     Ok(Outcome::Success)
 }
 
-/// `--check-pins` and `--update-pins`.
+/// How `--check-pins` / `--update-pins` run.
+#[derive(Clone, Debug)]
+pub struct PinsMode {
+    pub update: bool,
+    pub timeout: Duration,
+    /// Where Claude Code's package document is read.
+    pub npm_registry: String,
+}
+
+/// `--check-pins` and `--update-pins`: base digests and the Claude Code pin.
 pub fn pins_mode(
     ctx: &Context,
     request: &BuildRequest,
-    update: bool,
+    mode: &PinsMode,
     format: Format,
-    timeout: Duration,
 ) -> Result<Outcome> {
     let file = &request.dockerfile;
     let source = std::fs::read_to_string(file)
         .map_err(|e| usage(format!("cannot read the Dockerfile {file}: {e}")))?;
     let parsed = crate::dockerfile::parse(&source);
     let bases = pins::external_bases(file, &parsed, &request.build_args)?;
-    let reports = pins::check(&bases, timeout);
-    if update {
-        let (text, edits) = pins::rewrite(&source, &reports)?;
-        for (line, before, after) in &edits {
-            output::result_line(&format!("{file}:{line}\n- {before}\n+ {after}"));
-        }
-        if edits.is_empty() {
-            output::result_line("every pin is current: nothing to change");
-        } else {
-            let temporary = file.with_extension("xtask-tmp");
-            std::fs::write(&temporary, text)
-                .with_context(|| format!("cannot write {temporary}"))?;
-            std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {file}"))?;
-            output::success(ctx, &format!("updated {} pin(s) in {file}", edits.len()));
-        }
-        return Ok(Outcome::Success);
+    let cli_pin = claude_code::find(file, &parsed, &request.build_args)?;
+    let reports = pins::check(&bases, mode.timeout);
+    let cli = cli_pin.map(|pin| claude_code::check(&pin, &mode.npm_registry, mode.timeout));
+    if mode.update {
+        return update_pins(ctx, file, &source, &reports, cli.as_ref());
     }
     let mut rows = Vec::new();
     for report in &reports {
@@ -172,24 +169,63 @@ pub fn pins_mode(
             PinState::Unpinned { current } => ("unpinned", format!("pin it: @{current}")),
             PinState::Unreachable { reason } => ("unreachable", reason.clone()),
         };
-        if format == Format::Json {
-            rows.push(json!({"line": report.base.defined_line, "image": pins::name_tag(&report.base.image), "state": state, "detail": detail}));
-        } else {
-            output::result_line(&format!(
-                "{file}:{}: {state:<11} {} {detail}",
-                report.base.defined_line,
-                pins::name_tag(&report.base.image)
-            ));
-        }
+        rows.push((report.base.defined_line, pins::name_tag(&report.base.image), state, detail));
+    }
+    if let Some(cli) = &cli {
+        let (state, detail) = claude_code::describe(&cli.state);
+        let name = format!("{}@{}", claude_code::PACKAGE, cli.pin.version);
+        rows.push((cli.pin.version_line, name, state, detail));
     }
     if format == Format::Json {
+        let rows: Vec<Value> = rows
+            .iter()
+            .map(|(line, image, state, detail)| {
+                json!({"line": line, "image": image, "state": state, "detail": detail})
+            })
+            .collect();
         output::result_line(&Value::Array(rows).to_string());
+    } else {
+        for (line, image, state, detail) in &rows {
+            output::result_line(&format!("{file}:{line}: {state:<11} {image} {detail}"));
+        }
     }
-    if reports.iter().any(|r| matches!(r.state, PinState::Unreachable { .. })) {
+    if rows.iter().any(|row| row.2 == "unreachable") {
         return Err(usage("a registry did not answer; the report above says which\n  check the network, or pass --registry-timeout SECONDS"));
     }
-    let stale = reports
-        .iter()
-        .any(|r| matches!(r.state, PinState::Stale { .. } | PinState::Unpinned { .. }));
-    Ok(if stale { Outcome::Failure } else { Outcome::Success })
+    let current = rows.iter().all(|row| row.2 == "current");
+    Ok(if current { Outcome::Success } else { Outcome::Failure })
+}
+
+/// Rewrites every stale pin in one write, or changes nothing.
+fn update_pins(
+    ctx: &Context,
+    file: &camino::Utf8Path,
+    source: &str,
+    reports: &[pins::PinReport],
+    cli: Option<&claude_code::CliReport>,
+) -> Result<Outcome> {
+    let mut rewrite = pins::rewrite(source, reports)?;
+    if let Some(cli) = cli {
+        let (text, edits, note) = claude_code::rewrite(&rewrite.text, cli)?;
+        rewrite.text = text;
+        rewrite.edits.extend(edits);
+        rewrite.notes.extend(note);
+    }
+    for (line, before, after) in &rewrite.edits {
+        output::result_line(&format!("{file}:{line}\n- {before}\n+ {after}"));
+    }
+    if !rewrite.edits.is_empty() {
+        let temporary = file.with_extension("xtask-tmp");
+        std::fs::write(&temporary, &rewrite.text)
+            .with_context(|| format!("cannot write {temporary}"))?;
+        std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {file}"))?;
+        output::success(ctx, &format!("updated {} pin(s) in {file}", rewrite.edits.len()));
+    }
+    for note in &rewrite.notes {
+        output::warn(ctx, note);
+    }
+    if rewrite.edits.is_empty() && rewrite.notes.is_empty() {
+        output::result_line("every pin is current: nothing to change");
+    }
+    Ok(if rewrite.notes.is_empty() { Outcome::Success } else { Outcome::Failure })
 }

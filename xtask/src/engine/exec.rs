@@ -2,8 +2,9 @@
 //! here, so echoing, `--dry-run` and signal handling live in one spot.
 //!
 //! Queries run even under `--dry-run` (the plan needs their answers); actions are
-//! printed to stdout instead of run. Commands are echoed to stderr: actions at the
-//! normal verbosity, queries with `-v`.
+//! printed to stdout instead of run. Commands are echoed to stderr with `-v`
+//! only: a `docker run` line is hundreds of characters that would push the
+//! messages that matter off the screen.
 
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,13 +45,12 @@ fn announce(ctx: &Context, engine: &Engine, command: &EngineCommand) -> bool {
         output::result_line(&rendered);
         return false;
     }
-    match command.effect {
-        Effect::Action => output::echo_command(ctx, &rendered),
-        Effect::Query => output::detail(ctx, &format!("$ {rendered}")),
-    }
+    output::detail(ctx, &format!("$ {rendered}"));
     true
 }
 
+// The one spawn point: the only `cmd!` outside tests.
+#[allow(clippy::disallowed_macros)]
 fn to_xshell<'a>(sh: &'a Shell, engine: &Engine, command: &'a EngineCommand) -> xshell::Cmd<'a> {
     let program = engine.program_str();
     let mut xcmd = cmd!(sh, "{program}").args(&command.args).quiet().ignore_status();
@@ -155,6 +155,40 @@ pub fn interactive(ctx: &Context, engine: &Engine, command: &EngineCommand) -> R
     Ok(exit_code(status))
 }
 
+/// Starts a command in the background and sends each line of its stdout to
+/// the returned channel as it comes (stdin and stderr are closed); the channel
+/// disconnects when the command ends. `None` under `--dry-run` for an action.
+pub fn background_lines(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+) -> Result<Option<mpsc::Receiver<String>>> {
+    use std::io::BufRead as _;
+    if !announce(ctx, engine, command) {
+        return Ok(None);
+    }
+    let sh = shell()?;
+    let mut process = std::process::Command::from(to_xshell(&sh, engine, command));
+    process.stdin(std::process::Stdio::null());
+    process.stdout(std::process::Stdio::piped());
+    process.stderr(std::process::Stdio::null());
+    // Its own process group: a Ctrl-C at the terminal goes to the foreground
+    // group and must not end it before the container has ended.
+    std::os::unix::process::CommandExt::process_group(&mut process, 0);
+    let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
+    let stdout = child.stdout.take().context("internal: no stdout pipe")?;
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+        let _ = child.wait();
+    });
+    Ok(Some(receiver))
+}
+
 fn success_status() -> ExitStatus {
     use std::os::unix::process::ExitStatusExt;
     ExitStatus::from_raw(0)
@@ -208,8 +242,9 @@ impl SignalWatch {
 }
 
 /// Runs a long command (attached to the terminal when `interactive`) while
-/// watching for signals; on the first one, calls `on_signal` once (which stops
-/// the container) and keeps waiting for the command to end.
+/// watching for signals; calls `on_spawn` once the command runs (to deliver
+/// into the started container), and on the first signal calls `on_signal`
+/// once (which stops the container) and keeps waiting for the command to end.
 /// Returns the command's exit code and the signal, if one came.
 pub fn supervised(
     ctx: &Context,
@@ -217,9 +252,11 @@ pub fn supervised(
     command: &EngineCommand,
     interactive: bool,
     watch: &SignalWatch,
+    on_spawn: &mut dyn FnMut(),
     on_signal: &mut dyn FnMut(Signal),
 ) -> Result<(i32, Option<Signal>)> {
     if !announce(ctx, engine, command) {
+        on_spawn();
         return Ok((0, None));
     }
     let sh = shell()?;
@@ -228,6 +265,7 @@ pub fn supervised(
         process.stdin(std::process::Stdio::null());
     }
     let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
+    on_spawn();
     // A waiter thread lets the loop wake the moment the child ends, while still
     // checking for signals every few milliseconds.
     let (sender, receiver) = mpsc::channel();

@@ -3,31 +3,37 @@
 //! current image and returns its exit code as the task's own.
 //!
 //! Flags become a [`RunPlan`] (pure, printable); `execute` then creates the
-//! container, streams secrets into it, starts it attached, and on Ctrl-C or
-//! SIGTERM stops and removes it before exiting 130 / 143.
+//! container, starts it attached, streams the secrets into its tmpfs while the
+//! entrypoint waits for them, and on Ctrl-C or SIGTERM stops and removes it
+//! before exiting 130 / 143. A Claude credentials file refreshed in the
+//! container is written back on every one of these paths (`container::refresh`).
 
-mod plan;
+pub mod auth;
+pub(crate) mod plan;
 pub mod swarm;
 
 use anyhow::Result;
 pub use plan::{RunPlan, RunRequest};
 
-use crate::container::deliver_secrets;
 use crate::container::guard::{self, ContainerGuard};
 use crate::container::options::ContainerOptions;
-use crate::container::secrets::{CredentialsStatus, SecretBundle};
+use crate::container::refresh::Keeper;
+use crate::container::secrets::{CredentialsStatus, SecretBundle, CREDENTIALS_FILE};
+use crate::container::{deliver_secrets, wait_until_running};
 use crate::context::Context;
 use crate::engine::exec::{self, Signal, SignalWatch};
 use crate::engine::{Engine, EngineCommand};
 use crate::error::{usage, Outcome};
 use crate::{docker_build, output};
+pub use auth::{warn_about_credentials, Purpose};
 
 /// Run one experiment in a fresh scylla-runner container.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
     cargo xtask run-experiment -- --tiers T0\n  \
     cargo xtask run-experiment --memory 16g -- --tiers T0 T1 --runs 3\n  \
-    cargo xtask run-experiment --env GITHUB_TOKEN --no-build -- --tiers T2\n  \
+    cargo xtask run-experiment --env GITHUB_TOKEN --env MY_SETTING=1 -- --tiers T2\n  \
+    ANTHROPIC_BASE_URL=http://172.17.0.1:8080 cargo xtask run-experiment --network lab -- --tiers T0\n  \
     cargo xtask --dry-run run-experiment -- --tiers T0\n  \
     cargo xtask run-experiment --swarm --shards 8 --max-concurrent 4 -- --tiers T0 T1\n\n\
     Exit code: the experiment's own; 130/143 after Ctrl-C/SIGTERM; 2 for usage errors.\n\
@@ -35,20 +41,32 @@ use crate::{docker_build, output};
 pub struct Args {
     #[command(flatten)]
     pub container: ContainerOptions,
-    #[command(flatten)]
-    pub swarm: swarm::SwarmArgs,
+    /// Experiment id, passed to the runner; re-running with the same id resumes
+    /// [default: the runner's, <fixture>-<tiers>]
+    #[arg(long, value_name = "ID")]
+    pub experiment_id: Option<String>,
+    /// Redo runs that already completed (passed to the runner)
+    #[arg(long)]
+    pub fresh: bool,
     /// Arguments for scripts/run_e2e_experiment.py, after `--`
     #[arg(last = true, value_name = "EXPERIMENT_ARGS")]
     pub experiment_args: Vec<String>,
+    // Last: its help heading would otherwise apply to the fields after it.
+    #[command(flatten)]
+    pub swarm: swarm::SwarmArgs,
 }
 
 impl Args {
     pub fn run(self, ctx: &Context) -> Result<Outcome> {
         if self.swarm.swarm {
-            return swarm::run(ctx, &self);
+            let started = std::time::SystemTime::now();
+            let outcome = swarm::run(ctx, &self)?;
+            report_after(ctx, &self, started);
+            return Ok(outcome);
         }
-        let engine = Engine::from_context(ctx)?;
+        // Flags first: a bad value is reported before any engine is looked for.
         let request = RunRequest::from_args(&self, ctx)?;
+        let engine = Engine::from_context(ctx)?;
         let watch = SignalWatch::install()?;
         guard::sweep_leftovers(ctx, &engine, plan::ROLE)?;
         let image = docker_build::image_for_run(
@@ -61,29 +79,40 @@ impl Args {
             return Ok(Outcome::Code(signal.exit_code()));
         }
         let plan = RunPlan::new(&request, &engine, &image);
-        execute(ctx, &engine, &plan, &watch)
+        let started = std::time::SystemTime::now();
+        let outcome = execute(ctx, &engine, &plan, &watch)?;
+        report_after(ctx, &self, started);
+        Ok(outcome)
     }
 }
 
-/// Warns about missing credentials; both ways to authenticate are named.
-pub fn warn_about_credentials(ctx: &Context, status: &CredentialsStatus, bundle: &SecretBundle) {
-    let has_key = bundle.env_names().contains(&"ANTHROPIC_API_KEY");
-    match status {
-        CredentialsStatus::Found(path) => output::detail(ctx, &format!("Claude credentials: {path}")),
-        CredentialsStatus::Missing(path) if has_key => output::warn(
-            ctx,
-            &format!("no Claude credentials at {path}; using ANTHROPIC_API_KEY"),
-        ),
-        CredentialsStatus::NoHome if has_key => {
-            output::warn(ctx, "HOME is not set, so no Claude credentials; using ANTHROPIC_API_KEY")
-        }
-        _ => output::warn(
-            ctx,
-            "no Claude credentials and no ANTHROPIC_API_KEY, so the experiment falls back to the oracle agent\n  \
-             to use Claude Code: log in once with `claude` on this machine (creates ~/.claude/.credentials.json),\n  \
-             or export ANTHROPIC_API_KEY=... before running",
-        ),
+/// Once the experiment has run: its report, and the report's path on stderr.
+fn report_after(ctx: &Context, args: &Args, started: std::time::SystemTime) {
+    if ctx.dry_run {
+        return;
     }
+    let mut experiment_args = args.experiment_args.clone();
+    if let Some(id) = &args.experiment_id {
+        experiment_args.extend(["--experiment-id".to_string(), id.clone()]);
+    }
+    crate::report::after_experiment(ctx, started, &experiment_args);
+}
+
+/// Secret files that could not be read: what was asked for, and why not.
+type UnusableFiles = Vec<(String, String)>;
+
+/// The secrets of `plan`, and what to tell the user about what cannot be used.
+fn collect_secrets(
+    ctx: &Context,
+    plan: &RunPlan,
+) -> Result<(SecretBundle, CredentialsStatus, UnusableFiles)> {
+    let (mut bundle, status) = SecretBundle::collect(
+        &ctx.env,
+        &plan.forwarding.secret_names,
+        plan.credentials.as_deref(),
+    )?;
+    let unusable_files = bundle.add_files(&plan.forwarding.secret_files);
+    Ok((bundle, status, unusable_files))
 }
 
 /// Creates the container, delivers its secrets, runs it attached and cleans up.
@@ -93,31 +122,56 @@ pub fn execute(
     plan: &RunPlan,
     watch: &SignalWatch,
 ) -> Result<Outcome> {
-    let (bundle, status) =
-        SecretBundle::collect(&ctx.env, &plan.secret_env_names, plan.credentials.as_deref())?;
-    warn_about_credentials(ctx, &status, &bundle);
+    let (bundle, status, unusable_files) = collect_secrets(ctx, plan)?;
     std::fs::create_dir_all(plan.results_dir.as_std_path())
         .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
 
     let mut container = ContainerGuard::new(ctx, engine, &plan.spec.name);
-    let launch = if bundle.is_empty() {
-        // Nothing to deliver before the start: one engine process creates and
-        // runs the same container (one engine round trip less).
-        EngineCommand::action(plan.spec.run_argv())
-    } else {
-        let created = exec::output(ctx, engine, &EngineCommand::action(plan.spec.create_argv()))?;
-        if !created.status.success() {
-            return Err(create_failed(plan, &created.stderr));
-        }
-        deliver_secrets(ctx, engine, &plan.spec.name, &plan.spec.user, &bundle)?;
-        if let Some(signal) = watch.received() {
-            return Ok(Outcome::Code(signal.exit_code()));
-        }
-        EngineCommand::action(plan.start_argv())
+    let name = plan.spec.name.as_str();
+    // A credentials file is handed back when the CLI refreshed it in the container.
+    let hand_back = match (&status, bundle.file(CREDENTIALS_FILE)) {
+        (CredentialsStatus::Found(path), Some(bytes)) => Some((path.clone(), bytes.to_vec())),
+        _ => None,
     };
-    let mut stop = |signal: Signal| stop_container(ctx, engine, &plan.spec.name, signal);
-    let (code, signal) =
-        exec::supervised(ctx, engine, &launch, plan.spec.interactive, watch, &mut stop)?;
+    let launch = launch_command(ctx, engine, plan, &bundle, hand_back.is_some())?;
+    // Secrets go into the tmpfs, which exists only once the container runs;
+    // the entrypoint waits for them before it starts the experiment.
+    let mut delivery: Option<Result<Option<Keeper>>> = None;
+    let mut on_spawn = || {
+        if bundle.is_empty() {
+            return;
+        }
+        let delivered = deliver_after_start(ctx, engine, plan, &bundle, hand_back.clone(), watch);
+        if delivered.is_err() {
+            stop_container(ctx, engine, name, None);
+        }
+        delivery = Some(delivered);
+    };
+    let mut stop = |signal: Signal| stop_container(ctx, engine, name, Some(signal));
+    let supervised = exec::supervised(
+        ctx,
+        engine,
+        &launch,
+        plan.spec.interactive,
+        watch,
+        &mut on_spawn,
+        &mut stop,
+    );
+    match delivery {
+        Some(Err(error)) => {
+            container.remove_now();
+            return Err(error);
+        }
+        Some(Ok(Some(keeper))) => keeper.finish(ctx),
+        Some(Ok(None)) | None => {}
+    }
+    let (code, signal) = supervised?;
+    // After the experiment's own output, so that a usage error of the runner's
+    // arguments is the first thing on the screen (the runner itself says at
+    // its start which agent runs and why).
+    auth::warn_about_files(ctx, &unusable_files);
+    let purpose = Purpose::Experiment { agent: plan.requested_agent.as_deref() };
+    warn_about_credentials(ctx, &status, &bundle, &plan.forwarding, purpose);
     match signal {
         Some(signal) => {
             container.remove_now();
@@ -131,9 +185,55 @@ pub fn execute(
     }
 }
 
-fn stop_container(ctx: &Context, engine: &Engine, name: &str, signal: Signal) {
-    let what = if signal == Signal::Interrupt { "interrupted" } else { "terminated" };
-    output::warn(ctx, &format!("{what}: stopping container {name}"));
+/// With nothing to deliver, `run` (one engine process creates and runs the
+/// same container); otherwise `create` now, and `start --attach` to supervise.
+fn launch_command(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &RunPlan,
+    bundle: &SecretBundle,
+    hand_back: bool,
+) -> Result<EngineCommand> {
+    if bundle.is_empty() {
+        return Ok(EngineCommand::action(plan.spec.run_argv()));
+    }
+    let spec = plan.delivery_spec(hand_back);
+    let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
+    if !created.status.success() {
+        return Err(create_failed(plan, &created.stderr));
+    }
+    Ok(EngineCommand::action(plan.start_argv()))
+}
+
+/// Waits for the started container, delivers the bundle, and starts the
+/// credentials keeper when there is a file to hand back.
+fn deliver_after_start(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &RunPlan,
+    bundle: &SecretBundle,
+    hand_back: Option<(camino::Utf8PathBuf, Vec<u8>)>,
+    watch: &SignalWatch,
+) -> Result<Option<Keeper>> {
+    let name = &plan.spec.name;
+    if !wait_until_running(ctx, engine, name, watch) {
+        // It ended at once or a signal came: the supervised start reports that.
+        return Ok(None);
+    }
+    deliver_secrets(ctx, engine, name, &plan.spec.user, bundle, hand_back.is_some())?;
+    match hand_back {
+        Some((path, delivered)) => {
+            Ok(Some(Keeper::start(ctx, engine, name, &plan.spec.user, delivered, path)?))
+        }
+        None => Ok(None),
+    }
+}
+
+fn stop_container(ctx: &Context, engine: &Engine, name: &str, signal: Option<Signal>) {
+    if let Some(signal) = signal {
+        let what = if signal == Signal::Interrupt { "interrupted" } else { "terminated" };
+        output::warn(ctx, &format!("{what}: stopping container {name}"));
+    }
     // SIGTERM to the init, which forwards it to the experiment; SIGKILL after 3 s.
     let stop = EngineCommand::action(["stop", "--time", "3", name]);
     let _ = exec::output(ctx, engine, &stop);

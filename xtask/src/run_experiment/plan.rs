@@ -4,11 +4,15 @@
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
+use super::swarm::passthrough;
 use super::Args;
+use crate::container::forward::Forwarding;
+use crate::container::options::host_cpu_count;
 use crate::container::{host, ContainerSpec, Limits, UserMapping, OWNER_LABEL, ROLE_LABEL};
 use crate::context::Context;
 use crate::docker_build::ImageState;
 use crate::engine::Engine;
+use crate::error::usage;
 
 /// The role label value of experiment containers.
 pub const ROLE: &str = "run-experiment";
@@ -22,7 +26,9 @@ pub struct RunRequest {
     pub project_dir: Utf8PathBuf,
     pub limits: Limits,
     pub cache_volumes: bool,
-    pub secret_env_names: Vec<String>,
+    /// The forwarded variables, decided from the environment and `--env`.
+    pub forwarding: Forwarding,
+    pub network: Option<String>,
     pub credentials: Option<Utf8PathBuf>,
     pub experiment_args: Vec<String>,
     pub tty: bool,
@@ -35,16 +41,18 @@ pub struct RunRequest {
 impl RunRequest {
     /// Validates the flags; a bad `--env` name or limit is a usage error.
     pub fn from_args(args: &Args, ctx: &Context) -> Result<RunRequest> {
+        ctx.require_project_dir()?;
         let options = &args.container;
         let (uid, gid) = host::user_ids();
         Ok(RunRequest {
             image: options.image.clone(),
             project_dir: ctx.root.clone(),
-            limits: options.limits()?,
+            limits: options.limits(Some(host_cpu_count()))?,
             cache_volumes: options.cache_volumes,
-            secret_env_names: options.secret_env_names()?,
+            forwarding: options.forwarding(&ctx.env)?,
+            network: options.network()?,
             credentials: options.credentials.clone(),
-            experiment_args: args.experiment_args.clone(),
+            experiment_args: runner_args(args)?,
             // A pseudo-terminal only when both ends are terminals: CI has neither.
             tty: ctx.stdin_is_tty && ctx.stdout_is_tty,
             uid,
@@ -55,13 +63,56 @@ impl RunRequest {
     }
 }
 
+/// The runner's arguments: those after `--`, then `--experiment-id` and
+/// `--fresh` when they were given before it (once, and never two different ids).
+pub fn runner_args(args: &Args) -> Result<Vec<String>> {
+    let mut runner = args.experiment_args.clone();
+    if let Some(id) = &args.experiment_id {
+        if !passthrough::valid_experiment_id(id) {
+            return Err(usage(format!(
+                "invalid experiment id `{id}`: use letters, digits, '.', '_' and '-', \
+                 starting with a letter or digit"
+            )));
+        }
+        match passthrough::experiment_id_in(&runner) {
+            Some(other) if other != id => {
+                return Err(usage(format!(
+                    "two experiment ids given: `{id}` and `{other}`; pass one"
+                )))
+            }
+            Some(_) => {}
+            None => runner.extend(["--experiment-id".to_string(), id.clone()]),
+        }
+    }
+    if args.fresh && !runner.iter().any(|word| word == "--fresh") {
+        runner.push("--fresh".to_string());
+    }
+    Ok(runner)
+}
+
 /// Everything `execute` does, decided up front.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunPlan {
     pub spec: ContainerSpec,
-    pub secret_env_names: Vec<String>,
+    pub forwarding: Forwarding,
     pub credentials: Option<Utf8PathBuf>,
     pub results_dir: Utf8PathBuf,
+    /// The experiment's own `--agent`, when given (for accurate warnings).
+    pub requested_agent: Option<String>,
+}
+
+/// The value of the last `--agent X` / `--agent=X` among the experiment's args.
+pub fn requested_agent(args: &[String]) -> Option<String> {
+    let mut agent = None;
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        if word == "--agent" {
+            agent = words.next().cloned();
+        } else if let Some(value) = word.strip_prefix("--agent=") {
+            agent = Some(value.to_string());
+        }
+    }
+    agent
 }
 
 impl RunPlan {
@@ -82,19 +133,37 @@ impl RunPlan {
             auto_remove: true,
             limits: request.limits.clone(),
             cache_volumes: request.cache_volumes,
-            plain_env: vec![
+            plain_env: [
                 ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
                 ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
                 ("SCYLLA_CONTAINER_NAME".to_string(), request.container_name.clone()),
-            ],
+            ]
+            .into_iter()
+            .chain(request.forwarding.plain.iter().cloned())
+            .collect(),
+            network: request.network.clone(),
+            engine: engine.kind,
             command,
         };
         RunPlan {
             spec,
-            secret_env_names: request.secret_env_names.clone(),
+            forwarding: request.forwarding.clone(),
             credentials: request.credentials.clone(),
             results_dir: request.project_dir.join("results"),
+            requested_agent: requested_agent(&request.experiment_args),
         }
+    }
+
+    /// The spec for a run with secrets to deliver after the start: the
+    /// entrypoint waits for them, and with a credentials file to hand back,
+    /// stays to let the keeper collect a refreshed one at the end.
+    pub fn delivery_spec(&self, hand_back_credentials: bool) -> ContainerSpec {
+        let mut spec = self.spec.clone();
+        spec.plain_env.push(("SCYLLA_SECRETS_PENDING".to_string(), "1".to_string()));
+        if hand_back_credentials {
+            spec.plain_env.push(("SCYLLA_CREDENTIALS_RETURN".to_string(), "1".to_string()));
+        }
+        spec
     }
 
     /// `start --attach [--interactive] NAME`: the exit code is the container's.
@@ -119,7 +188,12 @@ mod tests {
             project_dir: "/p".into(),
             limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 4096 },
             cache_volumes: false,
-            secret_env_names: vec!["ANTHROPIC_API_KEY".into()],
+            forwarding: Forwarding {
+                plain: vec![("ANTHROPIC_BASE_URL".into(), "http://172.17.0.1:9".into())],
+                secret_names: vec!["ANTHROPIC_API_KEY".into()],
+                ..Forwarding::default()
+            },
+            network: Some("lab".into()),
             credentials: None,
             experiment_args: vec!["--tiers".into(), "T0".into()],
             tty: false,
@@ -152,11 +226,66 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_settings_and_the_network_are_on_the_argv() {
+        let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
+        let plan = RunPlan::new(&request(), &engine, &image());
+        let joined = plan.spec.create_argv().join(" ");
+        assert!(joined.contains("--network lab"), "{joined}");
+        assert!(joined.contains("--env ANTHROPIC_BASE_URL=http://172.17.0.1:9"), "{joined}");
+        assert!(joined.contains("--tmpfs /run/secrets:mode=0700,uid=1000,gid=1000"), "{joined}");
+        assert!(!joined.contains("SCYLLA_SECRETS_PENDING"), "{joined}");
+        let delivering = plan.delivery_spec(true).create_argv().join(" ");
+        assert!(delivering.contains("--env SCYLLA_SECRETS_PENDING=1"), "{delivering}");
+        assert!(delivering.contains("--env SCYLLA_CREDENTIALS_RETURN=1"), "{delivering}");
+        assert!(!plan.delivery_spec(false).create_argv().join(" ").contains("RETURN"));
+    }
+
+    #[test]
+    fn the_requested_agent_is_read_from_the_passthrough_args() {
+        let args = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert_eq!(requested_agent(&args(&["--tiers", "T0"])), None);
+        assert_eq!(
+            requested_agent(&args(&["--agent", "claude-code", "--tiers", "T0"])).as_deref(),
+            Some("claude-code")
+        );
+        assert_eq!(
+            requested_agent(&args(&["--agent=oracle", "--agent", "claude-code"])).as_deref(),
+            Some("claude-code")
+        );
+    }
+
+    #[test]
     fn secrets_never_reach_the_argv() {
         let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
         let plan = RunPlan::new(&request(), &engine, &image());
         let joined = plan.spec.create_argv().join(" ");
         assert!(!joined.contains("ANTHROPIC_API_KEY"), "{joined}");
+    }
+
+    fn args(line: &[&str]) -> Args {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Probe {
+            #[command(flatten)]
+            args: Args,
+        }
+        Probe::try_parse_from(std::iter::once("p").chain(line.iter().copied())).unwrap().args
+    }
+
+    #[test]
+    fn experiment_id_and_fresh_before_the_double_dash_reach_the_runner() {
+        let runner =
+            runner_args(&args(&["--experiment-id", "e1", "--fresh", "--", "--tiers", "T0"]));
+        assert_eq!(runner.unwrap(), ["--tiers", "T0", "--experiment-id", "e1", "--fresh"]);
+        let same = runner_args(&args(&["--experiment-id=e1", "--", "--experiment-id", "e1"]));
+        assert_eq!(same.unwrap(), ["--experiment-id", "e1"]);
+        let message = runner_args(&args(&["--experiment-id", "a", "--", "--experiment-id=b"]))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("two experiment ids given"), "{message}");
+        let message = runner_args(&args(&["--experiment-id", "../x"])).unwrap_err().to_string();
+        assert!(message.contains("invalid experiment id"), "{message}");
+        assert_eq!(runner_args(&args(&["--fresh", "--", "--fresh"])).unwrap(), ["--fresh"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 mod cleanup;
 mod cluster;
 mod execute;
-mod passthrough;
+pub(crate) mod passthrough;
 mod plan;
 mod progress;
 mod transfer;
@@ -31,6 +31,7 @@ use crate::error::{usage, Outcome};
 
 /// Swarm flags of run-experiment.
 #[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Swarm options (with --swarm)")]
 pub struct SwarmArgs {
     /// Run the experiment as a Docker Swarm replicated job, split into shards
     #[arg(long)]
@@ -54,12 +55,6 @@ pub struct SwarmArgs {
     /// [default: a local volume made for the run; one-node swarms only]
     #[arg(long, requires = "swarm", value_name = "NAME")]
     pub results_volume: Option<String>,
-    /// Experiment id; re-running with the same id resumes [default: the runner's, <fixture>-<tiers>]
-    #[arg(long, requires = "swarm", value_name = "ID")]
-    pub experiment_id: Option<String>,
-    /// Redo runs that already completed
-    #[arg(long, requires = "swarm")]
-    pub fresh: bool,
 }
 
 fn validate(args: &SwarmArgs) -> Result<()> {
@@ -94,7 +89,7 @@ fn request(
     passthrough: &passthrough::Passthrough,
 ) -> Result<SwarmRequest> {
     let swarm = &args.swarm;
-    let given = match (&swarm.experiment_id, &passthrough.experiment_id) {
+    let given = match (&args.experiment_id, &passthrough.experiment_id) {
         (Some(a), Some(b)) if a != b => {
             return Err(usage(format!("two experiment ids given: `{a}` and `{b}`; pass one")))
         }
@@ -119,11 +114,12 @@ fn request(
         retries: swarm.retries,
         volume,
         experiment_id,
-        fresh: swarm.fresh || passthrough.fresh,
+        fresh: args.fresh || passthrough.fresh,
         experiment_args: passthrough.args.clone(),
-        limits: args.container.limits()?,
+        limits: args.container.limits(None)?,
         cache_volumes: args.container.cache_volumes,
         project_dir: ctx.root.clone(),
+        plain_env: args.container.forwarding(&ctx.env)?.plain,
     })
 }
 
@@ -149,12 +145,13 @@ pub fn run(ctx: &Context, args: &super::Args) -> Result<Outcome> {
         return Ok(Outcome::Code(signal.exit_code()));
     }
     let image = cluster::service_image(ctx, &engine, &image, swarm.registry.as_deref())?;
-    let (bundle, status) = SecretBundle::collect(
-        &ctx.env,
-        &options.secret_env_names()?,
-        options.credentials.as_deref(),
-    )?;
-    super::warn_about_credentials(ctx, &status, &bundle);
+    let forwarding = options.forwarding(&ctx.env)?;
+    let (mut bundle, status) =
+        SecretBundle::collect(&ctx.env, &forwarding.secret_names, options.credentials.as_deref())?;
+    super::auth::warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
+    let agent = super::plan::requested_agent(&args.experiment_args);
+    let purpose = super::Purpose::Experiment { agent: agent.as_deref() };
+    super::warn_about_credentials(ctx, &status, &bundle, &forwarding, purpose);
     let plan = SwarmPlan::new(request, image, &bundle.file_names());
     let extra = extra_paths(&passthrough.tiers_dir);
     execute::execute(ctx, &engine, &plan, &bundle, extra, &watch)

@@ -54,6 +54,11 @@ fn refuse(word: &str) -> Option<&'static str> {
     }
 }
 
+/// The `--experiment-id` value among the experiment arguments, if one is given.
+pub fn experiment_id_in(args: &[String]) -> Option<&str> {
+    (0..args.len()).find_map(|index| flag_value(args, index, "--experiment-id")?.0)
+}
+
 /// Reads the experiment arguments; a flag the swarm run owns is a usage error.
 pub fn parse(args: &[String]) -> Result<Passthrough> {
     let mut parsed = Passthrough {

@@ -19,6 +19,7 @@ fn request() -> SwarmRequest {
         limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 4096 },
         cache_volumes: false,
         project_dir: "/p".into(),
+        plain_env: Vec::new(),
     }
 }
 
@@ -42,7 +43,7 @@ fn plan(local: bool) -> SwarmPlan {
 }
 
 #[test]
-fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
+fn one_replicated_service_with_secrets_volume_and_the_shard_wrapper() {
     let command = plan(false).service_create();
     let expected = [
         "service",
@@ -60,10 +61,8 @@ fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
         "--container-label",
         "org.scylla.xtask.owner=h:1:2",
         "--mode",
-        "replicated-job",
+        "replicated",
         "--replicas",
-        "4",
-        "--max-concurrent",
         "2",
         "--restart-condition",
         "on-failure",
@@ -88,11 +87,13 @@ fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
         "--mount",
         "type=volume,source=scylla-swarm-1-abcd,target=/scylla",
         "--workdir",
-        "/scylla/inputs/scylla-swarm-1-abcd",
+        "/scylla",
         "--env",
         "SCYLLA_NODE={{.Node.Hostname}}",
         "--env",
         "SCYLLA_TASK_SLOT={{.Task.Slot}}",
+        "--env",
+        "SCYLLA_TASK_COUNT=2",
         "--env",
         "SCYLLA_SHARD_COUNT=4",
         "--env",
@@ -104,8 +105,12 @@ fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
         "--secret",
         "source=scylla-swarm-1-abcd-secret-1,target=scylla-claude-credentials,uid=1000,gid=100,mode=0400",
         "127.0.0.1:5000/scylla-runner@sha256:2222",
-        "python",
-        ".scylla-swarm-shard.py",
+        "sh",
+        "-c",
+        "cd /scylla/inputs/scylla-swarm-1-abcd 2>/dev/null && [ -f .scylla-swarm-shard.py ] || \
+         { echo \"no staged inputs in volume scylla-swarm-1-abcd on node $SCYLLA_NODE: it is not \
+         the shared results volume\" >&2; exit 97; }; exec python .scylla-swarm-shard.py \"$@\"",
+        "task",
         "--tiers",
         "T0",
         "T1",
@@ -218,4 +223,13 @@ fn cache_volumes_are_mounted_with_their_variables() {
     let joined = p.service_create().args.join(" ");
     assert!(joined.contains("--mount type=volume,source=scylla-pip-cache,target=/cache/pip"));
     assert!(joined.contains("--env PIP_CACHE_DIR=/cache/pip"), "{joined}");
+}
+
+#[test]
+fn forwarded_plain_settings_reach_the_service() {
+    let mut request = request();
+    request.plain_env = vec![("ANTHROPIC_BASE_URL".into(), "http://gw:8080".into())];
+    let plan = SwarmPlan::new(request, image(true), &[]);
+    let joined = plan.service_create().args.join(" ");
+    assert!(joined.contains("--env ANTHROPIC_BASE_URL=http://gw:8080"), "{joined}");
 }
