@@ -6,11 +6,16 @@ proves the harness end to end without a model: on a sound fixture it scores
 
 ``claude-code`` runs ``claude --model M --print --output-format stream-json
 --verbose --dangerously-skip-permissions [tier extra args] <prompt>`` in the
-workspace under the task's timeout and reads tokens and cost from the stream.
+workspace under the task's timeout and reads tokens, cost and provenance (CLI
+version, reported model, session id, turns) from the stream. When the CLI's
+result event reports an API error (``api_error_status``) or an execution error,
+the run is an error with the CLI's own reason and is not judged: the judge's
+failure that would follow says nothing about the agent.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -20,11 +25,13 @@ from collections.abc import Mapping
 from .claude import ClaudeAvailability, claude_availability, run_with_timeout
 from .errors import FixtureError, UsageError
 from .fixture import Fixture
+from .probe import is_unrecoverable
 from .stream_json import TokenStats, parse_stream
 from .tiers import TierSettings
 
 AGENT_CHOICES = ("auto", "claude-code", "oracle")
 DEFAULT_AGENT_MODEL = "sonnet"
+RETRY_LIMIT = 3
 
 
 class AgentError(RuntimeError):
@@ -40,6 +47,9 @@ class AgentRun:
     cost_usd: float | None = 0.0
     model: str | None = None
     detail: str = ""
+    cli: dict | None = None  # the CLI's own account: version, model, session, turns
+    error: str | None = None  # the CLI's one-line reason when it reported an error
+    api_error_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,10 +65,7 @@ def choose_agent(requested: str, env: Mapping[str, str]) -> AgentChoice:
         return AgentChoice("oracle", "requested with --agent oracle")
     if requested == "claude-code":
         if not availability.available:
-            raise UsageError(
-                f"--agent claude-code needs Claude Code, but {availability.reason()}; "
-                "install the CLI and log in, or set ANTHROPIC_API_KEY"
-            )
+            raise UsageError(f"--agent claude-code needs Claude Code, but {availability.remedy()}")
         return AgentChoice("claude-code", "requested with --agent claude-code")
     if requested != "auto":
         raise UsageError(f"unknown agent {requested!r}: choose one of {', '.join(AGENT_CHOICES)}")
@@ -139,10 +146,29 @@ def run_claude_code(
     argv = claude_agent_argv(availability.executable, model, settings, fixture.prompt)
     stream_path = run_dir / "agent-stream.jsonl"
     stderr_path = run_dir / "agent-stderr.log"
+    retries = RetryWatch(stream_path)
     outcome = run_with_timeout(
-        argv, workspace, env, fixture.timeout_seconds, stream_path, stderr_path
+        argv, workspace, env, fixture.timeout_seconds, stream_path, stderr_path,
+        watch=retries.check,
     )
     summary = parse_stream(stream_path.read_text(encoding="utf-8", errors="replace"))
+    if outcome.stopped is not None:
+        cli = summary.cli_record()
+        cli["api_error_status"] = retries.status
+        return AgentRun(
+            exit_code=outcome.exit_code, timed_out=False, duration_s=outcome.duration_s,
+            tokens=summary.tokens, cost_usd=summary.cost_usd, model=model,
+            detail=f"{summary.events} stream event(s); stopped while the CLI retried",
+            cli=cli, error=outcome.stopped, api_error_status=retries.status,
+        )
+    reason = summary.error_reason()
+    if not outcome.timed_out and reason is not None and not _worked_on_task(summary):
+        return AgentRun(
+            exit_code=outcome.exit_code, timed_out=False, duration_s=outcome.duration_s,
+            tokens=summary.tokens, cost_usd=summary.cost_usd, model=model,
+            detail=f"{summary.events} stream event(s); the CLI reported an error",
+            cli=summary.cli_record(), error=reason, api_error_status=summary.api_error_status,
+        )
     if not outcome.timed_out and outcome.exit_code != 0 and not summary.has_result_event:
         # No result event and a failure exit: Claude Code never worked on the task
         # (bad credentials, a refused flag). Judging the untouched workspace would
@@ -163,7 +189,65 @@ def run_claude_code(
         cost_usd=summary.cost_usd,
         model=model,
         detail=detail,
+        cli=summary.cli_record(),
     )
+
+
+class RetryWatch:
+    """Reads the agent's stream while it runs: the CLI retries even a 401 for minutes.
+
+    After :data:`RETRY_LIMIT` ``api_retry`` events in a row with a status that
+    retrying cannot fix (see :func:`scylla.probe.is_unrecoverable`), the agent
+    is stopped with that status and the CLI's own error name.
+    """
+
+    def __init__(self, stream_path: Path) -> None:
+        self.stream_path = stream_path
+        self.offset = 0
+        self.pending = b""
+        self.count = 0
+        self.status: int | None = None
+        self.error = ""
+
+    def check(self) -> str | None:
+        try:
+            with open(self.stream_path, "rb") as stream:
+                stream.seek(self.offset)
+                data = stream.read()
+        except OSError:
+            return None
+        self.offset += len(data)
+        lines = (self.pending + data).split(b"\n")
+        self.pending = lines.pop()
+        for line in lines:
+            self._see(line)
+        if self.count >= RETRY_LIMIT:
+            return (f"API error {self.status} {self.error}: the CLI was still retrying after "
+                    f"{self.count} attempts, so the agent was stopped")
+        return None
+
+    def _see(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(event, dict) or event.get("type") != "system":
+            return
+        if event.get("subtype") != "api_retry":
+            return
+        status = event.get("error_status")
+        error = str(event.get("error") or "")
+        if isinstance(status, int) and is_unrecoverable(status, error):
+            self.count = self.count + 1 if status == self.status else 1
+            self.status, self.error = status, error
+        else:
+            self.count, self.status = 0, None
+
+
+def _worked_on_task(summary) -> bool:
+    """A result that ended the task on its own terms (out of turns or budget) is judged."""
+    return summary.api_error_status is None and (summary.subtype or "").startswith(
+        ("error_max_turns", "error_max_budget"))
 
 
 def _tail(path: Path, limit: int = 500) -> str:

@@ -15,20 +15,23 @@ from pathlib import Path
 from collections.abc import Mapping
 
 from . import __version__
-from .agents import AGENT_CHOICES, check_agent_fixture, choose_agent
-from .errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNIT_ERROR, ScyllaError,
-                     Terminated, UsageError)
+from .agents import AGENT_CHOICES, DEFAULT_AGENT_MODEL, check_agent_fixture, choose_agent
+from .errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNIT_ERROR,
+                     ResultsWriteError, ScyllaError, Terminated, UsageError)
 from .fixture import load_fixture
-from .judge import JUDGE_CHOICES, resolve_llm_judge
+from .claude import claude_availability
+from .judge import DEFAULT_JUDGE_MODEL, JUDGE_CHOICES, resolve_llm_judge
 from .plan import (default_experiment_id, parse_shard, plan_units, shard_units,
                    valid_experiment_id)
+from .probe import ProbeTarget, probe_models
 from .provenance import git_state
-from .runner import RunContext, check_resume_conflicts, run_units
+from .runner import RunContext, check_resume_conflicts, pending_units, run_units
 from .summary import build_summary, collect_rows, render_table, write_summary
 from .tiers import TIER_IDS, valid_tiers_text
 
 DEFAULT_TIERS_DIR = "tests/fixtures/tests/test-001"
 MAX_RUNS = 9
+MAX_PARALLEL = 64
 
 log = logging.getLogger("scylla")
 
@@ -60,6 +63,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _parallel(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_PARALLEL:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: use 1 to {MAX_PARALLEL}")
+    return value
+
+
 def _shard(text: str):
     try:
         return parse_shard(text)
@@ -73,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a test fixture's task on tiers T0-T6 with an agent, judge each run, "
         "and record results under RESULTS_DIR/EXPERIMENT_ID/.",
         epilog="Exit codes: 0 every run completed and was judged (low scores included); "
-        "1 a run errored or is missing; 2 usage or fixture error; 130 interrupted; 143 terminated.",
+        "1 a run errored or is missing, or a result could not be written; 2 usage, fixture or "
+        "environment error (an API that refuses the key or model); 130 interrupted; "
+        "143 terminated.",
     )
     parser.add_argument("--tiers-dir", default=DEFAULT_TIERS_DIR,
                         help=f"the test fixture directory (default: {DEFAULT_TIERS_DIR})")
@@ -96,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--results-dir", default="results", help="default: results")
     parser.add_argument("--shard", type=_shard, metavar="i/N",
                         help="run only shard i of N (i from 0); writes no summary")
+    parser.add_argument("--parallel", type=_parallel, default=1, metavar="N",
+                        help=f"run N units at once, each with its own workspace, agent and "
+                        f"judge (1-{MAX_PARALLEL}, default 1)")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="skip asking each model for 'OK' before the first unit")
     parser.add_argument("--summarize-only", action="store_true",
                         help="run nothing: summarize every result.json of the experiment")
     parser.add_argument("--version", action="version", version=f"scylla {__version__}")
@@ -115,10 +132,12 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("interrupted: the unit in progress was abandoned and will be redone", file=sys.stderr)
+        print("interrupted: the units in progress were abandoned and will be redone",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     except Terminated:
-        print("terminated: the unit in progress was abandoned and will be redone", file=sys.stderr)
+        print("terminated: the units in progress were abandoned and will be redone",
+              file=sys.stderr)
         return EXIT_TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -167,17 +186,39 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, env: dict) 
         fixture=fixture, fixture_arg=args.tiers_dir, experiment_id=experiment_id,
         experiment_dir=experiment_dir, agent=agent, agent_model=args.model,
         use_llm_judge=use_llm, llm_judge_note=llm_note, judge_model=args.judge_model,
-        env=env, git=git_state(fixture.root),
+        env=env, git=git_state(fixture.root), parallel=args.parallel,
     )
     mine = shard_units(planned, args.shard)
     check_resume_conflicts(context, [unit for unit, _ in mine], args.fresh)
-    experiment_dir.mkdir(parents=True, exist_ok=True)
-    errors = run_units(context, mine, args.fresh)
+    try:
+        experiment_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ResultsWriteError.from_os_error(error, experiment_dir) from None
+    pending = pending_units(context, mine, args.fresh)
+    if pending and not args.no_probe:
+        _probe(context, pending, args.model)
+    errors = run_units(context, pending)
     if args.shard is not None:
         log.info("shard %s: %d unit(s), %d error(s); the summary is written by "
                  "--summarize-only once every shard has finished", args.shard, len(mine), len(errors))
         return EXIT_UNIT_ERROR if errors else EXIT_OK
     return _summarize(experiment_id, experiment_dir, expected)
+
+
+def _probe(context: RunContext, pending, model_override) -> None:
+    """Ask every model the pending units need for "OK" (see :mod:`scylla.probe`)."""
+    targets = []
+    if context.agent.name == "claude-code":
+        for _, settings in pending:
+            model = model_override or settings.model or context.fixture.model or DEFAULT_AGENT_MODEL
+            targets.append(ProbeTarget("agent", model))
+    needs_llm = any(not item.machine_checkable for item in context.fixture.rubric.items)
+    if context.use_llm_judge and needs_llm:
+        model = context.judge_model or context.fixture.judge_model or DEFAULT_JUDGE_MODEL
+        targets.append(ProbeTarget("judge", model))
+    executable = claude_availability(context.env).executable
+    if targets and executable is not None:
+        probe_models(executable, targets, context.env)
 
 
 def _summarize(experiment_id: str, experiment_dir: Path, expected) -> int:

@@ -23,7 +23,8 @@ from pathlib import Path
 from collections.abc import Mapping
 
 from .checks import MANIFEST_ENV, workspace_files
-from .claude import claude_availability, run_with_timeout
+from .claude import (PROCESSES, claude_availability, end_descendants, kill_group,
+                     run_with_timeout)
 from .errors import UsageError
 from .fixture import Fixture
 from .grading import normalize_score
@@ -81,6 +82,8 @@ class Verdict:
     llm_note: str = ""
     cost_usd: float = 0.0
     tokens: TokenStats = field(default_factory=TokenStats)
+    llm_session_id: str | None = None
+    llm_models: tuple[str, ...] = ()
 
 
 def resolve_llm_judge(mode: str, env: Mapping[str, str]) -> tuple[bool, str]:
@@ -90,7 +93,7 @@ def resolve_llm_judge(mode: str, env: Mapping[str, str]) -> tuple[bool, str]:
         return False, "LLM judging turned off with --judge commands"
     if mode == "claude":
         if not availability.available:
-            raise UsageError(f"--judge claude needs Claude Code, but {availability.reason()}")
+            raise UsageError(f"--judge claude needs Claude Code, but {availability.remedy()}")
         return True, f"--judge claude: {availability.reason()}"
     if mode != "auto":
         raise UsageError(f"unknown judge mode {mode!r}: choose one of {', '.join(JUDGE_CHOICES)}")
@@ -118,7 +121,8 @@ def judge_run(
             if item.machine_checkable
         }
     llm_items = [item for item in rubric.items if not item.machine_checkable]
-    verdict_extra = {"cost": 0.0, "tokens": TokenStats(), "reasoning": "", "model": None}
+    verdict_extra = {"cost": 0.0, "tokens": TokenStats(), "reasoning": "", "model": None,
+                     "session": None, "models": ()}
     if llm_items and use_llm:
         model = judge_model or fixture.judge_model or DEFAULT_JUDGE_MODEL
         llm = judge_with_claude(fixture, llm_items, list(results.values()), workspace, run_dir, env, model)
@@ -128,6 +132,8 @@ def judge_run(
             "tokens": llm.tokens,
             "reasoning": llm.reasoning,
             "model": model,
+            "session": llm.session_id,
+            "models": llm.models,
         }
     else:
         for item in llm_items:
@@ -147,6 +153,8 @@ def judge_run(
         llm_note=llm_note,
         cost_usd=verdict_extra["cost"],
         tokens=verdict_extra["tokens"],
+        llm_session_id=verdict_extra["session"],
+        llm_models=tuple(verdict_extra["models"]),
     )
 
 
@@ -183,6 +191,7 @@ def run_check(item: RubricItem, workspace: Path, env: Mapping[str, str]) -> Item
 
     if item.applicable_if is not None:
         probe = _shell(item.applicable_if, workspace, env, item.timeout_seconds)
+        probe.pop("_stdout_full")
         if probe["exit_code"] != 0:
             reason = item.na_condition or f"`{item.applicable_if}` exited {probe['exit_code']}"
             return result(None, "na", f"not applicable: {reason}", probe)
@@ -206,22 +215,25 @@ def run_check(item: RubricItem, workspace: Path, env: Mapping[str, str]) -> Item
 
 def _shell(command: str, workspace: Path, env: Mapping[str, str], timeout: float) -> dict:
     started = time.monotonic()
+    process = PROCESSES.start(
+        ["/bin/sh", "-c", command], cwd=workspace, env=dict(env), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
     try:
-        completed = subprocess.run(
-            ["/bin/sh", "-c", command],
-            cwd=workspace,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-        )
-        exit_code, timed_out = completed.returncode, False
-        stdout = completed.stdout.decode("utf-8", errors="replace")
-        stderr = completed.stderr.decode("utf-8", errors="replace")
-    except subprocess.TimeoutExpired as expired:
+        out, err = process.communicate(timeout=timeout)
+        exit_code, timed_out = process.returncode, False
+        end_descendants(process)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        out, err = process.communicate()
         exit_code, timed_out = 124, True
-        stdout = (expired.stdout or b"").decode("utf-8", errors="replace")
-        stderr = (expired.stderr or b"").decode("utf-8", errors="replace")
+    except BaseException:
+        kill_group(process)
+        raise
+    finally:
+        PROCESSES.finish(process)
+    stdout = (out or b"").decode("utf-8", errors="replace")
+    stderr = (err or b"").decode("utf-8", errors="replace")
     return {
         "command": command,
         "exit_code": exit_code,
@@ -291,6 +303,8 @@ class LlmVerdict:
     reasoning: str
     cost_usd: float | None
     tokens: TokenStats
+    session_id: str | None = None
+    models: tuple[str, ...] = ()
 
 
 def judge_with_claude(
@@ -320,10 +334,14 @@ def judge_with_claude(
     summary = parse_stream(output)
     if outcome.timed_out:
         raise JudgeError(f"the LLM judge timed out after {LLM_JUDGE_TIMEOUT:g}s")
-    if outcome.exit_code != 0 or not summary.result_text or summary.is_error:
+    reason = summary.error_reason()
+    if reason is not None:
+        raise JudgeError(f"the LLM judge failed: {reason}")
+    if outcome.exit_code != 0 or not summary.result_text:
         raise JudgeError(f"the LLM judge failed (exit {outcome.exit_code}); see judge-stderr.log")
     verdict = parse_judge_answer(summary.result_text, items)
-    return LlmVerdict(verdict[0], verdict[1], summary.cost_usd, summary.tokens)
+    return LlmVerdict(verdict[0], verdict[1], summary.cost_usd, summary.tokens,
+                      summary.session_id, summary.models_used)
 
 
 def build_judge_prompt(

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
+
+from .errors import ResultsWriteError
 
 RESULT_SCHEMA_VERSION = 1
 RESULT_FILE = "result.json"
 
 
 def write_json_atomically(path: Path, data: dict) -> None:
-    """Write JSON so that readers (other shards, --summarize-only) never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    """Write JSON so that readers (other shards, --summarize-only) never see half a file.
+
+    A failed write (a full disk) removes its temporary file and raises
+    :class:`ResultsWriteError` naming the path; the earlier file, if any, is intact.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        try:
+            temporary.unlink()
+        except OSError:
+            pass
+        raise ResultsWriteError.from_os_error(error, path) from None
 
 
 def load_result(path: Path) -> dict | None:

@@ -4,25 +4,36 @@ Per unit (tier, sub-test, run): copy the fixture's workspace source into a
 new temporary directory, lay the tier's settings over it, run the agent, judge
 the workspace, and write ``results/<experiment-id>/<unit>/result.json``. A unit
 whose result is complete is skipped unless ``fresh`` is set.
+
+``--parallel N`` runs N units at once, each in its own thread with its own
+workspace, agent and judge processes; each writes only its own run directory,
+so the results are the same as a sequential run's. Ctrl-C, SIGTERM, a results
+write that fails, or the same unrecoverable API error twice in a row stop every
+unit: their process groups are ended (see :class:`scylla.claude.ProcessRegistry`)
+and the units in progress record nothing, so a re-run redoes them.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
 
 from .agents import AgentChoice, AgentError, AgentRun, run_claude_code, run_oracle
 from .checks import workspace_files
-from .errors import UsageError
+from .claude import PROCESSES
+from .errors import ApiUnusable, ResultsWriteError, UsageError
 from .fixture import Fixture
 from .grading import grade, passed
 from .judge import JudgeError, Verdict, judge_run
 from .plan import Unit
+from .probe import is_unrecoverable
 from .provenance import node_name, provenance, utc_now
 from .results import (RESULT_FILE, RESULT_SCHEMA_VERSION, is_complete, load_result,
                       write_json_atomically)
@@ -46,6 +57,7 @@ class RunContext:
     judge_model: str | None
     env: Mapping[str, str]
     git: tuple
+    parallel: int = 1
 
 
 def check_resume_conflicts(context: RunContext, units: list[Unit], fresh: bool) -> None:
@@ -62,28 +74,87 @@ def check_resume_conflicts(context: RunContext, units: list[Unit], fresh: bool) 
             )
 
 
-def run_units(context: RunContext, planned: list[tuple[Unit, TierSettings]], fresh: bool) -> list[str]:
-    """Run the given units; returns the labels of those that ended in error."""
-    errors = []
+def pending_units(context: RunContext, planned: list[tuple[Unit, TierSettings]],
+                  fresh: bool) -> list[tuple[Unit, TierSettings]]:
+    """The units to run: all with ``fresh``, else those without a complete result."""
+    pending = []
     for unit, settings in planned:
-        run_dir = context.experiment_dir / unit.relative_dir
-        existing = load_result(run_dir / RESULT_FILE)
+        existing = load_result(context.experiment_dir / unit.relative_dir / RESULT_FILE)
         if is_complete(existing) and not fresh:
             log.info("[%s] already completed (score %.3f): kept; --fresh redoes it",
                      unit.label, existing["score"])
             continue
+        pending.append((unit, settings))
+    return pending
+
+
+REPEAT_LIMIT = 2
+
+
+def run_units(context: RunContext, pending: list[tuple[Unit, TierSettings]]) -> list[str]:
+    """Run the units, ``context.parallel`` at a time; returns the labels of those in error."""
+    errors = []
+    repeats = _RepeatWatch()
+    PROCESSES.reset()
+    with ThreadPoolExecutor(max_workers=context.parallel, thread_name_prefix="unit") as pool:
+        futures = [pool.submit(_run_and_record, context, unit, settings)
+                   for unit, settings in pending]
+        try:
+            for future in as_completed(futures):
+                unit, result = future.result()
+                if result["status"] == "completed":
+                    log.info("[%s] score %.3f, grade %s, %s", unit.label, result["score"],
+                             result["grade"], "PASS" if result["passed"] else "FAIL")
+                    repeats.clear()
+                    continue
+                log.error("[%s] ERROR: %s", unit.label, result["error"])
+                errors.append(unit)
+                if repeats.add(result) >= REPEAT_LIMIT:
+                    raise ApiUnusable(
+                        f"stopped early: {REPEAT_LIMIT} units in a row failed with the same "
+                        f"unrecoverable error, which every other unit would pay too: "
+                        f"{result['error']}"
+                    )
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            PROCESSES.cancel()
+            raise
+    return [unit.label for unit in sorted(errors, key=Unit.sort_key)]
+
+
+class _RepeatWatch:
+    """Counts consecutive units that failed with the same unrecoverable API error."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self.count = 0
+
+    def clear(self) -> None:
+        self.error, self.count = None, 0
+
+    def add(self, result: dict) -> int:
+        api = (result.get("claude_code") or {})
+        if not is_unrecoverable(api.get("api_error_status"), result.get("error")):
+            self.clear()
+            return 0
+        if result["error"] != self.error:
+            self.error, self.count = result["error"], 0
+        self.count += 1
+        return self.count
+
+
+def _run_and_record(context: RunContext, unit: Unit, settings: TierSettings) -> tuple[Unit, dict]:
+    run_dir = context.experiment_dir / unit.relative_dir
+    try:
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
-        result = run_unit(context, unit, settings, run_dir)
-        write_json_atomically(run_dir / RESULT_FILE, result)
-        if result["status"] == "completed":
-            log.info("[%s] score %.3f, grade %s, %s", unit.label, result["score"],
-                     result["grade"], "PASS" if result["passed"] else "FAIL")
-        else:
-            log.error("[%s] ERROR: %s", unit.label, result["error"])
-            errors.append(unit.label)
-    return errors
+    except OSError as error:
+        raise ResultsWriteError.from_os_error(error, error.filename or run_dir) from None
+    result = run_unit(context, unit, settings, run_dir)
+    write_json_atomically(run_dir / RESULT_FILE, result)
+    return unit, result
 
 
 def run_unit(context: RunContext, unit: Unit, settings: TierSettings, run_dir: Path) -> dict:
@@ -102,6 +173,10 @@ def run_unit(context: RunContext, unit: Unit, settings: TierSettings, run_dir: P
         agent_run = _run_agent(context, settings, workspace, run_dir)
         _record_agent(result, agent_run)
         log.debug("[%s] agent done: exit %s, %s", unit.label, agent_run.exit_code, agent_run.detail)
+        if agent_run.error is not None:
+            # The CLI says why it could not work; the judge's failure would hide it.
+            result.update(status="error", error=f"agent: {agent_run.error}")
+            return result
         judge_started = time.monotonic()
         try:
             verdict = judge_run(context.fixture, workspace, run_dir, context.env, manifest,
@@ -111,6 +186,11 @@ def run_unit(context: RunContext, unit: Unit, settings: TierSettings, run_dir: P
         _record_verdict(context, result, verdict)
     except AgentError as error:
         result.update(status="error", error=f"agent: {error}")
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise ResultsWriteError.from_os_error(error, error.filename or run_dir) from None
+        log.debug("[%s] unit failed", unit.label, exc_info=True)
+        result.update(status="error", error=f"{type(error).__name__}: {error}")
     except JudgeError as error:
         result.update(status="error", error=f"judge: {error}")
     except Exception as error:  # one unit's failure must not stop the experiment
@@ -118,7 +198,8 @@ def run_unit(context: RunContext, unit: Unit, settings: TierSettings, run_dir: P
         result.update(status="error", error=f"{type(error).__name__}: {error}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        result["logs"] = sorted(path.name for path in run_dir.iterdir() if path.name != RESULT_FILE)
+        result["logs"] = sorted(path.name for path in run_dir.iterdir()
+                                if path.name != RESULT_FILE and not path.name.startswith("."))
         result["total_duration_s"] = round(time.monotonic() - started, 3)
         result["finished_at"] = utc_now()
         result["cost_usd"] = _total_cost(result)
@@ -167,9 +248,11 @@ def _base_result(context: RunContext, unit: Unit, settings: TierSettings, starte
         "criteria": [],
         "categories": {},
         "reasoning": None,
-        "judge": {"method": None, "llm_model": None, "llm_note": context.llm_judge_note},
+        "judge": {"method": None, "llm_model": None, "llm_note": context.llm_judge_note,
+                  "llm_session_id": None, "llm_models_reported": []},
         "tier_settings": {"name": settings.name, "description": settings.description, "files": []},
         "agent_detail": None,
+        "claude_code": None,
         "logs": [],
         "node": node_name(context.env),
         "started_at": started_at,
@@ -188,6 +271,7 @@ def _record_agent(result: dict, agent_run: AgentRun) -> None:
         tokens=agent_run.tokens.to_json(),
         cache_efficiency=agent_run.tokens.cache_efficiency,
         agent_detail=agent_run.detail,
+        claude_code=agent_run.cli,
     )
 
 
@@ -202,6 +286,8 @@ def _record_verdict(context: RunContext, result: dict, verdict: Verdict) -> None
             "method": "commands+llm" if verdict.llm_used else "commands",
             "llm_model": verdict.llm_model,
             "llm_note": verdict.llm_note,
+            "llm_session_id": verdict.llm_session_id,
+            "llm_models_reported": list(verdict.llm_models),
         },
     )
     if verdict.score is None:

@@ -7,6 +7,13 @@ events carrying messages, and a final ``result`` event with ``total_cost_usd``,
 ``output_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``).
 ``--output-format json`` writes that ``result`` event alone.
 
+Provenance comes from the same events: the ``init`` event names the CLI's
+``claude_code_version`` and the ``model`` it resolved; the ``result`` event
+holds the ``session_id``, ``num_turns``, ``duration_ms``, ``subtype`` and, when
+the API refused the work, ``api_error_status`` / ``api_error_type`` with the
+CLI's own message in ``result``. ``system`` events of subtype ``api_retry``
+(``error_status``, ``error``) say that the CLI is retrying a failed request.
+
 When the stream ends without a ``result`` event (a timeout, a crash) the token
 counts are summed from the assistant messages' ``usage`` (each message id
 counted once) and the cost is unknown.
@@ -72,15 +79,54 @@ class StreamSummary:
     has_result_event: bool
     events: int
     unparsed_lines: int
+    cli_version: str | None = None
+    reported_model: str | None = None
+    subtype: str | None = None
+    api_error_status: int | None = None
+    api_error_type: str | None = None
+    errors: tuple[str, ...] = ()
+    duration_ms: int | None = None
+    api_retries: int = 0
+    last_retry_status: int | None = None
+    models_used: tuple[str, ...] = ()
+
+    def cli_record(self) -> dict:
+        """The CLI's own account of the run, as kept in result.json."""
+        return {
+            "version": self.cli_version,
+            "model": self.reported_model,
+            "session_id": self.session_id,
+            "num_turns": self.num_turns,
+            "duration_ms": self.duration_ms,
+            "subtype": self.subtype,
+            "is_error": self.is_error,
+            "api_error_status": self.api_error_status,
+            "api_error_type": self.api_error_type,
+            "api_retries": self.api_retries,
+        }
+
+    def error_reason(self) -> str | None:
+        """One line from the CLI's result event when it reports an error, else None."""
+        if not self.is_error:
+            return None
+        message = (self.result_text or "; ".join(self.errors) or "").strip()
+        message = " ".join(message.split())[:300] or "no message"
+        if self.api_error_status is not None:
+            kind = f" {self.api_error_type}" if self.api_error_type else ""
+            return f"API error {self.api_error_status}{kind}: {message}"
+        return f"{self.subtype or 'error'}: {message}"
 
 
 def parse_stream(text: str) -> StreamSummary:
     """Summarize a stream-json transcript (or a single json result object)."""
     result_event = None
+    init_event: dict = {}
     message_usage: dict[str, TokenStats] = {}
     anonymous = TokenStats()
     events = 0
     unparsed = 0
+    retries = 0
+    last_retry_status = None
     for line in text.splitlines():
         line = line.strip()
         if not line:
@@ -94,9 +140,15 @@ def parse_stream(text: str) -> StreamSummary:
             unparsed += 1
             continue
         events += 1
-        if event.get("type") == "result":
+        kind = event.get("type")
+        if kind == "result":
             result_event = event
-        elif event.get("type") == "assistant":
+        elif kind == "system" and event.get("subtype") == "init":
+            init_event = event
+        elif kind == "system" and event.get("subtype") == "api_retry":
+            retries += 1
+            last_retry_status = _int_or_none(event.get("error_status"))
+        elif kind == "assistant":
             message = event.get("message")
             if isinstance(message, dict) and isinstance(message.get("usage"), dict):
                 usage = TokenStats.from_usage(message["usage"])
@@ -105,26 +157,49 @@ def parse_stream(text: str) -> StreamSummary:
                     message_usage[message_id] = usage
                 else:
                     anonymous = anonymous.add(usage)
+    provenance = {
+        "cli_version": _str_or_none(init_event.get("claude_code_version")),
+        "reported_model": _str_or_none(init_event.get("model")),
+        "api_retries": retries,
+        "last_retry_status": last_retry_status,
+    }
     if result_event is None:
         tokens = anonymous
         for usage in message_usage.values():
             tokens = tokens.add(usage)
-        return StreamSummary(tokens, None, None, None, None, None, False, events, unparsed)
+        return StreamSummary(tokens, None, None, None, None,
+                             _str_or_none(init_event.get("session_id")), False, events, unparsed,
+                             **provenance)
     cost = result_event.get("total_cost_usd")
-    turns = result_event.get("num_turns")
     result_text = result_event.get("result")
-    session_id = result_event.get("session_id")
+    errors = result_event.get("errors")
+    model_usage = result_event.get("modelUsage")
     return StreamSummary(
         tokens=TokenStats.from_usage(result_event.get("usage")),
         cost_usd=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
         result_text=result_text if isinstance(result_text, str) else None,
         is_error=bool(result_event.get("is_error")) if "is_error" in result_event else None,
-        num_turns=turns if isinstance(turns, int) else None,
-        session_id=session_id if isinstance(session_id, str) else None,
+        num_turns=_int_or_none(result_event.get("num_turns")),
+        session_id=_str_or_none(result_event.get("session_id")),
         has_result_event=True,
         events=events,
         unparsed_lines=unparsed,
+        subtype=_str_or_none(result_event.get("subtype")),
+        api_error_status=_int_or_none(result_event.get("api_error_status")),
+        api_error_type=_str_or_none(result_event.get("api_error_type")),
+        errors=tuple(str(e) for e in errors) if isinstance(errors, list) else (),
+        duration_ms=_int_or_none(result_event.get("duration_ms")),
+        models_used=tuple(sorted(model_usage)) if isinstance(model_usage, dict) else (),
+        **provenance,
     )
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _count(value: object) -> int:

@@ -94,11 +94,15 @@ class TempDirTestCase(unittest.TestCase):
             (claude_dir / ".credentials.json").write_text('{"fake": true}')
         return fake
 
-    def fake_claude_calls(self) -> list[dict]:
+    def fake_claude_calls(self, role: str | None = None) -> list[dict]:
+        """The stand-in's calls, without the model probes unless role="probe" asks for them."""
         path = self.tmp / "fake-claude-calls.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines()]
+        calls = [json.loads(line) for line in path.read_text().splitlines()]
+        if role is None:
+            return [call for call in calls if call["role"] != "probe"]
+        return [call for call in calls if call["role"] == role]
 
 
 def strip_volatile(value):

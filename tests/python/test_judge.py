@@ -33,7 +33,7 @@ class AvailabilityTest(TempDirTestCase):
         self.assertFalse(availability.available)
         self.assertIn("no Claude credentials", availability.reason())
         self.assertEqual(claude_availability({**self.env, "ANTHROPIC_API_KEY": "k"}).credentials,
-                         "api-key")
+                         "ANTHROPIC_API_KEY")
         self.assertIsNone(claude_availability({**self.env, "ANTHROPIC_API_KEY": " "}).credentials)
 
     def test_judge_modes(self):

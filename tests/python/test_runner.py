@@ -215,7 +215,7 @@ class UsageTest(TempDirTestCase):
 
     def test_claude_code_requested_but_unavailable(self):
         self.assert_usage_error("--tiers", "T0", "--agent", "claude-code",
-                                says="the claude CLI is not on PATH")
+                                says="the image has no Claude Code: rebuild it with the CLI")
         self.assert_usage_error("--tiers", "T0", "--judge", "claude",
                                 says="--judge claude needs Claude Code")
 
