@@ -160,6 +160,9 @@ keep_credentials() {
 
 # Runs the command as a child (signals forwarded), then gives the keeper up
 # to 5 s to report the final credentials, and exits with the command's code.
+# Signals are ignored during that wait: the engine's `stop` sends SIGTERM
+# right after the forwarded Ctrl-C, and ending then would end the container,
+# and the keeper with it, before its last lines are out.
 run_and_hand_back() {
   local child code=0 tries=0
   # The keeper must be watching before the command can refresh anything: a
@@ -180,7 +183,7 @@ run_and_hand_back() {
     wait "$child" && code=0 || code=$?
     kill -0 "$child" 2>/dev/null || break
   done
-  trap - TERM INT HUP
+  trap '' TERM INT HUP
   : > "$secrets_dir/.finished"
   if [ -e "$secrets_dir/.keeper" ]; then
     while ! [ -e "$secrets_dir/.collected" ] && [ "$tries" -lt 50 ]; do
