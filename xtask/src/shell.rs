@@ -12,6 +12,7 @@
 
 use anyhow::Result;
 
+use crate::container::auth::{warn_about_credentials, warn_about_files, Purpose};
 use crate::container::guard::ContainerGuard;
 use crate::container::options::{host_cpu_count, ContainerOptions};
 use crate::container::secrets::SecretBundle;
@@ -19,13 +20,11 @@ use crate::container::{
     deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL,
 };
 use crate::context::Context;
-use crate::docker_build::{self, ImageState};
 use crate::engine::exec::SignalWatch;
 use crate::engine::{exec, inspect, Engine, EngineCommand};
 use crate::error::{usage, Outcome};
+use crate::image::{self, ImageState};
 use crate::output;
-use crate::run_experiment::warn_about_credentials;
-use crate::run_experiment::Purpose;
 
 /// Role label value of shell containers.
 pub const ROLE: &str = "shell";
@@ -218,7 +217,7 @@ fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
 }
 
 fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions) -> Result<()> {
-    let image = docker_build::image_for_run(ctx, engine, &options.image, options.no_build)?;
+    let image = image::image_for_run(ctx, engine, &options.image, options.no_build)?;
     let spec = shell_spec(name, options, ctx, engine, &image)?;
     let bundle = collect(ctx, options)?;
     // Until its secrets are in, a failure must not leave a half-made container.
@@ -238,7 +237,7 @@ fn collect(ctx: &Context, options: &ContainerOptions) -> Result<SecretBundle> {
     let forwarding = options.forwarding(&ctx.env)?;
     let (mut bundle, status) =
         SecretBundle::collect(&ctx.env, &forwarding.secret_names, options.credentials.as_deref())?;
-    crate::run_experiment::auth::warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
+    warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
     warn_about_credentials(ctx, &status, &bundle, &forwarding, Purpose::Shell);
     Ok(bundle)
 }

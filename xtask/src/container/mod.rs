@@ -4,6 +4,7 @@
 //! container's tmpfs, the write-back of refreshed credentials, and the guard
 //! that removes a container on every exit path.
 
+pub mod auth;
 pub mod forward;
 pub mod guard;
 pub mod host;

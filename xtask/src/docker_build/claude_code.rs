@@ -16,9 +16,9 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use camino::Utf8Path;
 
-use super::pins::LineEdit;
 use crate::dockerfile::Dockerfile;
 use crate::error::usage;
+use crate::image::pins::LineEdit;
 
 /// The npm package whose tarball holds the native CLI.
 pub const PACKAGE: &str = "@anthropic-ai/claude-code-linux-x64";

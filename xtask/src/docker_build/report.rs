@@ -7,13 +7,13 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
 
-use super::claude_code;
-use super::pins::{self, PinState};
-use super::steps::{first_invalidated, Cause, Invalidation};
-use super::{builder_for, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL};
+use super::{claude_code, Format};
 use crate::context::Context;
 use crate::engine::{inspect, Engine};
 use crate::error::{usage, Outcome};
+use crate::image::pins::{self, PinState};
+use crate::image::steps::{self, first_invalidated, Cause, Invalidation};
+use crate::image::{builder_for, gather_inputs, short, BuildRequest, Built, SOURCE_HASH_LABEL};
 use crate::output;
 
 fn invalidation_json(invalidation: Option<&Invalidation>) -> Value {
@@ -92,13 +92,13 @@ pub fn explain(
     request: BuildRequest,
     format: Format,
 ) -> Result<Outcome> {
-    let inputs = super::gather_inputs(ctx, request, builder_for(ctx, engine))?;
+    let inputs = gather_inputs(ctx, request, builder_for(ctx, engine))?;
     let tag = inputs.request.tag.clone();
     let image = inspect::image(ctx, engine, &tag)?;
     let old = image
         .as_ref()
-        .and_then(|i| i.labels.get(super::steps::STEPS_LABEL))
-        .and_then(|l| super::steps::from_label(l));
+        .and_then(|i| i.labels.get(steps::STEPS_LABEL))
+        .and_then(|l| steps::from_label(l));
     let up_to_date =
         image.as_ref().and_then(|i| i.labels.get(SOURCE_HASH_LABEL)) == Some(&inputs.source_hash);
     let invalidated = old.as_ref().map(|old| first_invalidated(old, &inputs.steps));

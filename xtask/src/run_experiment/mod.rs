@@ -8,7 +8,6 @@
 //! before exiting 130 / 143. A Claude credentials file refreshed in the
 //! container is written back on every one of these paths (`container::refresh`).
 
-pub mod auth;
 pub(crate) mod plan;
 pub mod swarm;
 
@@ -24,8 +23,9 @@ use crate::context::Context;
 use crate::engine::exec::{self, Signal, SignalWatch};
 use crate::engine::{Engine, EngineCommand};
 use crate::error::{usage, Outcome};
-use crate::{docker_build, output};
-pub use auth::{warn_about_credentials, Purpose};
+use crate::{image, output};
+// Swarm reaches these through its parent module.
+pub use crate::container::auth::{self, warn_about_credentials, Purpose};
 
 /// Run one experiment in a fresh scylla-runner container.
 #[derive(clap::Args, Debug)]
@@ -59,43 +59,31 @@ pub struct Args {
 impl Args {
     pub fn run(self, ctx: &Context) -> Result<Outcome> {
         if self.swarm.swarm {
-            let started = std::time::SystemTime::now();
-            let outcome = swarm::run(ctx, &self)?;
-            report_after(ctx, &self, started);
-            return Ok(outcome);
+            return swarm::run(ctx, &self);
         }
         // Flags first: a bad value is reported before any engine is looked for.
         let request = RunRequest::from_args(&self, ctx)?;
         let engine = Engine::from_context(ctx)?;
         let watch = SignalWatch::install()?;
         guard::sweep_leftovers(ctx, &engine, plan::ROLE)?;
-        let image = docker_build::image_for_run(
-            ctx,
-            &engine,
-            &self.container.image,
-            self.container.no_build,
-        )?;
+        let image =
+            image::image_for_run(ctx, &engine, &self.container.image, self.container.no_build)?;
         if let Some(signal) = watch.received() {
             return Ok(Outcome::Code(signal.exit_code()));
         }
         let plan = RunPlan::new(&request, &engine, &image);
-        let started = std::time::SystemTime::now();
-        let outcome = execute(ctx, &engine, &plan, &watch)?;
-        report_after(ctx, &self, started);
-        Ok(outcome)
+        execute(ctx, &engine, &plan, &watch)
     }
-}
 
-/// Once the experiment has run: its report, and the report's path on stderr.
-fn report_after(ctx: &Context, args: &Args, started: std::time::SystemTime) {
-    if ctx.dry_run {
-        return;
+    /// The runner's arguments with `--experiment-id` given before `--` too: what
+    /// the report written after the run reads the experiment's id from.
+    pub fn runner_args_with_id(&self) -> Vec<String> {
+        let mut experiment_args = self.experiment_args.clone();
+        if let Some(id) = &self.experiment_id {
+            experiment_args.extend(["--experiment-id".to_string(), id.clone()]);
+        }
+        experiment_args
     }
-    let mut experiment_args = args.experiment_args.clone();
-    if let Some(id) = &args.experiment_id {
-        experiment_args.extend(["--experiment-id".to_string(), id.clone()]);
-    }
-    crate::report::after_experiment(ctx, started, &experiment_args);
 }
 
 /// Secret files that could not be read: what was asked for, and why not.

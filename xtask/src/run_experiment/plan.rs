@@ -10,9 +10,9 @@ use crate::container::forward::Forwarding;
 use crate::container::options::host_cpu_count;
 use crate::container::{host, ContainerSpec, Limits, UserMapping, OWNER_LABEL, ROLE_LABEL};
 use crate::context::Context;
-use crate::docker_build::ImageState;
 use crate::engine::Engine;
 use crate::error::usage;
+use crate::image::ImageState;
 
 /// The role label value of experiment containers.
 pub const ROLE: &str = "run-experiment";
