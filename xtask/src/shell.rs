@@ -17,7 +17,7 @@ use crate::container::guard::ContainerGuard;
 use crate::container::options::{host_cpu_count, ContainerOptions};
 use crate::container::secrets::SecretBundle;
 use crate::container::{
-    deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL,
+    deliver_secrets, host, identity_env, labels, ContainerSpec, Role, UserMapping, ROLE_LABEL,
 };
 use crate::context::Context;
 use crate::engine::exec::SignalWatch;
@@ -26,8 +26,7 @@ use crate::error::{usage, Outcome};
 use crate::image::{self, ImageState};
 use crate::output;
 
-/// Role label value of shell containers.
-pub const ROLE: &str = "shell";
+const ROLE: Role = Role::Shell;
 /// The image's entrypoint, which prepares the environment before the shell.
 const ENTRYPOINT: &str = "/usr/local/bin/scylla-entrypoint";
 
@@ -100,10 +99,7 @@ pub fn shell_spec(
     Ok(ContainerSpec {
         name: name.to_string(),
         image: image.reference.clone(),
-        labels: vec![
-            (ROLE_LABEL.to_string(), ROLE.to_string()),
-            (OWNER_LABEL.to_string(), "user".to_string()),
-        ],
+        labels: labels(ROLE, "user"),
         user: UserMapping::for_engine(engine.kind, uid, gid),
         project_dir: ctx.root.clone(),
         tty: false,
@@ -111,14 +107,10 @@ pub fn shell_spec(
         auto_remove: false,
         limits: options.limits(Some(host_cpu_count()))?,
         cache_volumes: options.cache_volumes,
-        plain_env: [
-            ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
-            ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
-            ("SCYLLA_CONTAINER_NAME".to_string(), name.to_string()),
-        ]
-        .into_iter()
-        .chain(options.forwarding(&ctx.env)?.plain)
-        .collect(),
+        plain_env: identity_env(image, name)
+            .into_iter()
+            .chain(options.forwarding(&ctx.env)?.plain)
+            .collect(),
         network: options.network()?,
         engine: engine.kind,
         command: vec!["sleep".to_string(), "infinity".to_string()],
@@ -151,7 +143,7 @@ impl Args {
         self.container.network()?;
         let engine = Engine::from_context(ctx)?;
         let action = match inspect::container(ctx, &engine, &name)? {
-            Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {
+            Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE.name()) => {
                 return Err(usage(format!(
                     "container {name} exists but was not made by `cargo xtask shell`\n  \
                      pick another name, or use: docker exec -it {name} bash"
@@ -197,23 +189,17 @@ impl Args {
 /// `ps --all` of the containers `shell` made, printed on stdout.
 fn list(ctx: &Context) -> Result<Outcome> {
     let engine = Engine::from_context(ctx)?;
-    let filter = format!("label={ROLE_LABEL}={ROLE}");
+    let filter = format!("label={}", ROLE.label());
     let format = "table {{.Names}}\t{{.State}}\t{{.Status}}\t{{.Image}}";
     let query = EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", format]);
-    let out = exec::output(ctx, &engine, &query)?;
-    if !out.status.success() {
-        anyhow::bail!("cannot list the shell containers: {}", out.stderr.trim());
-    }
-    output::result_line(out.stdout.trim_end());
+    let listed = exec::checked(ctx, &engine, &query, "list the shell containers")?;
+    output::result_line(listed.trim_end());
     Ok(Outcome::Success)
 }
 
 fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
-    let out = exec::output(ctx, engine, &EngineCommand::action(["start", name]))?;
-    if !out.status.success() {
-        anyhow::bail!("cannot start container {name}: {}", out.stderr.trim());
-    }
-    Ok(())
+    let start = EngineCommand::action(["start", name]);
+    exec::checked(ctx, engine, &start, &format!("start container {name}")).map(drop)
 }
 
 fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions) -> Result<()> {
@@ -222,10 +208,8 @@ fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions
     let bundle = collect(ctx, options)?;
     // Until its secrets are in, a failure must not leave a half-made container.
     let mut guard = ContainerGuard::new(ctx, engine, name);
-    let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
-    if !created.status.success() {
-        anyhow::bail!("cannot create container {name}: {}", created.stderr.trim());
-    }
+    let create = EngineCommand::action(spec.create_argv());
+    exec::checked(ctx, engine, &create, &format!("create container {name}"))?;
     start(ctx, engine, name)?;
     deliver_secrets(ctx, engine, name, &spec.user, &bundle, false)?;
     guard.disarm();

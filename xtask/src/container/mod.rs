@@ -15,11 +15,57 @@ mod spec;
 
 pub use spec::{ContainerSpec, Limits, UserMapping, CACHE_VOLUMES};
 
+use crate::image::ImageState;
+
 /// Label on every container this tool creates; its value is the owner
 /// (`host:pid:start-time`), so a later run can tell a live owner from a dead one.
 pub const OWNER_LABEL: &str = "org.scylla.xtask.owner";
 /// Label naming the task that made a container (`run-experiment`, `shell`, ...).
 pub const ROLE_LABEL: &str = "org.scylla.xtask.role";
+
+/// What a container this tool creates is for: the value of its [`ROLE_LABEL`],
+/// by which a later run finds its own leftovers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    RunExperiment,
+    RunExperimentSwarm,
+    Shell,
+    Healthcheck,
+}
+
+impl Role {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Role::RunExperiment => "run-experiment",
+            Role::RunExperimentSwarm => "run-experiment-swarm",
+            Role::Shell => "shell",
+            Role::Healthcheck => "healthcheck",
+        }
+    }
+
+    /// `ROLE_LABEL=name`, for `--label` and `--filter label=`.
+    pub fn label(self) -> String {
+        format!("{ROLE_LABEL}={}", self.name())
+    }
+}
+
+/// The labels of a container of `role` made for `owner`.
+pub fn labels(role: Role, owner: &str) -> Vec<(String, String)> {
+    vec![
+        (ROLE_LABEL.to_string(), role.name().to_string()),
+        (OWNER_LABEL.to_string(), owner.to_string()),
+    ]
+}
+
+/// What a container is told about its image and itself (recorded in each
+/// result's provenance).
+pub fn identity_env(image: &ImageState, container_name: &str) -> Vec<(String, String)> {
+    vec![
+        ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
+        ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
+        ("SCYLLA_CONTAINER_NAME".to_string(), container_name.to_string()),
+    ]
+}
 
 /// Where the project is mounted inside the container.
 pub const WORKSPACE: &str = "/workspace";
@@ -58,10 +104,7 @@ pub fn deliver_secrets(
     let (uid, gid) = user.runtime_ids();
     let deliver = EngineCommand::action(receive_argv(name, user, keeper_follows))
         .with_stdin(bundle.to_tar(uid, gid)?);
-    let out = exec::output(ctx, engine, &deliver)?;
-    if !out.status.success() {
-        anyhow::bail!("cannot deliver secrets into container {name}: {}", out.stderr.trim());
-    }
+    exec::checked(ctx, engine, &deliver, &format!("deliver secrets into container {name}"))?;
     crate::output::detail(
         ctx,
         &format!("delivered {} into memory", bundle.file_names().join(", ")),
@@ -87,7 +130,9 @@ pub fn wait_until_running(
         match exec::output(ctx, engine, &query) {
             Ok(out) if out.stdout.trim() == "running" => return true,
             Ok(out) if ["exited", "dead", "removing"].contains(&out.stdout.trim()) => return false,
-            _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+            _ => {
+                watch.sleep(std::time::Duration::from_millis(50));
+            }
         }
     }
     false

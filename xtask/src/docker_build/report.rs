@@ -13,7 +13,7 @@ use crate::engine::{inspect, Engine};
 use crate::error::{usage, Outcome};
 use crate::image::pins::{self, PinState};
 use crate::image::steps::{self, first_invalidated, Cause, Invalidation};
-use crate::image::{builder_for, gather_inputs, short, BuildRequest, Built, SOURCE_HASH_LABEL};
+use crate::image::{builder_for, gather_inputs, BuildRequest, Built, SOURCE_HASH_LABEL};
 use crate::output;
 
 fn invalidation_json(invalidation: Option<&Invalidation>) -> Value {
@@ -61,7 +61,7 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
         output::result_line(&object.to_string());
         return;
     }
-    let hash = short(&built.inputs.source_hash);
+    let hash = output::short_digest(&built.inputs.source_hash);
     if built.skipped {
         output::result_line(&format!(
             "{} is up to date (source hash {hash})",
@@ -73,16 +73,11 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
             &format!(
                 "built {} ({}) in {:.1} s, source hash {hash}",
                 built.image.reference,
-                short_id(&built.image.id),
+                output::short_digest(&built.image.id),
                 elapsed.as_secs_f64()
             ),
         );
     }
-}
-
-fn short_id(id: &str) -> &str {
-    let id = id.strip_prefix("sha256:").unwrap_or(id);
-    &id[..id.len().min(12)]
 }
 
 /// `--explain`: compare the fresh step records with the image's.

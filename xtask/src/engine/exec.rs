@@ -100,6 +100,21 @@ pub fn output(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result
     })
 }
 
+/// Runs a command and returns its stdout; a non-zero status is the error
+/// `cannot {what}: {its stderr}`.
+pub fn checked(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+    what: &str,
+) -> Result<String> {
+    let out = output(ctx, engine, command)?;
+    if !out.status.success() {
+        return Err(anyhow!("cannot {what}: {}", out.stderr.trim()));
+    }
+    Ok(out.stdout)
+}
+
 /// Runs a command and captures its stdout as bytes (a tar stream, say), with
 /// stderr as text. Under `--dry-run` an action is only printed.
 pub fn output_bytes(
@@ -209,6 +224,22 @@ impl Signal {
             Signal::Terminate => 143,
         }
     }
+
+    /// What the task was, in messages: `interrupted` or `terminated`.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "interrupted",
+            Signal::Terminate => "terminated",
+        }
+    }
+
+    /// `SIGINT` or `SIGTERM` (SIGHUP is reported as SIGTERM: it ends the task the same way).
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
 }
 
 /// SIGINT/SIGTERM/SIGHUP turned into a flag the task polls, so that it can stop
@@ -238,6 +269,19 @@ impl SignalWatch {
             n if n == SIGINT as usize => Some(Signal::Interrupt),
             _ => Some(Signal::Terminate),
         }
+    }
+
+    /// Sleeps for `duration`, waking within 50 ms of a signal; returns the
+    /// signal received by then, if any.
+    pub fn sleep(&self, duration: Duration) -> Option<Signal> {
+        let until = std::time::Instant::now() + duration;
+        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+            if left.is_zero() || self.received().is_some() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+        self.received()
     }
 }
 

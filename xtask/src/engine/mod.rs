@@ -9,7 +9,7 @@ pub mod inspect;
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
-pub use command::{Effect, EngineCommand};
+pub use command::{push_pair, Effect, EngineCommand};
 
 use crate::context::{Context, Env};
 use crate::error::usage;

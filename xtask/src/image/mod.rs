@@ -20,7 +20,7 @@ pub use steps::{first_invalidated, Invalidation, StepRecord};
 
 use crate::build_context::Builder;
 use crate::context::Context;
-use crate::engine::{exec, inspect, Engine, EngineCommand, EngineKind};
+use crate::engine::{exec, inspect, push_pair, Engine, EngineCommand, EngineKind};
 use crate::error::usage;
 use crate::output;
 
@@ -215,18 +215,17 @@ pub fn build_if_needed(
 /// The `build` command: labels carry the source hash and step records.
 pub fn build_command(inputs: &BuildInputs, builder: Builder, no_cache: bool) -> EngineCommand {
     let request = &inputs.request;
-    let mut argv = vec!["build".to_string(), "--file".to_string(), request.dockerfile.to_string()];
-    argv.extend(["--tag".to_string(), request.tag.clone()]);
-    argv.extend(["--label".to_string(), format!("{SOURCE_HASH_LABEL}={}", inputs.source_hash)]);
-    argv.extend([
-        "--label".to_string(),
-        format!("{}={}", steps::STEPS_LABEL, steps::to_label(&inputs.steps)),
-    ]);
+    let mut argv = vec!["build".to_string()];
+    push_pair(&mut argv, "--file", request.dockerfile.as_str());
+    push_pair(&mut argv, "--tag", &request.tag);
+    push_pair(&mut argv, "--label", format!("{SOURCE_HASH_LABEL}={}", inputs.source_hash));
+    let steps_label = steps::to_label(&inputs.steps);
+    push_pair(&mut argv, "--label", format!("{}={steps_label}", steps::STEPS_LABEL));
     for (key, value) in &request.build_args {
-        argv.extend(["--build-arg".to_string(), format!("{key}={value}")]);
+        push_pair(&mut argv, "--build-arg", format!("{key}={value}"));
     }
     if let Some(target) = &request.target {
-        argv.extend(["--target".to_string(), target.clone()]);
+        push_pair(&mut argv, "--target", target);
     }
     if no_cache {
         argv.push("--no-cache".to_string());
@@ -248,7 +247,10 @@ pub fn ensure_current(ctx: &Context, engine: &Engine, tag: &str) -> Result<Image
     if built.skipped {
         output::detail(
             ctx,
-            &format!("image {tag} is up to date ({})", short(&built.inputs.source_hash)),
+            &format!(
+                "image {tag} is up to date ({})",
+                output::short_digest(&built.inputs.source_hash)
+            ),
         );
     } else {
         output::note(ctx, &format!("built {tag} in {:.1} s", started.elapsed().as_secs_f64()));
@@ -283,9 +285,4 @@ pub fn image_for_run(
     } else {
         ensure_current(ctx, engine, tag)
     }
-}
-
-/// The first 12 hex digits, for messages.
-pub fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
 }

@@ -219,8 +219,7 @@ fn deliver_after_start(
 
 fn stop_container(ctx: &Context, engine: &Engine, name: &str, signal: Option<Signal>) {
     if let Some(signal) = signal {
-        let what = if signal == Signal::Interrupt { "interrupted" } else { "terminated" };
-        output::warn(ctx, &format!("{what}: stopping container {name}"));
+        output::warn(ctx, &format!("{}: stopping container {name}", signal.past_tense()));
     }
     // SIGTERM to the init, which forwards it to the experiment; SIGKILL after 3 s.
     let stop = EngineCommand::action(["stop", "--time", "3", name]);

@@ -8,14 +8,14 @@ use super::swarm::passthrough;
 use super::Args;
 use crate::container::forward::Forwarding;
 use crate::container::options::host_cpu_count;
-use crate::container::{host, ContainerSpec, Limits, UserMapping, OWNER_LABEL, ROLE_LABEL};
+use crate::container::{host, identity_env, labels, ContainerSpec, Limits, Role, UserMapping};
 use crate::context::Context;
 use crate::engine::Engine;
 use crate::error::usage;
 use crate::image::ImageState;
 
 /// The role label value of experiment containers.
-pub const ROLE: &str = "run-experiment";
+pub const ROLE: &str = Role::RunExperiment.name();
 /// The in-container entry point.
 pub const ENTRY_SCRIPT: &str = "scripts/run_e2e_experiment.py";
 
@@ -122,10 +122,7 @@ impl RunPlan {
         let spec = ContainerSpec {
             name: request.container_name.clone(),
             image: image.reference.clone(),
-            labels: vec![
-                (ROLE_LABEL.to_string(), ROLE.to_string()),
-                (OWNER_LABEL.to_string(), request.owner_tag.clone()),
-            ],
+            labels: labels(Role::RunExperiment, &request.owner_tag),
             user: UserMapping::for_engine(engine.kind, request.uid, request.gid),
             project_dir: request.project_dir.clone(),
             tty: request.tty,
@@ -133,14 +130,10 @@ impl RunPlan {
             auto_remove: true,
             limits: request.limits.clone(),
             cache_volumes: request.cache_volumes,
-            plain_env: [
-                ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
-                ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
-                ("SCYLLA_CONTAINER_NAME".to_string(), request.container_name.clone()),
-            ]
-            .into_iter()
-            .chain(request.forwarding.plain.iter().cloned())
-            .collect(),
+            plain_env: identity_env(image, &request.container_name)
+                .into_iter()
+                .chain(request.forwarding.plain.iter().cloned())
+                .collect(),
             network: request.network.clone(),
             engine: engine.kind,
             command,
