@@ -12,7 +12,7 @@ pub(crate) mod plan;
 pub mod swarm;
 
 use anyhow::Result;
-pub use plan::{RunPlan, RunRequest};
+pub use plan::{Launch, RunPlan, RunRequest};
 
 use crate::container::guard::{self, ContainerGuard};
 use crate::container::options::ContainerOptions;
@@ -71,8 +71,10 @@ impl Args {
         if let Some(signal) = watch.received() {
             return Ok(Outcome::Code(signal.exit_code()));
         }
-        let plan = RunPlan::new(&request, &engine, &image);
-        execute(ctx, &engine, &plan, &watch)
+        let secrets = collect_secrets(ctx, &request)?;
+        let plan = RunPlan::new(&request, &engine, &image)
+            .with_secrets(!secrets.bundle.is_empty(), secrets.hand_back.is_some());
+        execute(ctx, &engine, &plan, &secrets, &watch)
     }
 
     /// The runner's arguments with `--experiment-id` given before `--` too: what
@@ -86,50 +88,61 @@ impl Args {
     }
 }
 
-/// Secret files that could not be read: what was asked for, and why not.
-type UnusableFiles = Vec<(String, String)>;
-
-/// The secrets of `plan`, and what to tell the user about what cannot be used.
-fn collect_secrets(
-    ctx: &Context,
-    plan: &RunPlan,
-) -> Result<(SecretBundle, CredentialsStatus, UnusableFiles)> {
-    let (mut bundle, status) = SecretBundle::collect(
-        &ctx.env,
-        &plan.forwarding.secret_names,
-        plan.credentials.as_deref(),
-    )?;
-    let unusable_files = bundle.add_files(&plan.forwarding.secret_files);
-    Ok((bundle, status, unusable_files))
+/// The secrets of a run, and what to tell the user about them.
+struct Secrets {
+    bundle: SecretBundle,
+    status: CredentialsStatus,
+    /// Secret files that could not be read: what was asked for, and why not.
+    unusable_files: Vec<(String, String)>,
+    /// The credentials file to write back when the CLI refreshes it in the container.
+    hand_back: Option<(camino::Utf8PathBuf, Vec<u8>)>,
 }
 
-/// Creates the container, delivers its secrets, runs it attached and cleans up.
-pub fn execute(
+fn collect_secrets(ctx: &Context, request: &RunRequest) -> Result<Secrets> {
+    let (mut bundle, status) = SecretBundle::collect(
+        &ctx.env,
+        &request.forwarding.secret_names,
+        request.credentials.as_deref(),
+    )?;
+    let unusable_files = bundle.add_files(&request.forwarding.secret_files);
+    let hand_back = match (&status, bundle.file(CREDENTIALS_FILE)) {
+        (CredentialsStatus::Found(path), Some(bytes)) => Some((path.clone(), bytes.to_vec())),
+        _ => None,
+    };
+    Ok(Secrets { bundle, status, unusable_files, hand_back })
+}
+
+/// Launches the container as planned, delivers its secrets, runs it attached
+/// and cleans up.
+fn execute(
     ctx: &Context,
     engine: &Engine,
     plan: &RunPlan,
+    secrets: &Secrets,
     watch: &SignalWatch,
 ) -> Result<Outcome> {
-    let (bundle, status, unusable_files) = collect_secrets(ctx, plan)?;
     std::fs::create_dir_all(plan.results_dir.as_std_path())
         .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
 
     let mut container = ContainerGuard::new(ctx, engine, &plan.spec.name);
     let name = plan.spec.name.as_str();
-    // A credentials file is handed back when the CLI refreshed it in the container.
-    let hand_back = match (&status, bundle.file(CREDENTIALS_FILE)) {
-        (CredentialsStatus::Found(path), Some(bytes)) => Some((path.clone(), bytes.to_vec())),
-        _ => None,
+    let launch = match &plan.launch {
+        Launch::Run(run) => run,
+        Launch::CreateDeliverStart { create, start, .. } => {
+            let created = exec::output(ctx, engine, create)?;
+            if !created.status.success() {
+                return Err(create_failed(plan, &created.stderr));
+            }
+            start
+        }
     };
-    let launch = launch_command(ctx, engine, plan, &bundle, hand_back.is_some())?;
-    // Secrets go into the tmpfs, which exists only once the container runs;
-    // the entrypoint waits for them before it starts the experiment.
     let mut delivery: Option<Result<Option<Keeper>>> = None;
     let mut on_spawn = || {
-        if bundle.is_empty() {
+        if let Launch::Run(_) = plan.launch {
             return;
         }
-        let delivered = deliver_after_start(ctx, engine, plan, &bundle, hand_back.clone(), watch);
+        let hand_back = secrets.hand_back.clone();
+        let delivered = deliver_after_start(ctx, engine, plan, &secrets.bundle, hand_back, watch);
         if delivered.is_err() {
             stop_container(ctx, engine, name, None);
         }
@@ -139,7 +152,7 @@ pub fn execute(
     let supervised = exec::supervised(
         ctx,
         engine,
-        &launch,
+        launch,
         plan.spec.interactive,
         watch,
         &mut on_spawn,
@@ -157,9 +170,9 @@ pub fn execute(
     // After the experiment's own output, so that a usage error of the runner's
     // arguments is the first thing on the screen (the runner itself says at
     // its start which agent runs and why).
-    auth::warn_about_files(ctx, &unusable_files);
+    auth::warn_about_files(ctx, &secrets.unusable_files);
     let purpose = Purpose::Experiment { agent: plan.requested_agent.as_deref() };
-    warn_about_credentials(ctx, &status, &bundle, &plan.forwarding, purpose);
+    warn_about_credentials(ctx, &secrets.status, &secrets.bundle, &plan.forwarding, purpose);
     match signal {
         Some(signal) => {
             container.remove_now();
@@ -171,26 +184,6 @@ pub fn execute(
             Ok(Outcome::Code(code))
         }
     }
-}
-
-/// With nothing to deliver, `run` (one engine process creates and runs the
-/// same container); otherwise `create` now, and `start --attach` to supervise.
-fn launch_command(
-    ctx: &Context,
-    engine: &Engine,
-    plan: &RunPlan,
-    bundle: &SecretBundle,
-    hand_back: bool,
-) -> Result<EngineCommand> {
-    if bundle.is_empty() {
-        return Ok(EngineCommand::action(plan.spec.run_argv()));
-    }
-    let spec = plan.delivery_spec(hand_back);
-    let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
-    if !created.status.success() {
-        return Err(create_failed(plan, &created.stderr));
-    }
-    Ok(EngineCommand::action(plan.start_argv()))
 }
 
 /// Waits for the started container, delivers the bundle, and starts the

@@ -10,7 +10,7 @@ use crate::container::forward::Forwarding;
 use crate::container::options::host_cpu_count;
 use crate::container::{host, identity_env, labels, ContainerSpec, Limits, Role, UserMapping};
 use crate::context::Context;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineCommand};
 use crate::error::usage;
 use crate::image::ImageState;
 
@@ -99,6 +99,19 @@ pub struct RunPlan {
     pub results_dir: Utf8PathBuf,
     /// The experiment's own `--agent`, when given (for accurate warnings).
     pub requested_agent: Option<String>,
+    pub launch: Launch,
+}
+
+/// How the container is launched, decided once the secrets are known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Launch {
+    /// Nothing to deliver: `run`, one engine process creates and runs the container.
+    Run(EngineCommand),
+    /// Secrets go into the tmpfs, which exists only once the container runs:
+    /// `create` now, `start --attach` to supervise, and the delivery once it runs
+    /// (the entrypoint waits for it). `hand_back`: a credentials file to collect
+    /// again at the end.
+    CreateDeliverStart { create: EngineCommand, start: EngineCommand, hand_back: bool },
 }
 
 /// The value of the last `--agent X` / `--agent=X` among the experiment's args.
@@ -138,13 +151,28 @@ impl RunPlan {
             engine: engine.kind,
             command,
         };
+        let spec_run_argv = spec.run_argv();
         RunPlan {
             spec,
             forwarding: request.forwarding.clone(),
             credentials: request.credentials.clone(),
             results_dir: request.project_dir.join("results"),
             requested_agent: requested_agent(&request.experiment_args),
+            launch: Launch::Run(EngineCommand::action(spec_run_argv)),
         }
+    }
+
+    /// The plan for a run with secrets to deliver (`deliver`), and with a
+    /// credentials file to hand back (`hand_back`).
+    pub fn with_secrets(mut self, deliver: bool, hand_back: bool) -> RunPlan {
+        if deliver {
+            self.launch = Launch::CreateDeliverStart {
+                create: EngineCommand::action(self.delivery_spec(hand_back).create_argv()),
+                start: EngineCommand::action(self.start_argv()),
+                hand_back,
+            };
+        }
+        self
     }
 
     /// The spec for a run with secrets to deliver after the start: the
@@ -279,6 +307,22 @@ mod tests {
         let message = runner_args(&args(&["--experiment-id", "../x"])).unwrap_err().to_string();
         assert!(message.contains("invalid experiment id"), "{message}");
         assert_eq!(runner_args(&args(&["--fresh", "--", "--fresh"])).unwrap(), ["--fresh"]);
+    }
+
+    #[test]
+    fn the_launch_is_run_without_secrets_and_create_then_start_with_them() {
+        let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
+        let plan = RunPlan::new(&request(), &engine, &image());
+        assert_eq!(plan.launch, Launch::Run(EngineCommand::action(plan.spec.run_argv())));
+        let Launch::CreateDeliverStart { create, start, hand_back } =
+            plan.clone().with_secrets(true, true).launch
+        else {
+            panic!("secrets to deliver need create, deliver, start");
+        };
+        assert_eq!(create.args, plan.delivery_spec(true).create_argv());
+        assert_eq!(start.args, ["start", "--attach", "scylla-run-1-abcd"]);
+        assert!(hand_back);
+        assert_eq!(plan.clone().with_secrets(false, false), plan);
     }
 
     #[test]
