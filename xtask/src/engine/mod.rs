@@ -122,17 +122,6 @@ impl Engine {
         self.program.as_str()
     }
 
-    /// Checks that the daemon answers; on failure says which of the known causes
-    /// it is (socket missing, permission denied, not running) and what to do.
-    pub fn check_daemon(&self, ctx: &Context) -> Result<()> {
-        let version = EngineCommand::query(["version", "--format", "{{.Server.Version}}"]);
-        let output = exec::output(ctx, self, &version)?;
-        if output.status.success() && !output.stdout.trim().is_empty() {
-            return Ok(());
-        }
-        Err(self.diagnose_unreachable(&ctx.env, &output.stderr))
-    }
-
     /// Turns an engine client's complaint into an actionable error.
     pub fn diagnose_unreachable(&self, env: &Env, stderr: &str) -> anyhow::Error {
         usage(diagnose(self.kind, env, stderr))
