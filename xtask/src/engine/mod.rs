@@ -5,6 +5,7 @@
 mod command;
 pub mod exec;
 pub mod inspect;
+pub mod types;
 
 use anyhow::Result;
 use camino::Utf8PathBuf;
