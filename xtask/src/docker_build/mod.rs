@@ -7,6 +7,7 @@
 //! `--explain` say which step a change invalidates first and by which files.
 
 mod claude_code;
+mod modes;
 mod report;
 
 use std::time::{Duration, Instant};
@@ -131,8 +132,8 @@ impl Args {
                 self.npm_registry.as_deref(),
                 ctx.env.get(claude_code::REGISTRY_ENV),
             )?;
-            let mode = report::PinsMode { update: self.update_pins, timeout, npm_registry };
-            return report::pins_mode(ctx, &request, &mode, self.format);
+            let mode = modes::PinsMode { update: self.update_pins, timeout, npm_registry };
+            return modes::pins_mode(ctx, &request, &mode, self.format);
         }
         if self.list_context {
             let engine = Engine::from_context(ctx).ok();
@@ -145,7 +146,8 @@ impl Args {
         }
         let engine = Engine::from_context(ctx)?;
         if self.explain {
-            return report::explain(ctx, &engine, request, self.format);
+            report::explain(&modes::explain(ctx, &engine, request)?, self.format);
+            return Ok(Outcome::Success);
         }
         let started = Instant::now();
         let built =
