@@ -151,6 +151,51 @@ pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result
     Ok(exit_code(status))
 }
 
+/// Runs a command and hands each line of its stdout and stderr to `on_line`
+/// as it comes (the two interleaved in arrival order); returns its exit code
+/// (0 under `--dry-run` for an action). For builders, whose output is turned
+/// into a short progress display.
+pub fn lines(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<i32> {
+    use std::io::BufRead as _;
+    if !announce(ctx, engine, command) {
+        return Ok(0);
+    }
+    if command.stdin.is_some() {
+        return Err(anyhow!("internal: line-read commands cannot take stdin bytes"));
+    }
+    let sh = shell()?;
+    let mut process = std::process::Command::from(to_xshell(&sh, engine, command));
+    process.stdin(std::process::Stdio::null());
+    process.stdout(std::process::Stdio::piped());
+    process.stderr(std::process::Stdio::piped());
+    let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
+    let (sender, receiver) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().context("internal: no stdout pipe")?;
+    let stderr = child.stderr.take().context("internal: no stderr pipe")?;
+    let readers: Vec<Box<dyn std::io::Read + Send>> = vec![Box::new(stdout), Box::new(stderr)];
+    for reader in readers {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(reader).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(sender);
+    for line in receiver {
+        on_line(&line);
+    }
+    let status = child.wait().map_err(|e| spawn_error(engine, command, e))?;
+    Ok(exit_code(status))
+}
+
 fn stderr_as_stdio() -> Result<std::process::Stdio> {
     use std::os::fd::AsFd;
     let fd = std::io::stderr().as_fd().try_clone_to_owned().context("cannot duplicate stderr")?;

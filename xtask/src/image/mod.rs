@@ -6,6 +6,7 @@
 
 pub mod inputs;
 pub mod pins;
+pub mod progress;
 pub mod registry;
 pub mod steps;
 
@@ -19,7 +20,7 @@ pub use inputs::{pyproject_extras, read_build_args_file, BuildInputs, BuildReque
 pub use steps::{first_invalidated, Invalidation, StepRecord};
 
 use crate::build_context::Builder;
-use crate::context::Context;
+use crate::context::{Context, Verbosity};
 use crate::engine::{exec, inspect, push_pair, Engine, EngineCommand, EngineKind};
 use crate::error::usage;
 use crate::output;
@@ -192,13 +193,7 @@ pub fn build_if_needed(
         }
     }
     let command = build_command(&inputs, builder, no_cache);
-    let code = exec::stream(ctx, engine, &command)?;
-    if code != 0 {
-        anyhow::bail!(
-            "`{} build` failed with exit code {code}; its output above says why",
-            engine.program_str()
-        );
-    }
+    run_build(ctx, engine, &command, &inputs.request.tag)?;
     let id = if ctx.dry_run {
         String::from("(dry run)")
     } else {
@@ -210,6 +205,67 @@ pub fn build_if_needed(
         source_hash: Some(inputs.source_hash.clone()),
     };
     Ok(Built { inputs, image: state, skipped: false, invalidated })
+}
+
+/// Lines of a failed build's output shown with its error.
+const FAILED_BUILD_TAIL: usize = 20;
+
+/// Runs the builder: with `-v` its whole output streams to stderr; otherwise
+/// one line per finished step, the whole output in a log file, and on failure
+/// the log's last lines and its path.
+fn run_build(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str) -> Result<()> {
+    use std::io::Write as _;
+    let program = engine.program_str();
+    if ctx.verbosity >= Verbosity::Verbose {
+        let code = exec::stream(ctx, engine, command)?;
+        if code != 0 {
+            anyhow::bail!(
+                "`{program} build` failed with exit code {code}; its output above says why"
+            );
+        }
+        return Ok(());
+    }
+    let log_path = build_log_path(ctx, tag);
+    let mut log = std::fs::create_dir_all(cache_dir(ctx))
+        .and_then(|_| std::fs::File::create(&log_path))
+        .map(std::io::BufWriter::new)
+        .ok();
+    let mut recent = std::collections::VecDeque::new();
+    let mut steps = progress::Progress::default();
+    let started = Instant::now();
+    let mut on_line = |line: &str| {
+        if let Some(log) = &mut log {
+            let _ = writeln!(log, "{line}");
+        }
+        if recent.len() == FAILED_BUILD_TAIL {
+            recent.pop_front();
+        }
+        recent.push_back(line.to_string());
+        if let Some(step) = steps.line(line) {
+            output::note(ctx, &step.line(started.elapsed().as_secs_f64()));
+        }
+    };
+    let code = exec::lines(ctx, engine, command, &mut on_line)?;
+    if let Some(step) = steps.finish(code != 0) {
+        output::note(ctx, &step.line(started.elapsed().as_secs_f64()));
+    }
+    let saved = log.is_some_and(|mut log| log.flush().is_ok());
+    if code == 0 {
+        return Ok(());
+    }
+    for line in &recent {
+        output::note(ctx, &format!("  | {line}"));
+    }
+    let whole =
+        if saved { format!("\n  the whole output is in {log_path}") } else { String::new() };
+    anyhow::bail!("`{program} build` failed with exit code {code}; its last lines are above{whole}")
+}
+
+/// Where the output of the last build of `tag` is kept.
+pub fn build_log_path(ctx: &Context, tag: &str) -> Utf8PathBuf {
+    let name: String =
+        tag.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    cache_dir(ctx).join(format!("build-{name}.log"))
 }
 
 /// The `build` command: labels carry the source hash and step records.
