@@ -76,15 +76,15 @@ pub fn validate_name(name: &str) -> Result<()> {
     )))
 }
 
-/// The exec argv that opens the shell through the entrypoint; with `remove`,
+/// The exec command that opens the shell through the entrypoint; with `remove`,
 /// the banner is told that the container goes when the shell exits.
-pub fn exec_argv(name: &str, remove: bool) -> Vec<String> {
+pub fn exec_command(name: &str, remove: bool) -> EngineCommand {
     let mut argv = vec!["exec", "--interactive", "--tty"];
     if remove {
         argv.extend(["--env", "SCYLLA_SHELL_REMOVE=1"]);
     }
     argv.extend([name, ENTRYPOINT, "--shell"]);
-    argv.into_iter().map(String::from).collect()
+    EngineCommand::action(argv)
 }
 
 /// The container spec of a new shell container (no `--rm`: it outlives the shell).
@@ -174,8 +174,7 @@ impl Args {
             ShellAction::Create => create(ctx, &engine, &name, &self.container)?,
         }
         let removal = self.rm.then(|| ContainerGuard::new(ctx, &engine, &name));
-        let code =
-            exec::interactive(ctx, &engine, &EngineCommand::action(exec_argv(&name, self.rm)));
+        let code = exec::interactive(ctx, &engine, &exec_command(&name, self.rm));
         if let Some(mut guard) = removal {
             guard.remove_now();
             if !ctx.dry_run {
@@ -242,9 +241,9 @@ mod tests {
 
     #[test]
     fn shells_enter_through_the_entrypoint() {
-        assert_eq!(exec_argv("box", true)[3..6], ["--env", "SCYLLA_SHELL_REMOVE=1", "box"]);
+        assert_eq!(exec_command("box", true).args[3..6], ["--env", "SCYLLA_SHELL_REMOVE=1", "box"]);
         assert_eq!(
-            exec_argv("box", false),
+            exec_command("box", false).args,
             [
                 "exec",
                 "--interactive",

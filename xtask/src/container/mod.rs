@@ -15,6 +15,7 @@ mod spec;
 
 pub use spec::{ContainerSpec, Limits, UserMapping, CACHE_VOLUMES};
 
+use crate::engine::EngineCommand;
 use crate::image::ImageState;
 
 /// Label on every container this tool creates; its value is the owner
@@ -73,7 +74,7 @@ pub const WORKSPACE: &str = "/workspace";
 /// `exec --interactive --user U:G NAME scylla-entrypoint --receive-secrets`:
 /// the entrypoint unpacks the tar on its stdin into the secrets tmpfs;
 /// `--keeper-follows` announces the credentials keeper started next.
-pub fn receive_argv(name: &str, user: &UserMapping, keeper_follows: bool) -> Vec<String> {
+pub fn receive_command(name: &str, user: &UserMapping, keeper_follows: bool) -> EngineCommand {
     let (uid, gid) = user.runtime_ids();
     let user = format!("{uid}:{gid}");
     let mut argv: Vec<String> =
@@ -83,7 +84,7 @@ pub fn receive_argv(name: &str, user: &UserMapping, keeper_follows: bool) -> Vec
     if keeper_follows {
         argv.push("--keeper-follows".to_string());
     }
-    argv
+    EngineCommand::action(argv)
 }
 
 /// Streams `bundle` into the RUNNING container `name`, over `exec` stdin into
@@ -97,13 +98,12 @@ pub fn deliver_secrets(
     bundle: &secrets::SecretBundle,
     keeper_follows: bool,
 ) -> anyhow::Result<()> {
-    use crate::engine::{exec, EngineCommand};
+    use crate::engine::exec;
     if bundle.is_empty() {
         return Ok(());
     }
     let (uid, gid) = user.runtime_ids();
-    let deliver = EngineCommand::action(receive_argv(name, user, keeper_follows))
-        .with_stdin(bundle.to_tar(uid, gid)?);
+    let deliver = receive_command(name, user, keeper_follows).with_stdin(bundle.to_tar(uid, gid)?);
     exec::checked(ctx, engine, &deliver, &format!("deliver secrets into container {name}"))?;
     crate::output::detail(
         ctx,
@@ -120,7 +120,7 @@ pub fn wait_until_running(
     name: &str,
     watch: &crate::engine::exec::SignalWatch,
 ) -> bool {
-    use crate::engine::{exec, EngineCommand};
+    use crate::engine::exec;
     if ctx.dry_run {
         return true;
     }

@@ -168,7 +168,7 @@ impl RunPlan {
         if deliver {
             self.launch = Launch::CreateDeliverStart {
                 create: EngineCommand::action(self.delivery_spec(hand_back).create_argv()),
-                start: EngineCommand::action(self.start_argv()),
+                start: self.start_command(),
                 hand_back,
             };
         }
@@ -188,13 +188,13 @@ impl RunPlan {
     }
 
     /// `start --attach [--interactive] NAME`: the exit code is the container's.
-    pub fn start_argv(&self) -> Vec<String> {
+    pub fn start_command(&self) -> EngineCommand {
         let mut argv = vec!["start".to_string(), "--attach".to_string()];
         if self.spec.interactive {
             argv.push("--interactive".to_string());
         }
         argv.push(self.spec.name.clone());
-        argv
+        EngineCommand::action(argv)
     }
 }
 
@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(tail, ["scylla-runner:latest", "python", ENTRY_SCRIPT, "--tiers", "T0"]);
         assert!(argv.contains(&"SCYLLA_IMAGE_ID=sha256:i".to_string()));
         assert!(argv.contains(&"--rm".to_string()));
-        assert_eq!(plan.start_argv(), ["start", "--attach", "scylla-run-1-abcd"]);
+        assert_eq!(plan.start_command().args, ["start", "--attach", "scylla-run-1-abcd"]);
         assert_eq!(plan.results_dir, "/p/results");
     }
 
@@ -331,6 +331,7 @@ mod tests {
         let mut req = request();
         req.tty = true;
         let plan = RunPlan::new(&req, &engine, &image());
-        assert_eq!(plan.start_argv(), ["start", "--attach", "--interactive", "scylla-run-1-abcd"]);
+        let start = plan.start_command();
+        assert_eq!(start.args, ["start", "--attach", "--interactive", "scylla-run-1-abcd"]);
     }
 }
