@@ -131,12 +131,34 @@ pub fn output_bytes(
     Ok((out.status, out.stdout, String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
+/// Whether a command ran, and how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ran {
+    Exited(i32),
+    /// An action under `--dry-run`: printed, not run.
+    Printed,
+}
+
+impl Ran {
+    /// Ran and exited 0, or was only printed.
+    pub fn succeeded(self) -> bool {
+        matches!(self, Ran::Exited(0) | Ran::Printed)
+    }
+
+    /// The exit code, 0 when it was only printed.
+    pub fn code(self) -> i32 {
+        match self {
+            Ran::Exited(code) => code,
+            Ran::Printed => 0,
+        }
+    }
+}
+
 /// Runs a command with its output streamed to the user's stderr (its stdout
-/// too: our stdout carries only results) and returns its exit code (0 under
-/// `--dry-run` for an action).
-pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<i32> {
+/// too: our stdout carries only results).
+pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<Ran> {
     if !announce(ctx, engine, command) {
-        return Ok(0);
+        return Ok(Ran::Printed);
     }
     let sh = shell()?;
     let mut process = std::process::Command::from(to_xshell(&sh, engine, command));
@@ -148,22 +170,21 @@ pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result
     process.stdin(std::process::Stdio::null());
     process.stdout(stderr_as_stdio()?);
     let status = process.status().map_err(|e| spawn_error(engine, command, e))?;
-    Ok(exit_code(status))
+    Ok(Ran::Exited(exit_code(status)))
 }
 
 /// Runs a command and hands each line of its stdout and stderr to `on_line`
-/// as it comes (the two interleaved in arrival order); returns its exit code
-/// (0 under `--dry-run` for an action). For builders, whose output is turned
-/// into a short progress display.
+/// as it comes (the two interleaved in arrival order). For builders, whose
+/// output is turned into a short progress display.
 pub fn lines(
     ctx: &Context,
     engine: &Engine,
     command: &EngineCommand,
     on_line: &mut dyn FnMut(&str),
-) -> Result<i32> {
+) -> Result<Ran> {
     use std::io::BufRead as _;
     if !announce(ctx, engine, command) {
-        return Ok(0);
+        return Ok(Ran::Printed);
     }
     if command.stdin.is_some() {
         return Err(anyhow!("internal: line-read commands cannot take stdin bytes"));
@@ -193,7 +214,7 @@ pub fn lines(
         on_line(&line);
     }
     let status = child.wait().map_err(|e| spawn_error(engine, command, e))?;
-    Ok(exit_code(status))
+    Ok(Ran::Exited(exit_code(status)))
 }
 
 fn stderr_as_stdio() -> Result<std::process::Stdio> {

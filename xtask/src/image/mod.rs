@@ -21,7 +21,8 @@ pub use steps::{first_invalidated, Invalidation, StepRecord};
 
 use crate::build_context::Builder;
 use crate::context::{Context, Verbosity};
-use crate::engine::{exec, inspect, push_pair, Engine, EngineCommand, EngineKind};
+use crate::engine::exec::{self, Ran};
+use crate::engine::{inspect, push_pair, Engine, EngineCommand, EngineKind};
 use crate::error::usage;
 use crate::output;
 
@@ -193,11 +194,11 @@ pub fn build_if_needed(
         }
     }
     let command = build_command(&inputs, builder, no_cache);
-    run_build(ctx, engine, &command, &inputs.request.tag)?;
-    let id = if ctx.dry_run {
-        String::from("(dry run)")
-    } else {
-        inspect::image(ctx, engine, &inputs.request.tag)?.map(|i| i.id).unwrap_or_default()
+    let id = match run_build(ctx, engine, &command, &inputs.request.tag)? {
+        Ran::Printed => String::from("(dry run)"),
+        Ran::Exited(_) => {
+            inspect::image(ctx, engine, &inputs.request.tag)?.map(|i| i.id).unwrap_or_default()
+        }
     };
     let state = ImageState {
         reference: inputs.request.tag.clone(),
@@ -211,31 +212,35 @@ pub fn build_if_needed(
 const FAILED_BUILD_TAIL: usize = 20;
 
 /// Runs the builder: with `-v` its whole output streams to stderr; otherwise
-/// one line per finished step, the whole output in a log file, and on failure
-/// the log's last lines and its path.
-fn run_build(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str) -> Result<()> {
+/// one line per finished step, the whole output in a log file (opened at the
+/// first line, so a dry run writes nothing), and on failure the log's last
+/// lines and its path.
+fn run_build(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str) -> Result<Ran> {
     use std::io::Write as _;
     let program = engine.program_str();
     if ctx.verbosity >= Verbosity::Verbose {
-        let code = exec::stream(ctx, engine, command)?;
-        if code != 0 {
+        let ran = exec::stream(ctx, engine, command)?;
+        if !ran.succeeded() {
+            let code = ran.code();
             anyhow::bail!(
                 "`{program} build` failed with exit code {code}; its output above says why"
             );
         }
-        return Ok(());
+        return Ok(ran);
     }
     let log_path = build_log_path(ctx, tag);
-    let mut log = std::fs::create_dir_all(cache_dir(ctx))
-        .and_then(|_| std::fs::File::create(&log_path))
-        .map(std::io::BufWriter::new)
-        .ok();
+    let mut log: Option<Option<std::io::BufWriter<std::fs::File>>> = None;
     let mut recent = std::collections::VecDeque::new();
     let mut steps = progress::Progress::default();
     let started = Instant::now();
     let mut on_line = |line: &str| {
-        if let Some(log) = &mut log {
-            let _ = writeln!(log, "{line}");
+        let file = log.get_or_insert_with(|| {
+            let created = std::fs::create_dir_all(cache_dir(ctx))
+                .and_then(|_| std::fs::File::create(&log_path));
+            created.map(std::io::BufWriter::new).ok()
+        });
+        if let Some(file) = file {
+            let _ = writeln!(file, "{line}");
         }
         if recent.len() == FAILED_BUILD_TAIL {
             recent.pop_front();
@@ -245,17 +250,18 @@ fn run_build(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str)
             output::note(ctx, &step.line(started.elapsed().as_secs_f64()));
         }
     };
-    let code = exec::lines(ctx, engine, command, &mut on_line)?;
-    if let Some(step) = steps.finish(code != 0) {
+    let ran = exec::lines(ctx, engine, command, &mut on_line)?;
+    if let Some(step) = steps.finish(!ran.succeeded()) {
         output::note(ctx, &step.line(started.elapsed().as_secs_f64()));
     }
-    let saved = log.is_some_and(|mut log| log.flush().is_ok());
-    if code == 0 {
-        return Ok(());
+    let saved = log.flatten().is_some_and(|mut file| file.flush().is_ok());
+    if ran.succeeded() {
+        return Ok(ran);
     }
     for line in &recent {
         output::note(ctx, &format!("  | {line}"));
     }
+    let code = ran.code();
     let whole =
         if saved { format!("\n  the whole output is in {log_path}") } else { String::new() };
     anyhow::bail!("`{program} build` failed with exit code {code}; its last lines are above{whole}")
