@@ -50,7 +50,10 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
             .inputs
             .bases
             .iter()
-            .map(|b| json!({"from": pins::name_tag(&b.image), "digest": b.image.sha256().map(|d| format!("sha256:{d}")), "line": b.from_line}))
+            .map(|b| {
+                let digest = b.image.sha256().map(|d| format!("sha256:{d}"));
+                json!({"from": pins::name_tag(&b.image), "digest": digest, "line": b.from_line})
+            })
             .collect();
         let object = json!({
             "image": built.image.reference, "image_id": built.image.id,

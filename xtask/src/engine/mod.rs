@@ -173,7 +173,8 @@ fn diagnose(kind: EngineKind, env: &Env, stderr: &str) -> String {
     let name = kind.display_name();
     let start_hint = match kind {
         EngineKind::Docker => {
-            "  start it: systemctl start docker (or, without systemd: dockerd > /var/log/dockerd.log 2>&1 &)"
+            "  start it: systemctl start docker \
+             (or, without systemd: dockerd > /var/log/dockerd.log 2>&1 &)"
         }
         EngineKind::Podman => "  podman needs no daemon; check `podman info` for the cause below",
     };

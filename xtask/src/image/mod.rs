@@ -329,7 +329,8 @@ pub fn existing_image(ctx: &Context, engine: &Engine, tag: &str) -> Result<Image
             source_hash: image.labels.get(SOURCE_HASH_LABEL).cloned(),
         }),
         None => Err(usage(format!(
-            "image {tag} does not exist locally\n  build it with: cargo xtask docker-build --tag {tag}\n  \
+            "image {tag} does not exist locally\n  \
+             build it with: cargo xtask docker-build --tag {tag}\n  \
              (or drop --no-build to build it as needed)"
         ))),
     }

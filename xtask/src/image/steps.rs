@@ -309,7 +309,8 @@ mod tests {
         let first_format = r#"[{"deps":[],"files":null,"inputs":null,
             "key":"9d8a13de1bf6c36df9167d54","line":19,"stage":0},
             {"deps":[0],"files":{"src/x.py":"ea2d623a80df"},
-            "inputs":"c117081ca006e9bdf871d2bf06ae","key":"23e9b65fe135fdb2","line":24,"stage":1}]"#;
+            "inputs":"c117081ca006e9bdf871d2bf06ae","key":"23e9b65fe135fdb2",
+            "line":24,"stage":1}]"#;
         let old = from_label(first_format).unwrap();
         assert_eq!(
             (old[0].key.as_str(), old[0].line, old[0].inputs.clone()),
