@@ -1,6 +1,7 @@
 //! The repository checks itself: module docs, file sizes, the one process
-//! chokepoint, pinned bases, and every user-visible message documented in
-//! docs/troubleshooting.md.
+//! chokepoint, pinned bases, every user-visible message documented in
+//! docs/troubleshooting.md, and the module layering of docs/architecture.md
+//! (no import cycle, no task importing another).
 
 mod support;
 
