@@ -121,9 +121,6 @@ pub fn wait_until_running(
     watch: &crate::engine::exec::SignalWatch,
 ) -> bool {
     use crate::engine::exec;
-    if ctx.dry_run {
-        return true;
-    }
     let query = EngineCommand::query(["inspect", "--format", "{{.State.Status}}", name]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::time::Instant::now() < deadline && watch.received().is_none() {

@@ -131,6 +131,15 @@ pub fn output_bytes(
     Ok((out.status, out.stdout, String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
+/// What `supervised` tells its `on_spawn` callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Launched {
+    /// The engine process runs.
+    Running,
+    /// An action under `--dry-run`: printed, not run, so there is nothing to wait for.
+    Printed,
+}
+
 /// Whether a command ran, and how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ran {
@@ -362,11 +371,11 @@ pub fn supervised(
     command: &EngineCommand,
     interactive: bool,
     watch: &SignalWatch,
-    on_spawn: &mut dyn FnMut(),
+    on_spawn: &mut dyn FnMut(Launched),
     on_signal: &mut dyn FnMut(Signal),
 ) -> Result<(i32, Option<Signal>)> {
     if !announce(ctx, engine, command) {
-        on_spawn();
+        on_spawn(Launched::Printed);
         return Ok((0, None));
     }
     let sh = shell()?;
@@ -375,7 +384,7 @@ pub fn supervised(
         process.stdin(std::process::Stdio::null());
     }
     let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
-    on_spawn();
+    on_spawn(Launched::Running);
     // A waiter thread lets the loop wake the moment the child ends, while still
     // checking for signals every few milliseconds.
     let (sender, receiver) = mpsc::channel();

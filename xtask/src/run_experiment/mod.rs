@@ -20,7 +20,7 @@ use crate::container::refresh::Keeper;
 use crate::container::secrets::{CredentialsStatus, SecretBundle, CREDENTIALS_FILE};
 use crate::container::{deliver_secrets, wait_until_running};
 use crate::context::Context;
-use crate::engine::exec::{self, Signal, SignalWatch};
+use crate::engine::exec::{self, Launched, Signal, SignalWatch};
 use crate::engine::{Engine, EngineCommand};
 use crate::error::{usage, Outcome};
 use crate::{image, output};
@@ -137,12 +137,11 @@ fn execute(
         }
     };
     let mut delivery: Option<Result<Option<Keeper>>> = None;
-    let mut on_spawn = || {
+    let mut on_spawn = |launched: Launched| {
         if let Launch::Run(_) = plan.launch {
             return;
         }
-        let hand_back = secrets.hand_back.clone();
-        let delivered = deliver_after_start(ctx, engine, plan, &secrets.bundle, hand_back, watch);
+        let delivered = deliver_after_start(ctx, engine, plan, secrets, launched, watch);
         if delivered.is_err() {
             stop_container(ctx, engine, name, None);
         }
@@ -186,22 +185,24 @@ fn execute(
     }
 }
 
-/// Waits for the started container, delivers the bundle, and starts the
-/// credentials keeper when there is a file to hand back.
+/// Waits for the started container (not when the start was only printed),
+/// delivers the bundle, and starts the credentials keeper when there is a
+/// file to hand back.
 fn deliver_after_start(
     ctx: &Context,
     engine: &Engine,
     plan: &RunPlan,
-    bundle: &SecretBundle,
-    hand_back: Option<(camino::Utf8PathBuf, Vec<u8>)>,
+    secrets: &Secrets,
+    launched: Launched,
     watch: &SignalWatch,
 ) -> Result<Option<Keeper>> {
     let name = &plan.spec.name;
-    if !wait_until_running(ctx, engine, name, watch) {
+    if launched == Launched::Running && !wait_until_running(ctx, engine, name, watch) {
         // It ended at once or a signal came: the supervised start reports that.
         return Ok(None);
     }
-    deliver_secrets(ctx, engine, name, &plan.spec.user, bundle, hand_back.is_some())?;
+    let hand_back = secrets.hand_back.clone();
+    deliver_secrets(ctx, engine, name, &plan.spec.user, &secrets.bundle, hand_back.is_some())?;
     match hand_back {
         Some((path, delivered)) => {
             Ok(Some(Keeper::start(ctx, engine, name, &plan.spec.user, delivered, path)?))
