@@ -134,6 +134,7 @@ receive_secrets() {
 # changes, and `end` once the command has finished (then the entrypoint exits).
 keep_credentials() {
   local path="" last="" current="" finished
+  : > "$secrets_dir/.keeper-started"
   while :; do
     finished=0
     [ -e "$secrets_dir/.finished" ] && finished=1
@@ -161,6 +162,17 @@ keep_credentials() {
 # to 5 s to report the final credentials, and exits with the command's code.
 run_and_hand_back() {
   local child code=0 tries=0
+  # The keeper must be watching before the command can refresh anything: a
+  # refresh followed at once by Ctrl-C would otherwise go unseen.
+  if [ -e "$secrets_dir/.keeper" ]; then
+    while ! [ -e "$secrets_dir/.keeper-started" ] && [ "$tries" -lt 400 ]; do
+      tries=$((tries + 1))
+      sleep 0.05
+    done
+    [ -e "$secrets_dir/.keeper-started" ] \
+      || log "the credentials keeper did not start within 20 s; a refreshed token may not reach the host"
+    tries=0
+  fi
   "$@" <&0 &
   child=$!
   trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT HUP

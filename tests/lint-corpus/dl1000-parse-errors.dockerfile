@@ -5,5 +5,5 @@ COPY only-one-argument
 FORM typo
 # expect: DL1000
 RUN --bogus=1 true
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -3,5 +3,5 @@ WORKDIR /app
 WORKDIR $HOME/cache
 # expect: DL3000
 WORKDIR relative/dir
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

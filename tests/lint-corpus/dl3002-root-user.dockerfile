@@ -1,7 +1,8 @@
 FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c AS build
+# expect: DL3066
 USER root
 FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]
 # expect: DL3002, SCY003
 USER 0:0

@@ -8,5 +8,5 @@ FROM debian@sha256:1a3c6dbfd2173971abba880c3cc2ec4643690901f6ad6742d0827bae6cefc
 FROM untagged AS stage-ref
 FROM scratch AS empty
 FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -4,5 +4,5 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl git=1:2.39
     && rm -rf /var/lib/apt/lists/*
 RUN apt-get update && apt-get install -y --no-install-recommends ./local.deb "ca-certificates=20230311" \
     && rm -rf /var/lib/apt/lists/*
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -7,5 +7,5 @@ ENV STEP=1
 RUN --mount=type=cache,target=/var/lib/apt/lists apt-get update
 ENV STEP=2
 RUN apt-get update && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 && rm -rf /var/lib/apt/lists/*
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -3,5 +3,5 @@ FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9
 COPY vendor/tool.tar.gz /tmp/
 RUN tar -xzf /tmp/tool.tar.gz -C /opt
 COPY data.tar.gz /srv/
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -9,5 +9,5 @@ RUN pip install --no-cache-dir . "uvicorn>=0.30" git+https://example.com/x.git@v
 RUN python3 -m pip install --no-cache-dir --upgrade pip
 ENV PIP_NO_CACHE_DIR=1
 RUN pip install httpx==0.27.0
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

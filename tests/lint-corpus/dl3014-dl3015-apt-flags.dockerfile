@@ -4,5 +4,5 @@ RUN apt-get install vim-tiny=2:9.0 && rm -rf /var/lib/apt/lists/*
 RUN apt-get -qq install --no-install-recommends vim-tiny=2:9.0 && rm -rf /var/lib/apt/lists/*
 ENV STEP=1
 RUN apt-get install --yes -o APT::Install-Recommends=false vim-tiny=2:9.0 && rm -rf /var/lib/apt/lists/*
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -7,5 +7,5 @@ RUN npm install express @types/node@20.11.0 lodash@^4
 RUN npm install ./local-pkg git+https://example.com/x.git#v1.2.0 && npm install
 # expect: DL3016
 RUN npm install git+https://example.com/floating.git && npm cache clean --force
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

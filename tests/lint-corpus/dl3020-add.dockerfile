@@ -5,5 +5,5 @@ ADD https://example.com/tool.tar.gz /tmp/
 ADD rootfs.tar.xz /
 ADD --checksum=sha256:1a3c6dbfd2173971abba880c3cc2ec4643690901f6ad6742d0827bae6cefc925 https://example.com/x /x
 COPY app.py /app/
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

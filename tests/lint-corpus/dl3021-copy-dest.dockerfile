@@ -4,5 +4,5 @@ COPY a.txt b.txt /dest
 COPY a.txt b.txt /dest/
 COPY ["a.txt", "b.txt", "/json/"]
 COPY a.txt /single
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -8,5 +8,5 @@ COPY --from=missing /out /out
 COPY --from=build /out /out
 COPY --from=0 /out /zero
 COPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -5,5 +5,5 @@ ENV ROOT=/opt/app BIN=${ROOT}/bin
 ENV A=1
 ENV B=$A ROOTS=/r
 ENV LEGACY value with $A
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -2,5 +2,5 @@ FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9
 LABEL org.opencontainers.image.title="scylla" maintainer="team@example.com"
 # expect: DL3048, DL3048
 LABEL "Bad Key"=1 trailing.=2
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

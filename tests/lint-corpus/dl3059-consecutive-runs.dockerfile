@@ -4,5 +4,5 @@ RUN echo one
 RUN echo two
 RUN echo three && echo four
 RUN --mount=type=cache,target=/root/.cache echo five
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

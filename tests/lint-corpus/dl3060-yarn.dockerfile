@@ -4,5 +4,5 @@ COPY package.json yarn.lock ./
 # expect: DL3060
 RUN yarn install --frozen-lockfile
 RUN yarn install --frozen-lockfile && yarn cache clean
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -3,5 +3,5 @@ RUN curl -fsSLo /tmp/a https://example.com/a
 ENV STEP=1
 # expect: DL4001
 RUN wget -q https://example.com/b
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

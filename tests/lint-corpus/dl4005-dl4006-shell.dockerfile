@@ -6,5 +6,5 @@ RUN echo hi | tr a-z A-Z > /tmp/x
 RUN set -o pipefail && echo hi | tr a-z A-Z
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN echo hi | tr a-z A-Z
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

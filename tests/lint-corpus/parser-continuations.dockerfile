@@ -13,5 +13,5 @@ RUN set -eux; \
 RUN apt-get update && apt-get install -y --no-install-recommends \
       make \
     && rm -rf /var/lib/apt/lists/*
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -4,5 +4,5 @@ run apt-get update \
   && rm -rf /var/lib/apt/lists/*
 # expect: DL3023, DL3045
 copy --from=build /usr/bin/make bin/
-user app
+user 1000
 healthcheck cmd ["true"]

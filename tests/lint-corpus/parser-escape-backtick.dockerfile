@@ -5,5 +5,5 @@ RUN echo one `
     two `
     three
 COPY a.txt C:\app\
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -20,5 +20,5 @@ RUN python3 - <<'PY'
 import os
 print(os.getcwd())
 PY
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

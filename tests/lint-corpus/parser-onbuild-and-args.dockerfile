@@ -6,5 +6,5 @@ ONBUILD RUN pip install --no-cache-dir ".[${EXTRAS}]"
 # expect: DL3008, DL3014, DL3015
 ONBUILD RUN apt-get install curl
 FROM base
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

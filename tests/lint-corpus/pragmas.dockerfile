@@ -9,5 +9,5 @@ RUN cd /tmp \
     && make
 # expect: DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends wget && rm -rf /var/lib/apt/lists/*
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

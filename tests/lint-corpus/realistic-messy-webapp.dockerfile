@@ -11,7 +11,7 @@ FROM python:3.12
 # expect: DL4000
 MAINTAINER ops@example.com
 LABEL maintainer=ops@example.com
-# expect: SCY007
+# expect: DL3064
 ENV SECRET_KEY=changeme
 # expect: DL3008, DL3009, DL3015
 RUN apt-get update && apt-get install -y nginx supervisor

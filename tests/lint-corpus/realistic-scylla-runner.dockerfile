@@ -35,7 +35,7 @@ RUN groupadd --gid 999 scylla \
     && useradd --uid 999 --gid scylla --create-home --shell /bin/bash scylla
 COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 WORKDIR /workspace
-USER scylla
+USER 999:999
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 \
     CMD python -c 'import scylla; print("OK")' || exit 1
 ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]

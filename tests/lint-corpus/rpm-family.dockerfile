@@ -10,5 +10,5 @@ RUN zypper install git
 RUN zypper --non-interactive install git=2.43 && zypper clean
 # expect: DL3035
 RUN zypper dist-upgrade -y
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

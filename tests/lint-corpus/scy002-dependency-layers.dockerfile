@@ -9,5 +9,5 @@ WORKDIR /app
 COPY . .
 # expect: SCY002
 RUN pip install --no-cache-dir -r requirements.txt
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

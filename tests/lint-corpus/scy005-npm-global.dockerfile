@@ -11,5 +11,5 @@ ARG LOOSE=latest
 RUN npm install -g "typescript@${LOOSE}" && npm cache clean --force
 ARG UNKNOWN
 RUN npm install -g "eslint@${UNKNOWN}"
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

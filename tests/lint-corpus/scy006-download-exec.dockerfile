@@ -8,5 +8,5 @@ RUN wget -qO- https://example.com/install.sh | sudo bash -s -- --yes
 RUN bash -c "$(curl -fsSL https://example.com/install.sh)"
 # expect: DL4001
 RUN curl -fsSLo /tmp/install.sh https://example.com/install.sh && echo "abc  /tmp/install.sh" | sha256sum -c - && sh /tmp/install.sh
-USER app
+USER 1000
 HEALTHCHECK CMD ["true"]

@@ -9,7 +9,10 @@
 # Output: the pinned references, one KEY=VALUE per line, also written to
 # <repo>/.xtask/build-args, which `cargo xtask docker-build` reads as defaults.
 #
-# Usage (as root, on Debian):  bash tests/offline/prepare.sh [--no-install]
+# With --engine podman it also installs and configures Podman for this machine kind
+# and pulls the same bases into Podman's storage by digest (see prepare_podman).
+#
+# Usage (as root, on Debian):  bash tests/offline/prepare.sh [--no-install] [--engine podman]
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -21,7 +24,21 @@ suite=${SCYLLA_OFFLINE_SUITE:-bookworm}
 mirror=${SCYLLA_OFFLINE_MIRROR:-http://deb.debian.org/debian}
 state_dir=/run/scylla-offline
 install_packages=1
-[ "${1:-}" = "--no-install" ] && install_packages=0
+with_podman=0
+while [ "$#" -gt 0 ]; do
+  case $1 in
+    --no-install) install_packages=0 ;;
+    --engine)
+      case ${2:-} in
+        docker) ;;
+        podman) with_podman=1 ;;
+        *) printf 'ERROR: --engine takes docker or podman, not `%s`\n' "${2:-}" >&2; exit 2 ;;
+      esac
+      shift ;;
+    *) printf 'ERROR: unknown argument `%s` (usage: prepare.sh [--no-install] [--engine podman])\n' "$1" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 say() { printf '[offline] %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 2; }
@@ -152,6 +169,86 @@ mkdir -p "$repo_root/.xtask"
   [ "$with_claude_code" = "1" ] || echo "INSTALL_CLAUDE_CODE=0"
 } >"$repo_root/.xtask/build-args.tmp"
 mv "$repo_root/.xtask/build-args.tmp" "$repo_root/.xtask/build-args"
+
+# --- podman (only with --engine podman) -----------------------------------------
+# Kept apart from the Docker set-up above: the bases are made and pushed with
+# Docker, then Podman pulls them from the registry by digest into its own storage.
+podman_conf=/etc/containers/containers.conf.d/50-scylla-offline.conf
+podman_registries=/etc/containers/registries.conf.d/50-scylla-offline.conf
+rootless_user=${SCYLLA_ROOTLESS_USER:-scylla-rootless}
+
+# write_if_changed FILE: stdin becomes FILE unless FILE already holds exactly that.
+write_if_changed() {
+  local file=$1 content
+  content=$(cat)
+  [ -f "$file" ] && [ "$(cat "$file")" = "$content" ] && return
+  mkdir -p "$(dirname "$file")"
+  printf '%s\n' "$content" >"$file.tmp"
+  mv "$file.tmp" "$file"
+}
+
+prepare_podman() {
+  local need=()
+  command -v podman >/dev/null 2>&1 || need+=(podman)
+  # The init `--init` starts under podman; and newuidmap/newgidmap for rootless.
+  [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
+  command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
+  if [ "${#need[@]}" -gt 0 ]; then
+    [ "$install_packages" -eq 1 ] || die "missing packages: ${need[*]} (install them with: apt-get install -y ${need[*]})"
+    say "installing ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  # Out of the box podman fails here twice: its default ulimits exceed what the
+  # sandbox grants (crun: setrlimit RLIMIT_NOFILE), and crun refuses hybrid cgroups.
+  write_if_changed "$podman_conf" <<'CONF'
+# written by tests/offline/prepare.sh: ulimits the sandbox allows, runc for hybrid cgroups
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+CONF
+  # The local registry speaks plain HTTP.
+  write_if_changed "$podman_registries" <<CONF
+# written by tests/offline/prepare.sh: the offline registry speaks plain HTTP
+[[registry]]
+location = "$registry"
+insecure = true
+CONF
+  podman info >/dev/null 2>&1 || die "podman does not work here: $(podman info 2>&1 | tail -n1)"
+  # Every base that .xtask/build-args pins (written above), whatever their names.
+  local ref
+  for ref in $(sed -n 's/^[A-Z0-9_]*_BASE=//p' "$repo_root/.xtask/build-args"); do
+    podman image exists "$ref" && continue
+    say "podman pull $ref"
+    podman pull -q "$ref" >/dev/null || die "podman cannot pull $ref from $registry"
+  done
+  prepare_rootless_user
+}
+
+# A non-root user with subordinate ids and its own podman configuration, for the
+# rootless tests. Native overlay (kernel >= 5.13) because vfs breaks `--userns
+# keep-id` here and fuse-overlayfs may not mount; the host network because
+# slirp4netns cannot open /dev/net/tun (mode 0600) from the user namespace.
+prepare_rootless_user() {
+  id -u "$rootless_user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$rootless_user"
+  grep -q "^$rootless_user:" /etc/subuid || usermod --add-subuids 200000-265535 "$rootless_user"
+  grep -q "^$rootless_user:" /etc/subgid || usermod --add-subgids 200000-265535 "$rootless_user"
+  local home config
+  home=$(getent passwd "$rootless_user" | cut -d: -f6)
+  config="$home/.config/containers"
+  write_if_changed "$config/storage.conf" <<'CONF'
+[storage]
+driver = "overlay"
+CONF
+  write_if_changed "$config/containers.conf" <<'CONF'
+[containers]
+netns = "host"
+CONF
+  chown -R "$rootless_user:" "$home/.config"
+}
+
+[ "$with_podman" -eq 0 ] || prepare_podman
 
 echo "PYTHON_BASE=$python_ref"
 echo "REGISTRY=$registry"

@@ -21,7 +21,7 @@ use crate::container::{
 };
 use crate::context::Context;
 use crate::engine::exec::SignalWatch;
-use crate::engine::{exec, inspect, Engine, EngineCommand};
+use crate::engine::{exec, inspect, Engine, EngineCommand, EngineKind};
 use crate::error::{usage, Outcome};
 use crate::image::{self, ImageState};
 use crate::output;
@@ -146,7 +146,8 @@ impl Args {
             Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE.name()) => {
                 return Err(usage(format!(
                     "container {name} exists but was not made by `cargo xtask shell`\n  \
-                     pick another name, or use: docker exec -it {name} bash"
+                     pick another name, or use: {} exec -it {name} bash",
+                    engine.kind.program_name()
                 )))
             }
             Some(info) if info.running => ShellAction::Attach,
@@ -189,10 +190,18 @@ impl Args {
 fn list(ctx: &Context) -> Result<Outcome> {
     let engine = Engine::from_context(ctx)?;
     let filter = format!("label={}", ROLE.label());
-    let format = "table {{.Names}}\t{{.State}}\t{{.Status}}\t{{.Image}}";
-    let query = EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", format]);
+    // Podman 4.3 renders `.State` as the status text ("Up 3 seconds ago"); the
+    // state itself is `.ListContainer.State`, a column podman cannot name.
+    let state = match engine.kind {
+        EngineKind::Docker => "{{.State}}",
+        EngineKind::Podman => "{{.ListContainer.State}}",
+    };
+    let format = format!("table {{{{.Names}}}}\t{state}\t{{{{.Status}}}}\t{{{{.Image}}}}");
+    let query = EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", &format]);
     let listed = exec::checked(ctx, &engine, &query, "list the shell containers")?;
-    output::result_line(listed.trim_end());
+    let unnamed = "<no value>";
+    let table = listed.trim_end().replacen(unnamed, &format!("{:<1$}", "STATE", unnamed.len()), 1);
+    output::result_line(&table);
     Ok(Outcome::Success)
 }
 

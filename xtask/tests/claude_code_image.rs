@@ -19,9 +19,8 @@ fn dockerfile_arg(name: &str) -> String {
     dockerfile.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap().trim().to_string()
 }
 
-#[test]
-fn the_project_image_runs_the_pinned_claude_code() {
-    let Some(engine) = support::engine() else { return };
+support::engine_tests! {
+fn the_project_image_runs_the_pinned_claude_code(engine) {
     let image = test_image(&engine);
     let version = dockerfile_arg("CLAUDE_CODE_VERSION");
     let out = engine.run(&["run", "--rm", "--entrypoint", "claude", image, "--version"]);
@@ -38,6 +37,7 @@ fn the_project_image_runs_the_pinned_claude_code() {
         "command -v claude; command -v node || echo no-node",
     ]);
     assert_eq!(text(&out), "/usr/local/bin/claude\nno-node\n");
+}
 }
 
 /// A copy of what the project's build context holds, without the Claude Code tarball.
@@ -102,9 +102,13 @@ fn bridge_gateway(engine: &support::Engine) -> String {
     address.and_then(|a| a.split('/').next()).expect("docker0 has an IPv4 address").to_string()
 }
 
-#[test]
-fn the_build_installs_only_a_tarball_with_the_pinned_integrity() {
-    let Some(engine) = support::engine() else { return };
+/// Why the podman half of the registry test is skipped.
+const DOCKER_BRIDGE_ONLY: &str = "the stand-in npm registry listens on the docker0 bridge's \
+    gateway, which Docker's build containers reach; podman's build containers use its own network";
+
+support::engine_tests! {
+docker_only = DOCKER_BRIDGE_ONLY;
+fn the_build_installs_only_a_tarball_with_the_pinned_integrity(engine) {
     let dir = context_copy();
     let version = "0.0.1-test";
     let (tarball, integrity) = fake_package(&dir.path, version);
@@ -145,4 +149,5 @@ fn the_build_installs_only_a_tarball_with_the_pinned_integrity() {
         output.contains("from docker/claude-code/ in the build context does not match"),
         "{output}"
     );
+}
 }

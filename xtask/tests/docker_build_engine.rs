@@ -8,8 +8,8 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::project::{project_root, run_xtask, text, TempDir};
-use support::Resource;
+use support::project::{project_root, text, TempDir};
+use support::{Engine, Resource};
 
 const REGISTRY: &str = "127.0.0.1:5000";
 
@@ -33,10 +33,10 @@ fn project(dockerfile: &str) -> TempDir {
     dir
 }
 
-fn build(dir: &Path, tag: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+fn build(engine: &Engine, dir: &Path, tag: &str, extra: &[&str]) -> (Option<i32>, String, String) {
     let mut args = vec!["--project-dir", dir.to_str().unwrap(), "docker-build", "--tag", tag];
     args.extend_from_slice(extra);
-    let out = run_xtask(&args);
+    let out = engine.run_xtask(&args);
     (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
 
@@ -44,9 +44,8 @@ fn json(stdout: &str) -> Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
 }
 
-#[test]
-fn skips_an_unchanged_build_and_explains_a_source_change() {
-    let Some(engine) = support::engine() else { return };
+support::engine_tests! {
+fn skips_an_unchanged_build_and_explains_a_source_change(engine) {
     let dockerfile = format!(
         "FROM {}\nCOPY deps.txt /deps.txt\nRUN wc -l /deps.txt > /deps.count\nCOPY app/ /app/\n",
         python_base()
@@ -55,7 +54,7 @@ fn skips_an_unchanged_build_and_explains_a_source_change() {
     let tag = format!("xtask-test-build:{}", support::unique_name("t"));
     let _image = Resource::image(&engine, &tag);
 
-    let (code, stdout, stderr) = build(&dir.path, &tag, &["--format", "json"]);
+    let (code, stdout, stderr) = build(&engine, &dir.path, &tag, &["--format", "json"]);
     assert_eq!(code, Some(0), "{stderr}");
     let first = json(&stdout);
     assert_eq!(first["action"], "built");
@@ -66,7 +65,7 @@ fn skips_an_unchanged_build_and_explains_a_source_change() {
         "the image carries its source hash"
     );
 
-    let (code, stdout, _) = build(&dir.path, &tag, &["--format", "json"]);
+    let (code, stdout, _) = build(&engine, &dir.path, &tag, &["--format", "json"]);
     assert_eq!(code, Some(0));
     let second = json(&stdout);
     assert_eq!(second["action"], "skipped");
@@ -74,13 +73,13 @@ fn skips_an_unchanged_build_and_explains_a_source_change() {
     assert_eq!(second["image_id"], first["image_id"]);
 
     std::fs::write(dir.path.join("app/main.py"), "print('v2')\n").unwrap();
-    let (_, explained, _) = build(&dir.path, &tag, &["--explain"]);
+    let (_, explained, _) = build(&engine, &dir.path, &tag, &["--explain"]);
     assert!(
         explained.contains("steps 1-3 stay cached; step 4 (line 4: COPY app/ /app/)"),
         "{explained}"
     );
     assert!(explained.contains("app/main.py"), "{explained}");
-    let (code, stdout, stderr) = build(&dir.path, &tag, &["--format", "json"]);
+    let (code, stdout, stderr) = build(&engine, &dir.path, &tag, &["--format", "json"]);
     assert_eq!(code, Some(0), "{stderr}");
     let third = json(&stdout);
     assert_eq!(third["action"], "built");
@@ -95,47 +94,52 @@ fn skips_an_unchanged_build_and_explains_a_source_change() {
     assert!(longest <= 120, "no kilobytes of label JSON on screen: {stderr}");
 }
 
-#[test]
-fn refuses_floating_bases_and_missing_copy_sources_before_building() {
-    let Some(_engine) = support::engine() else { return };
+fn refuses_floating_bases_and_missing_copy_sources_before_building(engine) {
     let floating = python_base().split('@').next().unwrap().to_string();
     let dir = project(&format!("FROM {floating}\nCOPY app/ /app/\n"));
-    let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &[]);
+    let (code, _, stderr) = build(&engine, &dir.path, "xtask-test-never:built", &[]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("refusing to build from a floating base"), "{stderr}");
     assert!(stderr.contains("Dockerfile:1:"), "{stderr}");
     assert!(stderr.contains("--update-pins"), "the refusal names the fix: {stderr}");
 
     let dir = project(&format!("FROM {}\nCOPY missing.txt /x\n", python_base()));
-    let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &[]);
+    let (code, _, stderr) = build(&engine, &dir.path, "xtask-test-never:built", &[]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("COPY/ADD sources the engine will not find"), "{stderr}");
     assert!(stderr.contains("Dockerfile:2: COPY source `missing.txt`"), "{stderr}");
 
     let dir = project("ARG BASE\nFROM $BASE\n");
-    let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &[]);
+    let (code, _, stderr) = build(&engine, &dir.path, "xtask-test-never:built", &[]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("uses ARG BASE which has no value"), "{stderr}");
 
-    let (code, _, stderr) = build(&dir.path, "xtask-test-never:built", &["--extras", "nope"]);
+    let (code, _, stderr) =
+        build(&engine, &dir.path, "xtask-test-never:built", &["--extras", "nope"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--extras needs"), "{stderr}");
 }
 
 /// Pushes a fresh image (distinct by a label) under `reference`; returns its digest.
-fn push_variant(engine: &support::Engine, reference: &str, label: &str) -> String {
+fn push_variant(engine: &Engine, reference: &str, label: &str) -> String {
     let dir = TempDir::new("variant");
     std::fs::write(
         dir.path.join("Dockerfile"),
         format!("FROM {}\nLABEL variant={label}\n", python_base()),
     )
     .unwrap();
-    let out = support::project::command("docker")
+    let out = support::project::command(&engine.program)
         .args(["build", "-q", "-t", reference, dir.path.to_str().unwrap()])
         .env("DOCKER_BUILDKIT", "0")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    if engine.is_podman() {
+        // Podman records no RepoDigests on push; it writes the digest to a file.
+        let file = dir.path.join("digest");
+        engine.run(&["push", "--digestfile", file.to_str().unwrap(), reference]);
+        return std::fs::read_to_string(file).unwrap().trim().to_string();
+    }
     engine.run(&["push", reference]);
     let digests = text(&engine.run(&[
         "image",
@@ -148,9 +152,7 @@ fn push_variant(engine: &support::Engine, reference: &str, label: &str) -> Strin
     digests.lines().find_map(|l| l.strip_prefix(&format!("{repo}@"))).unwrap().to_string()
 }
 
-#[test]
-fn check_pins_sees_a_moved_tag_and_update_pins_rewrites_only_the_digest() {
-    let Some(engine) = support::engine() else { return };
+fn check_pins_sees_a_moved_tag_and_update_pins_rewrites_only_the_digest(engine) {
     let repo = format!("{REGISTRY}/xtask-test/{}", support::unique_name("pins"));
     let reference = format!("{repo}:v1");
     let _local = Resource::image(&engine, &reference);
@@ -159,28 +161,26 @@ fn check_pins_sees_a_moved_tag_and_update_pins_rewrites_only_the_digest() {
         format!("# the base\nARG BASE={reference}@{first}  # keep this comment\nFROM ${{BASE}}\n");
     let dir = project(&dockerfile);
 
-    let (code, stdout, stderr) = build(&dir.path, "unused:tag", &["--check-pins"]);
+    let (code, stdout, stderr) = build(&engine, &dir.path, "unused:tag", &["--check-pins"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains(":2: current"), "{stdout}");
 
     let second = push_variant(&engine, &reference, "two");
     assert_ne!(first, second);
-    let (code, stdout, _) = build(&dir.path, "unused:tag", &["--check-pins"]);
+    let (code, stdout, _) = build(&engine, &dir.path, "unused:tag", &["--check-pins"]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains(":2: stale") && stdout.contains(&second), "{stdout}");
 
-    let (code, stdout, stderr) = build(&dir.path, "unused:tag", &["--update-pins"]);
+    let (code, stdout, stderr) = build(&engine, &dir.path, "unused:tag", &["--update-pins"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains(&format!("+ ARG BASE={reference}@{second}")), "{stdout}");
     let rewritten = std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap();
     assert_eq!(rewritten, dockerfile.replace(&first, &second));
-    let (code, _, _) = build(&dir.path, "unused:tag", &["--check-pins"]);
+    let (code, _, _) = build(&engine, &dir.path, "unused:tag", &["--check-pins"]);
     assert_eq!(code, Some(0));
 }
 
-#[test]
-fn update_pins_pins_an_unpinned_base_together_with_claude_code_or_changes_nothing() {
-    let Some(_engine) = support::engine() else { return };
+fn update_pins_pins_an_unpinned_base_together_with_claude_code_or_changes_nothing(engine) {
     let pinned = python_base();
     let floating = pinned.split('@').next().unwrap().to_string();
     let npm = support::npm::Registry::serve(&{
@@ -195,20 +195,20 @@ fn update_pins_pins_an_unpinned_base_together_with_claude_code_or_changes_nothin
     );
     let dir = project(&dockerfile);
     let (code, stdout, _) =
-        build(&dir.path, "unused:tag", &["--check-pins", "--npm-registry", &npm.url]);
+        build(&engine, &dir.path, "unused:tag", &["--check-pins", "--npm-registry", &npm.url]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains(":3: unpinned") && stdout.contains(":1: stale"), "{stdout}");
 
     // One registry does not answer: neither pin is written.
     let closed =
         ["--update-pins", "--npm-registry", "http://127.0.0.1:1", "--registry-timeout", "3"];
-    let (code, _, stderr) = build(&dir.path, "unused:tag", &closed);
+    let (code, _, stderr) = build(&engine, &dir.path, "unused:tag", &closed);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("nothing was changed"), "{stderr}");
     assert_eq!(std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap(), dockerfile);
 
     let (code, stdout, stderr) =
-        build(&dir.path, "unused:tag", &["--update-pins", "--npm-registry", &npm.url]);
+        build(&engine, &dir.path, "unused:tag", &["--update-pins", "--npm-registry", &npm.url]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let rewritten = std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap();
     let digest = rewritten
@@ -224,23 +224,22 @@ fn update_pins_pins_an_unpinned_base_together_with_claude_code_or_changes_nothin
         .replace(&old, &support::npm::integrity("2.1.331"));
     assert_eq!(rewritten, expected);
     let (code, stdout, _) =
-        build(&dir.path, "unused:tag", &["--check-pins", "--npm-registry", &npm.url]);
+        build(&engine, &dir.path, "unused:tag", &["--check-pins", "--npm-registry", &npm.url]);
     assert_eq!(code, Some(0), "{stdout}");
 }
 
-#[test]
-fn an_unreachable_registry_is_an_error_and_changes_nothing() {
-    let Some(_engine) = support::engine() else { return };
+fn an_unreachable_registry_is_an_error_and_changes_nothing(engine) {
     let digest = "0".repeat(64);
     let dockerfile = format!("FROM 127.0.0.1:1/nothing/here:v1@sha256:{digest}\n");
     let dir = project(&dockerfile);
     let (code, stdout, stderr) =
-        build(&dir.path, "unused:tag", &["--check-pins", "--registry-timeout", "3"]);
+        build(&engine, &dir.path, "unused:tag", &["--check-pins", "--registry-timeout", "3"]);
     assert_eq!(code, Some(2), "{stdout}{stderr}");
     assert!(stdout.contains("unreachable"), "{stdout}");
     let (code, _, stderr) =
-        build(&dir.path, "unused:tag", &["--update-pins", "--registry-timeout", "3"]);
+        build(&engine, &dir.path, "unused:tag", &["--update-pins", "--registry-timeout", "3"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("nothing was changed"), "{stderr}");
     assert_eq!(std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap(), dockerfile);
+}
 }

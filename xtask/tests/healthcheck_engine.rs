@@ -14,8 +14,8 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::project::{command, project_root, run_xtask, test_image, text, wait_for, xtask};
-use support::{engine, unique_name, Engine, Resource, TEST_LABEL};
+use support::project::{command, project_root, run_xtask, test_image, text, wait_for};
+use support::{unique_name, Engine, Resource, TEST_LABEL};
 
 /// The label the task puts on its throwaway containers.
 const ROLE: &str = "org.scylla.xtask.role=healthcheck";
@@ -28,8 +28,15 @@ fn image_from(engine: &Engine, base: &str, suffix: &str, lines: &str) -> (String
     let resource = Resource::image(engine, &tag);
     let dockerfile =
         format!("FROM {base}\nLABEL {TEST_LABEL} org.scylla.xtask-test.image={tag}\n{lines}\n");
+    // Podman's default OCI format has no HEALTHCHECK: ask for the docker format;
+    // and no layer cache (each image is new by its label), whose lookup races with
+    // another test's `rmi` ("getting top layer info: layer not known").
+    let format: &[&str] =
+        if engine.is_podman() { &["--format", "docker", "--layers=false"] } else { &[] };
     let mut child = command(&engine.program)
-        .args(["build", "--quiet", "--tag", &tag, "-"])
+        .args(["build", "--quiet"])
+        .args(format)
+        .args(["--tag", &tag, "-"])
         .env("DOCKER_BUILDKIT", "0")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -51,7 +58,13 @@ fn python_base() -> String {
 
 /// The task's containers from `image` (any state), one id per line.
 fn leftovers(engine: &Engine, image: &str) -> String {
-    let (label, ancestor) = (format!("label={ROLE}"), format!("ancestor={image}"));
+    // Podman matches `ancestor=` only on the full name (`localhost/...`) or the id.
+    let ancestor = if engine.is_podman() {
+        text(&engine.run(&["image", "inspect", "--format", "{{.Id}}", image])).trim().to_string()
+    } else {
+        image.to_string()
+    };
+    let (label, ancestor) = (format!("label={ROLE}"), format!("ancestor={ancestor}"));
     text(&engine.run(&["ps", "--all", "--quiet", "--filter", &label, "--filter", &ancestor]))
 }
 
@@ -59,10 +72,10 @@ fn assert_no_leftovers(engine: &Engine, image: &str) {
     assert_eq!(leftovers(engine, image).trim(), "", "containers left behind from {image}");
 }
 
-fn healthcheck(args: &[&str]) -> Output {
+fn healthcheck(engine: &Engine, args: &[&str]) -> Output {
     let mut all = vec!["healthcheck"];
     all.extend_from_slice(args);
-    run_xtask(&all)
+    engine.run_xtask(&all)
 }
 
 /// The one JSON object of `--format json`.
@@ -72,18 +85,18 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{e}: stdout {stdout:?}, stderr {}", text(&out.stderr)))
 }
 
-#[test]
-fn the_project_image_is_healthy_within_seconds() {
-    let Some(engine) = engine() else { return };
+support::engine_tests! {
+fn the_project_image_is_healthy_within_seconds(engine) {
     let (image, _image) = image_from(&engine, test_image(&engine), "healthy", "");
     let started = Instant::now();
-    let out = healthcheck(&["--image", &image, "--format", "json"]);
+    let out = healthcheck(&engine, &["--image", &image, "--format", "json"]);
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let report = json(&out);
     assert_eq!(report["status"], "healthy", "{report}");
     assert_eq!(report["exit_code"], 0, "{report}");
-    assert_eq!(report["output"], "OK\n", "{report}");
+    // Docker keeps the probe's trailing newline, podman strips it.
+    assert_eq!(report["output"].as_str().map(str::trim_end), Some("OK"), "{report}");
     assert!(report["probes"].as_u64().unwrap() >= 1, "{report}");
     // The image probes every 30s; the check must not wait for that.
     assert!(report["duration_ms"].as_u64().unwrap() < 10_000, "{report}");
@@ -95,11 +108,9 @@ fn the_project_image_is_healthy_within_seconds() {
     assert_no_leftovers(&engine, &image);
 }
 
-#[test]
-fn an_image_whose_package_does_not_import_is_unhealthy_with_the_error_shown() {
-    let Some(engine) = engine() else { return };
+fn an_image_whose_package_does_not_import_is_unhealthy_with_the_error_shown(engine) {
     let (image, _image) = image_from(&engine, test_image(&engine), "broken", BROKEN);
-    let out = healthcheck(&["--image", &image, "--format", "json"]);
+    let out = healthcheck(&engine, &["--image", &image, "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
     let report = json(&out);
     assert_eq!(report["status"], "unhealthy", "{report}");
@@ -111,12 +122,10 @@ fn an_image_whose_package_does_not_import_is_unhealthy_with_the_error_shown() {
     assert_no_leftovers(&engine, &image);
 }
 
-#[test]
-fn an_image_without_healthcheck_is_exit_2_and_starts_nothing() {
-    let Some(engine) = engine() else { return };
+fn an_image_without_healthcheck_is_exit_2_and_starts_nothing(engine) {
     test_image(&engine); // makes sure the offline bases exist
     let (image, _image) = image_from(&engine, &python_base(), "nohealthcheck", "");
-    let out = healthcheck(&["--image", &image]);
+    let out = healthcheck(&engine, &["--image", &image]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with(&format!("ERROR: image {image} has no HEALTHCHECK")), "{stderr}");
@@ -125,11 +134,9 @@ fn an_image_without_healthcheck_is_exit_2_and_starts_nothing() {
     assert_no_leftovers(&engine, &image);
 }
 
-#[test]
-fn an_image_with_healthcheck_none_is_exit_2_also_in_json() {
-    let Some(engine) = engine() else { return };
+fn an_image_with_healthcheck_none_is_exit_2_also_in_json(engine) {
     let (image, _image) = image_from(&engine, test_image(&engine), "disabled", "HEALTHCHECK NONE");
-    let out = healthcheck(&["--image", &image, "--format", "json"]);
+    let out = healthcheck(&engine, &["--image", &image, "--format", "json"]);
     assert_eq!(out.status.code(), Some(2));
     let report = json(&out);
     assert_eq!(report["status"], "error", "{report}");
@@ -140,22 +147,18 @@ fn an_image_with_healthcheck_none_is_exit_2_also_in_json() {
     assert_no_leftovers(&engine, &image);
 }
 
-#[test]
-fn a_missing_image_is_exit_2() {
-    let Some(_engine) = engine() else { return };
+fn a_missing_image_is_exit_2(engine) {
     let image = format!("{}:absent", unique_name("scylla-hc-test"));
-    let out = healthcheck(&["--image", &image]);
+    let out = healthcheck(&engine, &["--image", &image]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with(&format!("ERROR: no image {image}\n")), "{stderr}");
     assert!(stderr.contains("cargo xtask docker-build"), "{stderr}");
 }
 
-#[test]
-fn dry_run_prints_run_and_rm_and_starts_nothing() {
-    let Some(engine) = engine() else { return };
+fn dry_run_prints_run_and_rm_and_starts_nothing(engine) {
     let (image, _image) = image_from(&engine, test_image(&engine), "dry", "");
-    let out = healthcheck(&["--dry-run", "--image", &image]);
+    let out = healthcheck(&engine, &["--dry-run", "--image", &image]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -168,28 +171,42 @@ fn dry_run_prints_run_and_rm_and_starts_nothing() {
 }
 
 /// Starts a container that keeps running (as `shell` does); removed on drop.
-fn running_container(engine: &Engine, image: &str, extra: &[&str]) -> (String, Resource) {
+fn running_container(engine: &Engine, image: &str, extra: &[String]) -> (String, Resource) {
     let name = unique_name("scylla-hc-test-box");
     let resource = Resource::container(engine, &name);
     let mut argv = vec!["run", "--detach", "--init", "--name", &name, "--label", TEST_LABEL];
-    argv.extend_from_slice(extra);
+    argv.extend(extra.iter().map(String::as_str));
     argv.extend_from_slice(&[image, "sleep", "300"]);
     engine.run(&argv);
     (name, resource)
 }
 
-const FAST_PROBE: [&str; 4] = ["--health-interval", "1s", "--health-start-period", "1ms"];
+/// Run flags for a probe every second. Podman 4.3 ignores the timing flags
+/// unless `--health-cmd` comes with them, so there the image's own probe is
+/// restated (as the task does for `--image`).
+fn fast_probe(engine: &Engine, image: &str) -> Vec<String> {
+    let mut flags: Vec<String> = ["--health-interval", "1s", "--health-start-period", "1ms"]
+        .map(String::from)
+        .to_vec();
+    if engine.is_podman() {
+        let inspected = text(&engine.run(&["image", "inspect", image]));
+        let value: Value = serde_json::from_str(&inspected).unwrap();
+        let test = value[0]["Healthcheck"]["Test"].to_string();
+        flags.extend(["--health-cmd".to_string(), test]);
+    }
+    flags
+}
 
-#[test]
-fn container_mode_waits_while_starting_and_leaves_the_container_alone() {
-    let Some(engine) = engine() else { return };
-    let (name, _container) = running_container(&engine, test_image(&engine), &FAST_PROBE);
+fn container_mode_waits_while_starting_and_leaves_the_container_alone(engine) {
+    let image = test_image(&engine);
+    let (name, _container) = running_container(&engine, image, &fast_probe(&engine, image));
     // Checked at once: the container is still `starting`, so the task waits.
-    let out = healthcheck(&["--container", &name, "--timeout", "30s", "--format", "json"]);
+    let out = healthcheck(&engine, &["--container", &name, "--timeout", "30s", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let report = json(&out);
     assert_eq!(report["status"], "healthy", "{report}");
-    assert_eq!(report["output"], "OK\n", "{report}");
+    // Docker keeps the probe's trailing newline, podman strips it.
+    assert_eq!(report["output"].as_str().map(str::trim_end), Some("OK"), "{report}");
     assert_eq!(report["container"], Value::Null, "{report}");
     assert!(report["duration_ms"].as_u64().unwrap() >= 300, "did not wait: {report}");
     let filter = format!("name=^{name}$");
@@ -197,12 +214,10 @@ fn container_mode_waits_while_starting_and_leaves_the_container_alone() {
     assert!(!running.trim().is_empty(), "{name} no longer runs");
 }
 
-#[test]
-fn container_mode_shows_the_failing_probe() {
-    let Some(engine) = engine() else { return };
+fn container_mode_shows_the_failing_probe(engine) {
     let (image, _image) = image_from(&engine, test_image(&engine), "broken", BROKEN);
-    let (name, _container) = running_container(&engine, &image, &FAST_PROBE);
-    let out = healthcheck(&["--container", &name, "--timeout", "30s"]);
+    let (name, _container) = running_container(&engine, &image, &fast_probe(&engine, &image));
+    let out = healthcheck(&engine, &["--container", &name, "--timeout", "30s"]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with(&format!("unhealthy: container {name} (")), "{stdout}");
@@ -210,13 +225,11 @@ fn container_mode_shows_the_failing_probe() {
     assert!(stdout.contains("    ModuleNotFoundError: No module named 'scylla'"), "{stdout}");
 }
 
-#[test]
-fn container_mode_without_a_verdict_in_time_is_exit_2() {
-    let Some(engine) = engine() else { return };
+fn container_mode_without_a_verdict_in_time_is_exit_2(engine) {
     // The image's own timing: the first probe comes after 30s.
     let (name, _container) = running_container(&engine, test_image(&engine), &[]);
     let started = Instant::now();
-    let out = healthcheck(&["--container", &name, "--timeout", "1s"]);
+    let out = healthcheck(&engine, &["--container", &name, "--timeout", "1s"]);
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     assert_eq!(out.status.code(), Some(2));
     let stdout = text(&out.stdout);
@@ -225,33 +238,30 @@ fn container_mode_without_a_verdict_in_time_is_exit_2() {
     assert!(stderr.starts_with("ERROR: no health verdict within 1.0s"), "{stderr}");
 }
 
-#[test]
-fn container_mode_refuses_what_it_cannot_check() {
-    let Some(engine) = engine() else { return };
+fn container_mode_refuses_what_it_cannot_check(engine) {
     let missing = unique_name("scylla-hc-test-none");
-    let out = healthcheck(&["--container", &missing]);
+    let out = healthcheck(&engine, &["--container", &missing]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).starts_with(&format!("ERROR: no container named {missing}\n")));
 
     test_image(&engine); // makes sure the offline bases exist
     let (plain, _plain) = running_container(&engine, &python_base(), &[]);
-    let out = healthcheck(&["--container", &plain]);
+    let out = healthcheck(&engine, &["--container", &plain]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with(&format!("ERROR: container {plain} has no health check")));
 
-    let (stopped, _stopped) = running_container(&engine, test_image(&engine), &FAST_PROBE);
+    let image = test_image(&engine);
+    let (stopped, _stopped) = running_container(&engine, image, &fast_probe(&engine, image));
     engine.run(&["kill", &stopped]);
-    let out = healthcheck(&["--container", &stopped]);
+    let out = healthcheck(&engine, &["--container", &stopped]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with(&format!("ERROR: container {stopped} is not running")), "{stderr}");
-    assert!(stderr.contains(&format!("start it: docker start {stopped}")), "{stderr}");
+    assert!(stderr.contains(&format!("start it: {} start {stopped}", engine.program)), "{stderr}");
 }
 
-#[test]
-fn signals_during_the_wait_remove_the_container() {
-    let Some(engine) = engine() else { return };
+fn signals_during_the_wait_remove_the_container(engine) {
     // A probe that does not finish in time: the check stays `starting`.
     let hanging = "HEALTHCHECK --timeout=60s CMD sleep 120";
     let (image, _image) = image_from(&engine, test_image(&engine), "hanging", hanging);
@@ -260,7 +270,8 @@ fn signals_during_the_wait_remove_the_container() {
     for (signal, to_group, code, name) in
         [("INT", true, 130, "SIGINT"), ("TERM", false, 143, "SIGTERM")]
     {
-        let mut child = xtask()
+        let mut child = engine
+            .xtask()
             .args(["healthcheck", "--image", &image])
             .process_group(0)
             .stdout(Stdio::piped())
@@ -304,16 +315,17 @@ fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> std::proces
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+}
 
 #[test]
 fn static_mode_needs_no_engine() {
-    let out = healthcheck(&["--engine", "podman", "--static"]);
+    let out = run_xtask(&["healthcheck", "--engine", "podman", "--static"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("healthy: static "), "{}", text(&out.stdout));
     let dir = support::project::TempDir::new("xtask-healthcheck-static");
     let file = dir.path.join("Dockerfile");
     std::fs::write(&file, "FROM a\nHEALTHCHECK NONE\n").unwrap();
-    let out = healthcheck(&["--static", "--file", file.to_str().unwrap()]);
+    let out = run_xtask(&["healthcheck", "--static", "--file", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let expected = format!(
         "{}:2: HEALTHCHECK NONE disables the health check; declare a probe with CMD",

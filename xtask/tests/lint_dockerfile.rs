@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use xtask::dockerfile;
-use xtask::lint_dockerfile::{lint, Options};
+use xtask::lint_dockerfile::{lint, LabelType, Options};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lint-corpus")
@@ -31,6 +31,14 @@ fn expectations(src: &str) -> (Vec<(usize, String)>, Options) {
         if let Some(host) = comment.text.strip_prefix("corpus-trusted-registry:") {
             options.trusted_registries.push(host.trim().to_string());
         }
+        if let Some(schema) = comment.text.strip_prefix("corpus-label-schema:") {
+            for entry in schema.split_whitespace() {
+                let (name, kind) = entry.split_once('=').expect("label=type");
+                let kind = LabelType::parse(kind).expect("a label type");
+                options.label_schema.push((name.to_string(), kind));
+            }
+        }
+        options.strict_labels |= comment.text == "corpus-strict-labels";
         let Some(codes) = comment.text.strip_prefix("expect:") else { continue };
         let next = parsed.instructions.iter().find(|i| i.line > comment.line);
         let line = next.map_or(0, |i| i.line);

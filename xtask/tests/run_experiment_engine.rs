@@ -9,37 +9,54 @@ use std::os::unix::fs::MetadataExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::project::{
-    containers_with, fake_project, run_xtask, test_image, text, wait_for, xtask,
-};
+use support::project::{containers_with, fake_project, test_image, text, wait_for};
+use support::Engine;
 
 const ROLE: &str = "org.scylla.xtask.role=run-experiment";
 
-fn run_in(project: &std::path::Path, image: &str, args: &[&str]) -> std::process::Output {
+fn run_in(
+    engine: &Engine,
+    project: &std::path::Path,
+    image: &str,
+    args: &[&str],
+) -> std::process::Output {
     let project = project.to_str().unwrap();
     let mut all = vec!["--project-dir", project, "run-experiment", "--no-build", "--image", image];
     all.extend_from_slice(args);
-    run_xtask(&all)
+    engine.run_xtask(&all)
 }
 
-#[test]
-fn exit_codes_pass_through() {
-    let Some(engine) = support::engine() else { return };
+fn owner_prefix(pid: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    format!("{}:{pid}:", host.trim())
+}
+
+fn owner_of(engine: &support::Engine, name: &str) -> String {
+    let out = engine.output(&[
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"org.scylla.xtask.owner\"}}",
+        name,
+    ]);
+    format!("org.scylla.xtask.owner={}", text(&out.stdout).trim())
+}
+
+support::engine_tests! {
+
+fn exit_codes_pass_through(engine) {
     let image = test_image(&engine);
     let project = fake_project("import sys\nsys.exit(int(sys.argv[1]))\n");
     for code in [0, 1, 42] {
-        let out = run_in(&project.path, image, &["--", &code.to_string()]);
+        let out = run_in(&engine, &project.path, image, &["--", &code.to_string()]);
         assert_eq!(out.status.code(), Some(code), "stderr: {}", text(&out.stderr));
     }
 }
 
-#[test]
-fn bundled_oracle_experiment_scores_one_and_results_belong_to_the_user() {
-    let Some(engine) = support::engine() else { return };
+fn bundled_oracle_experiment_scores_one_and_results_belong_to_the_user(engine) {
     let image = test_image(&engine);
     let root = support::project::project_root();
     let id = support::unique_name("e2e");
-    let out = run_xtask(&[
+    let out = engine.run_xtask(&[
         "run-experiment",
         "--no-build",
         "--image",
@@ -66,12 +83,10 @@ fn bundled_oracle_experiment_scores_one_and_results_belong_to_the_user() {
     let _ = std::fs::remove_dir_all(root.join("results").join(&id));
 }
 
-#[test]
-fn results_written_in_the_container_are_owned_by_the_invoking_user() {
-    let Some(engine) = support::engine() else { return };
+fn results_written_in_the_container_are_owned_by_the_invoking_user(engine) {
     let image = test_image(&engine);
     let project = fake_project("open('results/out.txt', 'w').write('x')\n");
-    let out = run_in(&project.path, image, &[]);
+    let out = run_in(&engine, &project.path, image, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let written = std::fs::metadata(project.path.join("results/out.txt")).unwrap();
     assert_eq!(written.uid(), std::fs::metadata("/proc/self").unwrap().uid());
@@ -79,9 +94,7 @@ fn results_written_in_the_container_are_owned_by_the_invoking_user() {
     assert_eq!(dir.mode() & 0o002, 0, "results/ must not be world-writable");
 }
 
-#[test]
-fn concurrent_runs_do_not_collide() {
-    let Some(engine) = support::engine() else { return };
+fn concurrent_runs_do_not_collide(engine) {
     let image = test_image(&engine);
     let project = fake_project(
         "import os, time\ntime.sleep(1)\nprint(os.environ['SCYLLA_CONTAINER_NAME'])\n",
@@ -89,8 +102,8 @@ fn concurrent_runs_do_not_collide() {
     let project_dir = project.path.to_str().unwrap().to_string();
     let handles: Vec<_> = (0..3)
         .map(|_| {
-            let (dir, image) = (project_dir.clone(), image.to_string());
-            std::thread::spawn(move || run_in(std::path::Path::new(&dir), &image, &[]))
+            let (dir, image, engine) = (project_dir.clone(), image.to_string(), engine.clone());
+            std::thread::spawn(move || run_in(&engine, std::path::Path::new(&dir), &image, &[]))
         })
         .collect();
     let mut names: Vec<String> = handles
@@ -106,13 +119,12 @@ fn concurrent_runs_do_not_collide() {
     assert_eq!(names.len(), 3, "each run has its own container: {names:?}");
 }
 
-#[test]
-fn sigint_and_sigterm_stop_and_remove_the_container() {
-    let Some(engine) = support::engine() else { return };
+fn sigint_and_sigterm_stop_and_remove_the_container(engine) {
     let image = test_image(&engine);
     let project = fake_project("import time\nprint('started', flush=True)\ntime.sleep(120)\n");
     for (signal, expected) in [("-INT", 130), ("-TERM", 143)] {
-        let mut child = xtask()
+        let mut child = engine
+            .xtask()
             .args([
                 "--project-dir",
                 project.path.to_str().unwrap(),
@@ -151,24 +163,7 @@ fn sigint_and_sigterm_stop_and_remove_the_container() {
     }
 }
 
-fn owner_prefix(pid: &str) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    format!("{}:{pid}:", host.trim())
-}
-
-fn owner_of(engine: &support::Engine, name: &str) -> String {
-    let out = engine.output(&[
-        "inspect",
-        "--format",
-        "{{index .Config.Labels \"org.scylla.xtask.owner\"}}",
-        name,
-    ]);
-    format!("org.scylla.xtask.owner={}", text(&out.stdout).trim())
-}
-
-#[test]
-fn a_canary_secret_never_leaks() {
-    let Some(engine) = support::engine() else { return };
+fn a_canary_secret_never_leaks(engine) {
     let image = test_image(&engine);
     let canary = format!("canary-{}", support::unique_name("secret"));
     let script = "import hashlib, os, sys, time\n\
@@ -179,7 +174,8 @@ fn a_canary_secret_never_leaks() {
     let project = fake_project(script);
     let credentials = project.path.join("creds.json");
     std::fs::write(&credentials, format!("{{\"token\": \"{canary}-file\"}}")).unwrap();
-    let child = xtask()
+    let child = engine
+        .xtask()
         .args([
             "--project-dir",
             project.path.to_str().unwrap(),
@@ -219,13 +215,12 @@ fn a_canary_secret_never_leaks() {
     assert!(found.is_empty(), "canary written to the host: {found:?}");
 }
 
-#[test]
-fn dry_run_prints_commands_without_secret_values_and_runs_nothing() {
-    let Some(engine) = support::engine() else { return };
+fn dry_run_prints_commands_without_secret_values_and_runs_nothing(engine) {
     let image = test_image(&engine);
     let project = fake_project("raise SystemExit(3)\n");
     let before = containers_with(&engine, ROLE).len();
-    let out = xtask()
+    let out = engine
+        .xtask()
         .args([
             "--project-dir",
             project.path.to_str().unwrap(),
@@ -249,55 +244,72 @@ fn dry_run_prints_commands_without_secret_values_and_runs_nothing() {
     assert_eq!(containers_with(&engine, ROLE).len(), before, "dry run created a container");
 }
 
-#[test]
-fn root_runs_declare_the_sandbox_claude_code_needs() {
-    let Some(engine) = support::engine() else { return };
+fn verbose_names_the_engine_and_why_it_was_picked(engine) {
+    let image = test_image(&engine);
+    let args = ["-v", "--dry-run", "run-experiment", "--no-build", "--image", image];
+    let out = engine.xtask().args(args).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let asked = format!("engine: {} (", engine.program);
+    let as_asked = |l: &str| l.starts_with(&asked) && l.ends_with("(--engine or CONTAINER_ENGINE)");
+    assert!(stderr.lines().any(as_asked), "{stderr}");
+    // Detected: docker wherever it is on PATH; podman where it is alone on PATH.
+    let alone = support::project::TempDir::new("engine-path");
+    let program = support::project::find_program(&engine.program).unwrap();
+    std::os::unix::fs::symlink(&program, alone.path.join(&engine.program)).unwrap();
+    let path = if engine.is_podman() {
+        alone.path.display().to_string()
+    } else {
+        std::env::var("PATH").unwrap()
+    };
+    let out = support::project::xtask().args(args).env("PATH", path).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let found = |l: &str| l.starts_with(&asked) && l.contains("found on PATH");
+    assert!(stderr.lines().any(found), "{stderr}");
+}
+
+fn root_runs_declare_the_sandbox_claude_code_needs(engine) {
     let image = test_image(&engine);
     let project = fake_project("import os\nprint('sandbox=' + os.environ.get('IS_SANDBOX', ''))\n");
-    let out = run_in(&project.path, image, &[]);
+    let out = run_in(&engine, &project.path, image, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let uid = std::fs::metadata("/proc/self").unwrap().uid();
     let expected = if uid == 0 { "sandbox=1" } else { "sandbox=" };
     assert!(text(&out.stdout).lines().any(|l| l == expected), "{}", text(&out.stdout));
 }
 
-#[test]
-fn project_paths_with_colons_commas_quotes_spaces_and_non_ascii_are_mounted() {
-    let Some(engine) = support::engine() else { return };
+fn project_paths_with_colons_commas_quotes_spaces_and_non_ascii_are_mounted(engine) {
     let image = test_image(&engine);
     let script = "import os\nopen('results/where.txt', 'w').write(os.getcwd())\n";
     for name in ["co:lon", "co,mma \"q\"", "sp ace ünï"] {
         let project = support::project::TempDir::new(name);
         std::fs::create_dir_all(project.path.join("scripts")).unwrap();
         std::fs::write(project.path.join("scripts/run_e2e_experiment.py"), script).unwrap();
-        let out = run_in(&project.path, image, &[]);
+        let out = run_in(&engine, &project.path, image, &[]);
         assert!(out.status.success(), "{name}: {}", text(&out.stderr));
         let written = std::fs::read_to_string(project.path.join("results/where.txt"));
         assert_eq!(written.unwrap(), "/workspace", "{name}");
     }
 }
 
-#[test]
-fn experiment_id_and_fresh_work_without_swarm() {
-    let Some(engine) = support::engine() else { return };
+fn experiment_id_and_fresh_work_without_swarm(engine) {
     let image = test_image(&engine);
     let project = fake_project("import sys\nprint(' '.join(sys.argv[1:]))\n");
     let out =
-        run_in(&project.path, image, &["--experiment-id", "x1", "--fresh", "--", "--tiers", "T0"]);
+        run_in(&engine, &project.path, image, &["--experiment-id", "x1", "--fresh", "--", "--tiers", "T0"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "--tiers T0 --experiment-id x1 --fresh");
 }
 
-#[test]
-fn the_runners_usage_error_comes_first_and_engine_commands_only_with_verbose() {
-    let Some(engine) = support::engine() else { return };
+fn the_runners_usage_error_comes_first_and_engine_commands_only_with_verbose(engine) {
     let image = test_image(&engine);
     let script = "import sys\nprint('error: argument --tiers: invalid tier', file=sys.stderr)\n\
                   sys.exit(2)\n";
     let project = fake_project(script);
     let home = support::project::TempDir::new("no-credentials-home");
     let run = |verbose: bool| {
-        let mut command = xtask();
+        let mut command = engine.xtask();
         command.args(["--project-dir", project.path.to_str().unwrap()]);
         if verbose {
             command.arg("-v");
@@ -318,4 +330,5 @@ fn the_runners_usage_error_comes_first_and_engine_commands_only_with_verbose() {
         verbose.contains(" run --name scylla-run-"),
         "-v shows the engine commands:\n{verbose}"
     );
+}
 }

@@ -8,11 +8,18 @@ use std::io::Write as _;
 use std::process::Stdio;
 
 use support::project::{find_program, test_image, text, TempDir};
+use support::Engine;
 
-/// Runs `cargo xtask shell ARGS` under `script` (a real pty), typing `input`.
-fn shell_session(args: &[&str], input: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+/// Runs `cargo xtask --engine ENGINE shell ARGS` under `script` (a real pty), typing `input`.
+fn shell_session(
+    engine: &Engine,
+    args: &[&str],
+    input: &str,
+    env: &[(&str, &str)],
+) -> (Option<i32>, String) {
     let binary = env!("CARGO_BIN_EXE_xtask");
-    let line = std::iter::once(binary)
+    let line = [binary, "--engine", engine.program.as_str()]
+        .into_iter()
         .chain(args.iter().copied())
         .map(quote)
         .collect::<Vec<_>>()
@@ -42,9 +49,8 @@ fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-#[test]
-fn shell_creates_attaches_and_starts_with_credentials_on_every_entry() {
-    let Some(engine) = support::engine() else { return };
+support::engine_tests! {
+fn shell_creates_attaches_and_starts_with_credentials_on_every_entry(engine) {
     if find_program("script").is_none() {
         let _ = writeln!(std::io::stderr(), "skipped: `script` (util-linux) is needed for a pty");
         assert!(std::env::var("SCYLLA_REQUIRE_ENGINE").as_deref() != Ok("1"), "script required");
@@ -68,19 +74,19 @@ fn shell_creates_attaches_and_starts_with_credentials_on_every_entry() {
 
     let probe =
         "cat ~/.claude/.credentials.json; echo; stat -c '%a' ~/.claude/.credentials.json; exit\n";
-    let (code, output) = shell_session(&args, probe, &[]);
+    let (code, output) = shell_session(&engine, &args, probe, &[]);
     assert_eq!(code, Some(0), "{output}");
     assert!(output.contains("scylla-runner shell"), "no banner: {output}");
     assert!(output.contains("credentials:  Claude credentials file"), "{output}");
     assert!(output.contains("shell-token"), "credentials not set up: {output}");
     assert!(output.lines().any(|l| l.trim() == "600"), "credentials mode: {output}");
-    let state = |engine: &support::Engine| {
+    let state = |engine: &Engine| {
         text(&engine.run(&["inspect", "--format", "{{.State.Status}}", &name])).trim().to_string()
     };
     assert_eq!(state(&engine), "running", "the container outlives the shell");
 
     // Running: attach, and the credentials are there on this path too.
-    let (code, output) = shell_session(&args, probe, &[]);
+    let (code, output) = shell_session(&engine, &args, probe, &[]);
     assert_eq!(code, Some(0), "{output}");
     assert!(output.contains("shell-token"), "{output}");
 
@@ -89,29 +95,25 @@ fn shell_creates_attaches_and_starts_with_credentials_on_every_entry() {
     engine.run(&["stop", "--time", "1", &name]);
     assert_eq!(state(&engine), "exited");
     let again = "cat ~/.claude/.credentials.json; echo; echo attached-$((40+2)); exit 3\n";
-    let (code, output) = shell_session(&args, again, &[]);
+    let (code, output) = shell_session(&engine, &args, again, &[]);
     assert_eq!(code, Some(3), "{output}");
     assert!(output.contains("attached-42"), "{output}");
     assert!(output.contains("shell-token"), "credentials lost on restart: {output}");
     assert_eq!(state(&engine), "running");
 }
 
-#[test]
-fn shell_refuses_a_container_it_did_not_make() {
-    let Some(engine) = support::engine() else { return };
+fn shell_refuses_a_container_it_did_not_make(engine) {
     let image = test_image(&engine);
     let name = support::unique_name("foreign");
     let _cleanup = support::Resource::container(&engine, &name);
     engine.run(&["create", "--name", &name, image, "sleep", "1"]);
     let (code, output) =
-        shell_session(&["shell", &name, "--no-build", "--image", image], "exit\n", &[]);
+        shell_session(&engine, &["shell", &name, "--no-build", "--image", image], "exit\n", &[]);
     assert_eq!(code, Some(2), "{output}");
     assert!(output.contains("was not made by `cargo xtask shell`"), "{output}");
 }
 
-#[test]
-fn shell_rm_removes_the_container_when_the_shell_exits_and_list_shows_kept_ones() {
-    let Some(engine) = support::engine() else { return };
+fn shell_rm_removes_the_container_when_the_shell_exits_and_list_shows_kept_ones(engine) {
     if find_program("script").is_none() {
         let _ = writeln!(std::io::stderr(), "skipped: `script` (util-linux) is needed for a pty");
         assert!(std::env::var("SCYLLA_REQUIRE_ENGINE").as_deref() != Ok("1"), "script required");
@@ -125,10 +127,10 @@ fn shell_rm_removes_the_container_when_the_shell_exits_and_list_shows_kept_ones(
     let kept = support::unique_name("xtask-shell-kept");
     let _kept_cleanup = support::Resource::container(&engine, &kept);
     let (code, output) =
-        shell_session(&["shell", &kept, "--no-build", "--image", image], "exit\n", &[]);
+        shell_session(&engine, &["shell", &kept, "--no-build", "--image", image], "exit\n", &[]);
     assert_eq!(code, Some(0), "{output}");
     assert!(output.contains("the container keeps running"), "{output}");
-    let listed = support::project::run_xtask(&["shell", "--list"]);
+    let listed = engine.run_xtask(&["shell", "--list"]);
     assert!(listed.status.success(), "{}", text(&listed.stderr));
     let row = text(&listed.stdout).lines().find(|l| l.starts_with(&kept)).map(str::to_string);
     assert!(row.as_deref().is_some_and(|r| r.contains("running")), "{}", text(&listed.stdout));
@@ -137,7 +139,7 @@ fn shell_rm_removes_the_container_when_the_shell_exits_and_list_shows_kept_ones(
     let named = support::unique_name("xtask-shell-rm");
     let _named_cleanup = support::Resource::container(&engine, &named);
     let args = ["shell", named.as_str(), "--rm", "--no-build", "--image", image];
-    let (code, output) = shell_session(&args, "echo inside-$((6*7)); exit 4\n", &[]);
+    let (code, output) = shell_session(&engine, &args, "echo inside-$((6*7)); exit 4\n", &[]);
     assert_eq!(code, Some(4), "{output}");
     assert!(output.contains("inside-42"), "{output}");
     assert!(output.contains("the container is then removed (--rm)"), "{output}");
@@ -145,7 +147,7 @@ fn shell_rm_removes_the_container_when_the_shell_exits_and_list_shows_kept_ones(
 
     // Unnamed: the container the banner names is gone afterwards.
     let (code, output) =
-        shell_session(&["shell", "--rm", "--no-build", "--image", image], "exit\n", &[]);
+        shell_session(&engine, &["shell", "--rm", "--no-build", "--image", image], "exit\n", &[]);
     assert_eq!(code, Some(0), "{output}");
     let banner = output.split("scylla-runner shell (").nth(1).expect("banner");
     let unnamed = banner.split(')').next().unwrap().to_string();
@@ -155,7 +157,8 @@ fn shell_rm_removes_the_container_when_the_shell_exits_and_list_shows_kept_ones(
 
     // An existing kept container is removed too when --rm is asked for.
     let args = ["shell", kept.as_str(), "--rm", "--no-build", "--image", image];
-    let (code, output) = shell_session(&args, "exit\n", &[]);
+    let (code, output) = shell_session(&engine, &args, "exit\n", &[]);
     assert_eq!(code, Some(0), "{output}");
     assert!(!exists(&kept), "--rm left {kept} behind");
+}
 }

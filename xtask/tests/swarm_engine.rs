@@ -1,5 +1,5 @@
 //! run-experiment --swarm against a real engine and a real one-node swarm: the
-//! oracle experiment as a replicated job equals a single-machine run, secrets
+//! oracle experiment as one replicated service equals a single-machine run, secrets
 //! never leak, a shard that fails once is retried, Ctrl-C and SIGTERM leave
 //! nothing behind. A swarm is initialised only when the engine is in none, and
 //! left again only by the test that made it; the tests run one at a time.
@@ -161,9 +161,13 @@ fn assert_same_results(single: &Path, sharded: &Path, node: &str) {
     }
 }
 
-#[test]
-fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
-    let Some(engine) = support::engine() else { return };
+/// Why the podman half of every test here is skipped.
+const NO_SWARM: &str =
+    "podman has no swarm mode: run-experiment --swarm drives a Docker Swarm replicated job";
+
+support::engine_tests! {
+docker_only = NO_SWARM;
+fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run(engine) {
     let image = test_image(&engine);
     let swarm = Swarm::join(&engine);
     let root = project_root();
@@ -198,7 +202,7 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run() {
     assert!(out.status.success(), "swarm: {}\n{stderr}", text(&out.stdout));
     eprintln!("swarm run of the oracle experiment: {:.1} s", started.elapsed().as_secs_f64());
     assert!(stderr.contains("service create --detach --quiet"), "{stderr}");
-    assert!(stderr.contains("--mode replicated-job --replicas 2"), "{stderr}");
+    assert!(stderr.contains("--mode replicated --replicas 2"), "{stderr}");
     assert!(stderr.contains("--with-registry-auth --init --cap-drop ALL"), "{stderr}");
     let image_line = format!("image {registry}/scylla-runner@sha256:");
     assert!(stderr.contains(&image_line), "the job runs the pushed image by digest: {stderr}");
@@ -282,9 +286,8 @@ fn visible_state(engine: &support::Engine) -> (String, bool) {
     (seen, !services.trim().is_empty())
 }
 
-#[test]
-fn a_shard_that_fails_once_is_retried_and_secrets_never_leak() {
-    let Some(engine) = support::engine() else { return };
+docker_only = NO_SWARM;
+fn a_shard_that_fails_once_is_retried_and_secrets_never_leak(engine) {
     let image = test_image(&engine);
     let swarm = Swarm::join(&engine);
     let project = fake_project(FAIL_ONCE);
@@ -384,9 +387,8 @@ if index == "1":
 (results / "shard-0" / "result.json").write_text("{}")
 "#;
 
-#[test]
-fn a_shard_failing_for_good_is_named_with_its_log_and_the_others_are_kept() {
-    let Some(engine) = support::engine() else { return };
+docker_only = NO_SWARM;
+fn a_shard_failing_for_good_is_named_with_its_log_and_the_others_are_kept(engine) {
     let image = test_image(&engine);
     let swarm = Swarm::join(&engine);
     let project = fake_project(SHARD_ONE_FAILS);
@@ -410,9 +412,8 @@ fn a_shard_failing_for_good_is_named_with_its_log_and_the_others_are_kept() {
     assert_clean(&engine);
 }
 
-#[test]
-fn sigint_and_sigterm_remove_the_job_its_secrets_and_helpers() {
-    let Some(engine) = support::engine() else { return };
+docker_only = NO_SWARM;
+fn sigint_and_sigterm_remove_the_job_its_secrets_and_helpers(engine) {
     let image = test_image(&engine);
     let _swarm = Swarm::join(&engine);
     let project = fake_project("import time\nprint('started', flush=True)\ntime.sleep(120)\n");
@@ -444,9 +445,8 @@ fn sigint_and_sigterm_remove_the_job_its_secrets_and_helpers() {
     }
 }
 
-#[test]
-fn dry_run_prints_the_job_without_secret_values_and_creates_nothing() {
-    let Some(engine) = support::engine() else { return };
+docker_only = NO_SWARM;
+fn dry_run_prints_the_job_without_secret_values_and_creates_nothing(engine) {
     let image = test_image(&engine);
     let _swarm = Swarm::join(&engine);
     let project = fake_project("raise SystemExit(3)\n");
@@ -469,7 +469,7 @@ fn dry_run_prints_the_job_without_secret_values_and_creates_nothing() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains(" secret create "), "{stdout}");
     assert!(stdout.contains(" - <(stdin stream, not shown)"), "{stdout}");
-    assert!(stdout.contains("--replicas 3 --max-concurrent 2"), "{stdout}");
+    assert!(stdout.contains("--mode replicated --replicas 2 --restart-condition"), "{stdout}");
     assert!(stdout.contains("--constraint node.role==manager"), "{stdout}");
     assert!(stdout.contains("target=scylla-env-ANTHROPIC_API_KEY"), "{stdout}");
     assert!(stdout.contains("--tiers T0 --experiment-id dry"), "{stdout}");
@@ -477,9 +477,8 @@ fn dry_run_prints_the_job_without_secret_values_and_creates_nothing() {
     assert!(leftovers(&engine).is_empty(), "dry run created {:?}", leftovers(&engine));
 }
 
-#[test]
-fn outside_a_swarm_the_error_says_how_to_make_or_reach_one() {
-    let Some(engine) = support::engine() else { return };
+docker_only = NO_SWARM;
+fn outside_a_swarm_the_error_says_how_to_make_or_reach_one(engine) {
     let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if swarm_state(&engine) != "inactive" {
         eprintln!("skipped: the engine is in a swarm these tests did not create");
@@ -492,4 +491,5 @@ fn outside_a_swarm_the_error_says_how_to_make_or_reach_one() {
     assert!(stderr.contains("not in a swarm"), "{stderr}");
     assert!(stderr.contains("docker swarm init --advertise-addr 127.0.0.1"), "{stderr}");
     assert!(stderr.contains("DOCKER_HOST"), "{stderr}");
+}
 }

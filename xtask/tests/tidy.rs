@@ -63,7 +63,7 @@ fn only_the_engine_spawns_processes() {
 }
 
 #[test]
-fn every_base_of_the_project_dockerfile_is_pinned() {
+fn every_base_of_the_project_dockerfile_is_pinned_and_fully_qualified() {
     let text = std::fs::read_to_string(project_root().join("docker/Dockerfile")).unwrap();
     let parsed = xtask::dockerfile::parse(&text);
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
@@ -72,6 +72,8 @@ fn every_base_of_the_project_dockerfile_is_pinned() {
         if let xtask::dockerfile::Base::Image(image) = &from.base {
             externals += 1;
             assert!(image.is_pinned(), "line {}: {image} is not pinned by digest", from.line);
+            // Podman asks which registry a short name means, or refuses to guess.
+            assert!(image.registry.is_some(), "line {}: {image} is not fully qualified", from.line);
         }
     }
     assert!(

@@ -65,7 +65,8 @@ pub struct ContainerSpec {
     pub plain_env: Vec<(String, String)>,
     /// `--network NAME`; the engine's default network when `None`.
     pub network: Option<String>,
-    /// The engine whose flag dialect is rendered (tmpfs ownership options).
+    /// The engine whose flag dialect is rendered (tmpfs ownership options, the
+    /// workspace mount's SELinux label).
     pub engine: EngineKind,
     pub command: Vec<String>,
 }
@@ -153,7 +154,17 @@ impl ContainerSpec {
         // docker and podman, so the source field is quoted when it needs it.
         let source = format!("source={}", self.project_dir);
         let source = csv_field(&source);
-        push_pair(argv, "--mount", format!("type=bind,{source},target={WORKSPACE}"));
+        // SELinux hosts (Fedora, RHEL: where podman is the engine) deny a confined
+        // container its bind mounts until they are labelled. The workspace is shared:
+        // the host user edits it and concurrent runs mount it too, so it gets the
+        // shared label (`relabel=shared`, the `:z` of `--volume`); the private one
+        // (`:Z`) would fence it off for one container. Credentials are never bind-mounted
+        // (they are delivered into the container's own tmpfs, which carries its
+        // private label), so nothing private needs it; `label=disable` would drop the
+        // confinement of the whole container. Without SELinux podman ignores it;
+        // Docker's `--mount` has no such key.
+        let relabel = if self.engine == EngineKind::Podman { ",relabel=shared" } else { "" };
+        push_pair(argv, "--mount", format!("type=bind,{source},target={WORKSPACE}{relabel}"));
         push_pair(argv, "--workdir", WORKSPACE);
         if self.cache_volumes {
             for (volume, target, _) in CACHE_VOLUMES {
@@ -292,6 +303,8 @@ mod tests {
         s.engine = EngineKind::Podman;
         let argv = s.create_argv();
         let joined = argv.join(" ");
+        let mount = "--mount type=bind,source=/home/me/scylla,target=/workspace,relabel=shared ";
+        assert!(joined.contains(mount), "{joined}");
         assert!(joined.contains("--tmpfs /run/secrets:mode=0700,U "), "{joined}");
         assert!(joined.contains("--network lab-net --env"), "{joined}");
         assert!(joined.contains("--interactive --tty"), "{joined}");

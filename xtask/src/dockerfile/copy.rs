@@ -67,9 +67,11 @@ fn spec_of(instruction: &Instruction, index: usize) -> Option<CopySpec> {
         Some(items) => {
             items.iter().map(|v| (v.clone(), v.clone(), instruction.args_position)).collect()
         }
-        None => {
-            instruction.words.iter().map(|w| (w.value.clone(), w.raw.clone(), w.position)).collect()
-        }
+        None => instruction
+            .words()
+            .iter()
+            .map(|w| (w.value.clone(), w.raw.clone(), w.position))
+            .collect(),
     };
     if items.len() < 2 {
         return None;

@@ -1,7 +1,9 @@
 //! One instruction: keyword, flags, arguments (as words, as raw text, as JSON),
 //! heredocs and, for `ONBUILD`, the trigger instruction.
 
-use super::lines::Logical;
+use std::sync::{Arc, OnceLock};
+
+use super::logical::Logical;
 use super::words::{self, JsonForm};
 use super::{ErrorKind, ParseError, Position};
 
@@ -97,14 +99,17 @@ pub struct Instruction {
     pub args: String,
     /// Where [`Instruction::args`] starts.
     pub args_position: Position,
-    /// The arguments split into shell-like words.
-    pub words: Vec<Word>,
+    /// The arguments split into shell-like words, split on first use ([`Instruction::words`]):
+    /// most rules read a `RUN` through its shell script, so a long `RUN` line is not
+    /// split twice.
+    words: OnceLock<Vec<Word>>,
     /// `Some` when the arguments are a JSON array of strings (exec form).
     pub json: Option<Vec<String>>,
     pub heredocs: Vec<Heredoc>,
     /// The trigger of an `ONBUILD`.
     pub onbuild: Option<Box<Instruction>>,
-    pub(crate) logical: Logical,
+    /// Shared with an `ONBUILD`'s trigger, so a long line is stored once.
+    pub(crate) logical: Arc<Logical>,
     pub(crate) args_offset: usize,
 }
 
@@ -112,6 +117,23 @@ impl Instruction {
     /// The position of byte `offset` of [`Instruction::args`].
     pub fn position_at(&self, offset: usize) -> Position {
         self.logical.position(self.args_offset + offset)
+    }
+
+    /// The arguments split into shell-like words (quotes removed in each value).
+    pub fn words(&self) -> &[Word] {
+        self.words.get_or_init(|| split_into_words(self))
+    }
+
+    /// The byte offsets in [`Instruction::args`] where a continuation line begins.
+    pub fn continuation_offsets(&self) -> Vec<usize> {
+        let args_end = self.args_offset + self.args.len();
+        self.logical
+            .segments
+            .iter()
+            .map(|s| s.offset)
+            .filter(|&o| o > self.args_offset && o < args_end)
+            .map(|o| o - self.args_offset)
+            .collect()
     }
 
     /// The first flag with this name.
@@ -126,22 +148,22 @@ impl Instruction {
 
     /// The word values (quotes removed).
     pub fn values(&self) -> Vec<&str> {
-        self.words.iter().map(|w| w.value.as_str()).collect()
+        self.words().iter().map(|w| w.value.as_str()).collect()
     }
 
     /// `KEY=value` pairs of `ENV`, `LABEL` and `ARG` (an `ARG` without `=` has no
     /// value), or the legacy `ENV KEY value` form. Each with its word's position.
     pub fn key_values(&self) -> Vec<(String, Option<String>, Position)> {
         let legacy = self.keyword == "ENV"
-            && self.words.first().is_some_and(|w| !w.value.contains('='))
-            && self.words.len() > 1;
+            && self.words().first().is_some_and(|w| !w.value.contains('='))
+            && self.words().len() > 1;
         if legacy {
-            let first = &self.words[0];
+            let first = &self.words()[0];
             let rest = self.args.get(first.offset + first.raw.len()..).unwrap_or("").trim();
             let value = words::unquote(rest, self.escape());
             return vec![(first.value.clone(), Some(value), first.position)];
         }
-        self.words
+        self.words()
             .iter()
             .map(|w| match w.value.split_once('=') {
                 Some((k, v)) => (k.to_string(), Some(v.to_string()), w.position),
@@ -156,18 +178,13 @@ impl Instruction {
 }
 
 /// Parses the instruction of a logical line.
-pub(crate) fn parse_instruction(
-    logical: &Logical,
-    escape: char,
-    errors: &mut Vec<ParseError>,
-) -> Instruction {
-    let mut logical = logical.clone();
-    logical.escape = escape;
+pub(crate) fn parse_instruction(logical: Logical, errors: &mut Vec<ParseError>) -> Instruction {
+    let logical = Arc::new(logical);
     parse_at(&logical, 0, errors, false)
 }
 
 fn parse_at(
-    logical: &Logical,
+    logical: &Arc<Logical>,
     start: usize,
     errors: &mut Vec<ParseError>,
     in_onbuild: bool,
@@ -195,15 +212,14 @@ fn parse_at(
         column: position.column,
         flags,
         args_position: logical.position(args_offset),
-        words: Vec::new(),
+        words: OnceLock::new(),
         json: None,
         heredocs: Vec::new(),
         onbuild: None,
         args,
-        logical: logical.clone(),
+        logical: Arc::clone(logical),
         args_offset,
     };
-    instruction.words = split_into_words(&instruction);
     check(&mut instruction, errors, in_onbuild);
     // One level only: the engine rejects ONBUILD ONBUILD, and a bound keeps a line of
     // thousands of ONBUILD words from nesting that deep.
@@ -272,9 +288,13 @@ fn check(instruction: &mut Instruction, errors: &mut Vec<ParseError>, in_onbuild
         errors.push(ParseError::new(at, ErrorKind::Syntax, message));
     }
     check_argument_count(instruction, errors);
-    if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") && instruction.json.is_none() {
+    let may_open_heredocs = instruction.args.contains("<<");
+    if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD")
+        && instruction.json.is_none()
+        && may_open_heredocs
+    {
         instruction.heredocs = instruction
-            .words
+            .words()
             .iter()
             .filter_map(|w| words::heredoc_marker(&w.raw))
             .map(|m| Heredoc {
@@ -289,11 +309,17 @@ fn check(instruction: &mut Instruction, errors: &mut Vec<ParseError>, in_onbuild
 }
 
 fn check_argument_count(instruction: &Instruction, errors: &mut Vec<ParseError>) {
-    let count = instruction.json.as_ref().map_or(instruction.words.len(), Vec::len);
     let minimum = match instruction.keyword.as_str() {
         "COPY" | "ADD" => 2,
         "CMD" | "ENTRYPOINT" | "SHELL" => 0,
         _ => 1,
+    };
+    // Words are split from the trimmed arguments, so there is one as soon as they are
+    // not empty: only a minimum of two needs the words themselves.
+    let count = match &instruction.json {
+        Some(items) => items.len(),
+        None if minimum > 1 => instruction.words().len(),
+        None => usize::from(!instruction.args.is_empty()),
     };
     if count < minimum {
         let message = match minimum {

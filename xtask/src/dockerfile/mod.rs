@@ -26,6 +26,7 @@ mod expand;
 mod image_ref;
 mod instruction;
 mod lines;
+mod logical;
 mod scope;
 mod stages;
 mod words;

@@ -113,7 +113,7 @@ pub(crate) fn collect_stages(
         stages.push(Stage {
             index: stages.len(),
             name,
-            base: instruction.words.first().map(|w| w.raw.clone()).unwrap_or_default(),
+            base: instruction.words().first().map(|w| w.raw.clone()).unwrap_or_default(),
             platform: instruction.flag("platform").and_then(|f| f.value.clone()),
             line: instruction.line,
             instruction_index: index,
@@ -132,7 +132,7 @@ pub(crate) fn collect_stages(
 
 fn stage_name(instruction: &Instruction, errors: &mut Vec<ParseError>) -> Option<String> {
     let at = Position { line: instruction.line, column: instruction.column };
-    let words = &instruction.words;
+    let words = &instruction.words();
     match words.len() {
         0 | 1 => None,
         3 if words[1].value.eq_ignore_ascii_case("as") => {

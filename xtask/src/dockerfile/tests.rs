@@ -37,7 +37,7 @@ fn continuations_skip_comments_and_blank_lines() {
     );
     assert_eq!(d.comments, vec![Comment { line: 3, column: 1, text: "a comment inside".into() }]);
     let run = &d.instructions[1];
-    let install = run.words.iter().find(|w| w.value == "install").unwrap();
+    let install = run.words().iter().find(|w| w.value == "install").unwrap();
     assert_eq!(install.position, Position { line: 5, column: 16 });
     assert_eq!(d.instructions[2].json, Some(vec!["bash".to_string()]));
     assert!(d.errors.is_empty());
@@ -260,7 +260,7 @@ fn a_file_without_from_is_an_error() {
 fn columns_count_characters() {
     let d = parse("FROM a\nRUN echo \"héllo wörld\" ünïcode \\\n  ß end\n");
     let columns: Vec<(String, usize, usize)> = d.instructions[1]
-        .words
+        .words()
         .iter()
         .map(|w| (w.value.clone(), w.position.line, w.position.column))
         .collect();

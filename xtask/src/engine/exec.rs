@@ -12,6 +12,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _, Result};
+use camino::Utf8Path;
 use xshell::{cmd, Shell};
 
 use super::{Effect, Engine, EngineCommand};
@@ -113,6 +114,26 @@ pub fn checked(
         return Err(anyhow!("cannot {what}: {}", out.stderr.trim()));
     }
     Ok(out.stdout)
+}
+
+/// Runs a helper program other than the engine (a linter the task can use when it is
+/// installed) and captures its output. It only reads, so it runs under `--dry-run` too,
+/// echoed like a query with `-v`.
+#[allow(clippy::disallowed_macros)] // the spawn point, for programs other than the engine
+pub fn tool_output(ctx: &Context, program: &Utf8Path, args: &[String]) -> Result<CommandOutput> {
+    output::detail(ctx, &format!("$ {program} {}", output::render_argv(args)));
+    let sh = shell()?;
+    let out = cmd!(sh, "{program}")
+        .args(args)
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|e| anyhow!("cannot start `{program}`: {e}"))?;
+    Ok(CommandOutput {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
 }
 
 /// Runs a command and captures its stdout as bytes (a tar stream, say), with

@@ -54,6 +54,9 @@ pub struct Health {
     pub failing_streak: u64,
     /// Probe results, oldest first.
     pub log: Vec<ProbeResult>,
+    /// The container's probe interval (`Config.Healthcheck.Interval`, run flags
+    /// included); zero when it uses the engine's default.
+    pub interval: Duration,
 }
 
 /// One run of the health probe.
@@ -66,9 +69,13 @@ pub struct ProbeResult {
     pub start: String,
 }
 
+/// Docker says `No such image`/`No such container`; podman says `image not known`
+/// for images and `no such container` for containers.
 fn is_missing(stderr: &str) -> bool {
     let lower = stderr.to_ascii_lowercase();
-    lower.contains("no such") || lower.contains("not found") && !lower.contains("command not found")
+    lower.contains("no such")
+        || lower.contains("image not known")
+        || lower.contains("not found") && !lower.contains("command not found")
 }
 
 /// Runs an inspect command and returns its first JSON object, or None if absent.
@@ -114,7 +121,11 @@ fn strings(value: &Value) -> Vec<String> {
 /// Parses one element of `image inspect` output.
 pub fn parse_image(value: &Value) -> ImageInfo {
     let config = &value["Config"];
-    let health = &config["Healthcheck"];
+    // Docker keeps the HEALTHCHECK under `Config`; podman at the top level.
+    let health = match &config["Healthcheck"] {
+        Value::Null => &value["Healthcheck"],
+        inside => inside,
+    };
     let healthcheck = health["Test"].as_array().map(|_| strings(&health["Test"]));
     let nanos = |field: &str| Duration::from_nanos(health[field].as_u64().unwrap_or(0));
     ImageInfo {
@@ -135,7 +146,9 @@ pub fn parse_image(value: &Value) -> ImageInfo {
 /// Parses one element of `container inspect` output.
 pub fn parse_container(value: &Value) -> ContainerInfo {
     let state = &value["State"];
-    let health = state["Health"].as_object().map(|_| {
+    // Podman reports `Health` with an empty status for a container without a check.
+    let checked = state["Health"]["Status"].as_str().is_some_and(|status| !status.is_empty());
+    let health = state["Health"].as_object().filter(|_| checked).map(|_| {
         let h = &state["Health"];
         Health {
             status: h["Status"].as_str().unwrap_or_default().to_string(),
@@ -153,6 +166,9 @@ pub fn parse_container(value: &Value) -> ContainerInfo {
                         .collect()
                 })
                 .unwrap_or_default(),
+            interval: Duration::from_nanos(
+                value["Config"]["Healthcheck"]["Interval"].as_u64().unwrap_or(0),
+            ),
         }
     });
     ContainerInfo {
@@ -224,6 +240,19 @@ mod tests {
     }
 
     #[test]
+    fn parses_podmans_top_level_healthcheck() {
+        let value: Value = serde_json::from_str(
+            r#"{"Id":"p","Config":{"Labels":{}},
+                "Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":1000000000,"Retries":2}}"#,
+        )
+        .unwrap();
+        let info = parse_image(&value);
+        assert_eq!(info.healthcheck, Some(vec!["CMD-SHELL".to_string(), "true".to_string()]));
+        assert_eq!(info.healthcheck_timing.interval, Duration::from_secs(1));
+        assert_eq!(info.healthcheck_timing.retries, 2);
+    }
+
+    #[test]
     fn parses_an_image_without_labels_or_healthcheck() {
         let value: Value = serde_json::from_str(r#"{"Id":"x","Config":{"Labels":null}}"#).unwrap();
         let info = parse_image(&value);
@@ -239,7 +268,8 @@ mod tests {
             r#"{"Id":"c1","Name":"/box","State":{"Status":"running","Running":true,
                 "Health":{"Status":"unhealthy","FailingStreak":2,
                           "Log":[{"Start":"2024-01-01T00:00:00.5Z","ExitCode":1,
-                                  "Output":"boom\n"}]}}}"#,
+                                  "Output":"boom\n"}]}},
+                "Config":{"Healthcheck":{"Test":["CMD","true"],"Interval":2000000000}}}"#,
         )
         .unwrap();
         let info = parse_container(&value);
@@ -248,6 +278,7 @@ mod tests {
         let health = info.health.unwrap();
         assert_eq!(health.status, "unhealthy");
         assert_eq!(health.failing_streak, 2);
+        assert_eq!(health.interval, Duration::from_secs(2));
         assert_eq!(
             health.log,
             vec![ProbeResult {
@@ -259,9 +290,21 @@ mod tests {
     }
 
     #[test]
+    fn podmans_empty_health_record_means_no_health_check() {
+        let value: Value = serde_json::from_str(
+            r#"{"Id":"c2","Name":"plain","State":{"Status":"running","Running":true,
+                "Health":{"Status":"","FailingStreak":0,"Log":null}}}"#,
+        )
+        .unwrap();
+        assert_eq!(parse_container(&value).health, None);
+    }
+
+    #[test]
     fn recognises_missing_objects() {
         assert!(is_missing("Error: No such image: scylla-runner:latest"));
         assert!(is_missing("Error: no such container box"));
+        assert!(is_missing("Error: inspecting object: localhost/x:y: image not known"));
+        assert!(is_missing("Error: inspecting object: no such container box"));
         assert!(!is_missing("Cannot connect to the Docker daemon at unix:///var/run/docker.sock"));
     }
 }

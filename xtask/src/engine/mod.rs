@@ -14,6 +14,7 @@ pub use command::{push_pair, Effect, EngineCommand};
 
 use crate::context::{Context, Env};
 use crate::error::usage;
+use crate::output;
 
 /// The engines this tool drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,9 +114,19 @@ fn not_installed(kind: EngineKind) -> anyhow::Error {
 }
 
 impl Engine {
-    /// Detects the engine for a task's context.
+    /// Detects the engine for a task's context; `-v` says which and why.
     pub fn from_context(ctx: &Context) -> Result<Engine> {
-        detect(ctx.engine_choice.as_deref(), &ctx.env)
+        let engine = detect(ctx.engine_choice.as_deref(), &ctx.env)?;
+        let why = if ctx.engine_choice.is_some() || ctx.env.is_set("CONTAINER_ENGINE") {
+            "as asked (--engine or CONTAINER_ENGINE)"
+        } else {
+            "found on PATH (docker is tried first, then podman)"
+        };
+        output::detail(
+            ctx,
+            &format!("engine: {} ({}), {why}", engine.kind.program_name(), engine.program),
+        );
+        Ok(engine)
     }
 
     /// The program as a string, for rendering.

@@ -21,6 +21,8 @@ pub struct WireImage {
     pub id: String,
     pub repo_digests: Option<Vec<String>>,
     pub config: Option<WireImageConfig>,
+    /// Podman's place for the HEALTHCHECK (Docker's is under `Config`).
+    pub healthcheck: Option<WireHealthConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,12 +90,14 @@ impl Default for WireProbe {
 #[serde(rename_all = "PascalCase", default)]
 pub struct WireContainerConfig {
     pub labels: Option<BTreeMap<String, String>>,
+    /// The container's check, run flags included.
+    pub healthcheck: Option<WireHealthConfig>,
 }
 
 impl From<WireImage> for ImageInfo {
     fn from(image: WireImage) -> ImageInfo {
         let config = image.config.unwrap_or_default();
-        let health = config.healthcheck.unwrap_or_default();
+        let health = config.healthcheck.or(image.healthcheck).unwrap_or_default();
         ImageInfo {
             id: image.id,
             labels: config.labels.unwrap_or_default(),
@@ -113,7 +117,11 @@ impl From<WireImage> for ImageInfo {
 impl From<WireContainer> for ContainerInfo {
     fn from(container: WireContainer) -> ContainerInfo {
         let state = container.state.unwrap_or_default();
-        let health = state.health.map(|health| Health {
+        let config = container.config.unwrap_or_default();
+        let interval = config.healthcheck.map_or(0, |check| check.interval);
+        // Podman reports `Health` with an empty status for a container without a check.
+        let checked = state.health.filter(|health| !health.status.is_empty());
+        let health = checked.map(|health| Health {
             status: health.status,
             failing_streak: health.failing_streak,
             log: health
@@ -126,13 +134,14 @@ impl From<WireContainer> for ContainerInfo {
                     start: probe.start,
                 })
                 .collect(),
+            interval: Duration::from_nanos(interval),
         });
         ContainerInfo {
             id: container.id,
             name: container.name.trim_start_matches('/').to_string(),
             status: state.status,
             running: state.running,
-            labels: container.config.and_then(|c| c.labels).unwrap_or_default(),
+            labels: config.labels.unwrap_or_default(),
             health,
         }
     }
@@ -143,7 +152,7 @@ mod tests {
     use super::*;
     use crate::engine::inspect::{parse_container, parse_image};
 
-    const IMAGES: [&str; 3] = [
+    const IMAGES: [&str; 4] = [
         r#"{"Id":"sha256:abc","RepoDigests":["r@sha256:1"],
             "Config":{"Labels":{"a":"1"},"Entrypoint":["/e","x"],
                       "Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":30000000000,
@@ -151,16 +160,21 @@ mod tests {
         r#"{"Id":"x","RepoDigests":null,"Config":{"Labels":null,"Entrypoint":null,
             "Healthcheck":null}}"#,
         r#"{"Id":"y"}"#,
+        r#"{"Id":"podman","Config":{"Labels":{"a":"1"}},
+            "Healthcheck":{"Test":["CMD","true"],"Interval":1000000000,"Retries":2}}"#,
     ];
 
-    const CONTAINERS: [&str; 3] = [
+    const CONTAINERS: [&str; 4] = [
         r#"{"Id":"c1","Name":"/box","State":{"Status":"running","Running":true,
             "Health":{"Status":"unhealthy","FailingStreak":2,
                       "Log":[{"Start":"2024-01-01T00:00:00.5Z","ExitCode":1,"Output":"boom\n"}]}},
             "Config":{"Labels":{"org.scylla.xtask.role":"shell"}}}"#,
         r#"{"Id":"c2","Name":"plain","State":{"Status":"exited","Running":false,"Health":null},
             "Config":{"Labels":null}}"#,
-        r#"{"Id":"c3","State":{"Health":{"Status":"starting","Log":null}}}"#,
+        r#"{"Id":"c3","State":{"Health":{"Status":"starting","Log":null}},
+            "Config":{"Healthcheck":{"Interval":2000000000}}}"#,
+        r#"{"Id":"c4","Name":"podman","State":{"Status":"running","Running":true,
+            "Health":{"Status":"","FailingStreak":0,"Log":null}}}"#,
     ];
 
     #[test]

@@ -74,7 +74,7 @@ fn effective_healthcheck<'a>(
 /// Checks one HEALTHCHECK instruction: not NONE, documented timing, a real probe.
 pub fn check_instruction(healthcheck: &Instruction) -> Vec<Finding> {
     let line = healthcheck.line;
-    let Some(first) = healthcheck.words.first() else {
+    let Some(first) = healthcheck.words().first() else {
         return vec![finding(line, "HEALTHCHECK needs CMD <probe> or NONE".to_string())];
     };
     match first.value.to_ascii_uppercase().as_str() {

@@ -11,6 +11,7 @@ pub mod dockerfile_check;
 pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod timer;
 
 use std::time::Duration;
 

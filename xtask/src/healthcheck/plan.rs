@@ -13,6 +13,11 @@
 //!   tolerate a slow first probe. (0 would mean "inherit the image's".)
 //! - `--health-timeout`: the image's own, but never more than `--timeout`.
 //!
+//! Podman 4.3 ignores the `--health-*` timing flags unless `--health-cmd` is
+//! given too (the container keeps the image's 30 s), so on podman the plan
+//! restates the image's own probe as `--health-cmd` with the `Test` array in
+//! JSON, which podman takes as is: the same command, in the same form.
+//!
 //! # Why the keep-alive looks like this
 //! The probe needs a running container, and the image's default command may end
 //! at once (`scylla-runner` prints its help). The command becomes
@@ -29,6 +34,7 @@ use anyhow::Result;
 
 use crate::container::{Role, OWNER_LABEL};
 use crate::engine::inspect::{HealthTiming, ImageInfo};
+use crate::engine::EngineKind;
 use crate::error::usage;
 
 /// The image checked when neither `--image` nor `--container` is given.
@@ -110,6 +116,9 @@ pub struct HealthPlan {
     pub keep_alive_for: Duration,
     /// How long to wait for the engine's verdict.
     pub deadline: Duration,
+    /// The image's probe (`Test` array), restated as `--health-cmd` when set
+    /// (podman: see the module doc).
+    pub restated_probe: Option<Vec<String>>,
 }
 
 impl HealthPlan {
@@ -133,7 +142,16 @@ impl HealthPlan {
             keep_alive: KeepAlive::for_entrypoint(&info.entrypoint),
             keep_alive_for: Duration::from_secs(keep_alive_secs),
             deadline,
+            restated_probe: None,
         })
+    }
+
+    /// The plan for `kind`: podman gets the image's probe restated.
+    pub fn for_engine(mut self, kind: EngineKind, info: &ImageInfo) -> HealthPlan {
+        if kind == EngineKind::Podman {
+            self.restated_probe = info.healthcheck.clone();
+        }
+        self
     }
 
     /// The engine arguments that start the container (after the program name).
@@ -142,6 +160,10 @@ impl HealthPlan {
             words(&["run", "--detach", "--rm", "--init", "--name", &self.container_name]);
         args.extend(words(&["--label", &Role::Healthcheck.label()]));
         args.extend(words(&["--label", &format!("{OWNER_LABEL}={}", self.owner)]));
+        if let Some(test) = &self.restated_probe {
+            let json = serde_json::to_string(test).unwrap_or_default();
+            args.extend(words(&["--health-cmd", &json]));
+        }
         push_timing(&mut args, &self.timing);
         let seconds = self.keep_alive_for.as_secs().to_string();
         match self.keep_alive {
@@ -344,6 +366,35 @@ mod tests {
         );
         assert!(!plan.argv().iter().any(|word| word == "--health-cmd"));
         assert_eq!(plan.remove_argv(), vec!["rm", "--force", "hc-1"]);
+    }
+
+    #[test]
+    fn podman_gets_the_images_own_probe_restated_before_the_timing() {
+        let info = scylla_image();
+        let plan = HealthPlan::new(
+            "scylla-runner:latest",
+            &info,
+            "hc-1",
+            "h:1:2",
+            Duration::from_secs(60),
+        )
+        .unwrap()
+        .for_engine(EngineKind::Podman, &info);
+        let argv = plan.argv();
+        let at = argv.iter().position(|word| word == "--health-cmd").expect("restated");
+        let test: Vec<String> = serde_json::from_str(&argv[at + 1]).unwrap();
+        assert_eq!(Some(test), info.healthcheck);
+        assert_eq!(argv[at + 2], "--health-interval");
+        let docker = HealthPlan::new(
+            "scylla-runner:latest",
+            &info,
+            "hc-1",
+            "h:1:2",
+            Duration::from_secs(60),
+        )
+        .unwrap()
+        .for_engine(EngineKind::Docker, &info);
+        assert!(!docker.argv().iter().any(|word| word == "--health-cmd"));
     }
 
     #[test]

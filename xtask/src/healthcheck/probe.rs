@@ -11,6 +11,7 @@ use anyhow::{anyhow, Result};
 
 use super::plan::{self, HealthPlan};
 use super::report::{Report, Status};
+use super::timer::ProbeTimer;
 use crate::container::guard::{sweep_leftovers, ContainerGuard};
 use crate::container::host;
 use crate::context::Context;
@@ -40,7 +41,8 @@ pub fn check_image(
         ))
     })?;
     let name = host::unique_name("scylla-healthcheck");
-    let plan = HealthPlan::new(image, &info, &name, &host::owner_tag(), timeout)?;
+    let plan = HealthPlan::new(image, &info, &name, &host::owner_tag(), timeout)?
+        .for_engine(engine.kind, &info);
     sweep_leftovers(ctx, engine, plan::ROLE)?;
     output::detail(ctx, &timing_note(&info.healthcheck_timing, &plan));
     if ctx.dry_run {
@@ -90,14 +92,25 @@ fn start_and_wait(
         ));
     }
     let mut log = ProbeLog::default();
-    let waited =
-        wait_for_verdict(ctx, engine, &plan.container_name, plan.deadline, Some(watch), &mut log)?;
+    let timer = ProbeTimer::for_engine(ctx, engine, &plan.container_name, plan.timing.interval);
+    let waited = wait_for_verdict(
+        ctx,
+        engine,
+        &plan.container_name,
+        plan.deadline,
+        Some(watch),
+        timer,
+        &mut log,
+    )?;
     report.status = verdict(waited, || {
         usage(format!(
             "container {} from {} stopped before its health probe gave a verdict\n  \
              the image must be able to run `sleep` (through its entrypoint, if that \
-             runs its arguments); try: docker run --rm {} sleep 1",
-            plan.container_name, plan.image, plan.image
+             runs its arguments); try: {} run --rm {} sleep 1",
+            plan.container_name,
+            plan.image,
+            engine.kind.program_name(),
+            plan.image
         ))
     })?;
     report.duration = started.elapsed();
@@ -126,7 +139,8 @@ pub fn check_container(
 ) -> Result<Report> {
     let info = inspect::container(ctx, engine, name)?.ok_or_else(|| {
         usage(format!(
-            "no container named {name}\n  list them: docker ps --all --format '{{{{.Names}}}}'"
+            "no container named {name}\n  list them: {} ps --all --format '{{{{.Names}}}}'",
+            engine.kind.program_name()
         ))
     })?;
     if info.health.is_none() {
@@ -138,18 +152,31 @@ pub fn check_container(
     }
     if !info.running {
         return Err(usage(format!(
-            "container {name} is not running (status: {})\n  start it: docker start {name}",
-            info.status
+            "container {name} is not running (status: {})\n  start it: {} start {name}",
+            info.status,
+            engine.kind.program_name()
         )));
     }
     let started = Instant::now();
     let mut log = ProbeLog::default();
-    let waited = wait_for_verdict(ctx, engine, name, timeout, None, &mut log)?;
+    let interval = info.health.as_ref().map(|health| health.interval).unwrap_or_default();
+    let timer = ProbeTimer::for_engine(ctx, engine, name, interval);
+    if let Some(timer) = &timer {
+        output::detail(
+            ctx,
+            &format!(
+                "podman: running the probe with `podman healthcheck run` every {}",
+                plan::human_duration(timer.interval())
+            ),
+        );
+    }
+    let waited = wait_for_verdict(ctx, engine, name, timeout, None, timer, &mut log)?;
     let mut report = Report::new("container", name, Status::Error);
     report.status = verdict(waited, || {
         usage(format!(
             "container {name} stopped while waiting for its health verdict\n  \
-                 see why: docker logs {name}"
+                 see why: {} logs {name}",
+            engine.kind.program_name()
         ))
     })?;
     report.duration = started.elapsed();
@@ -169,13 +196,15 @@ enum Waited {
     Stopped,
 }
 
-/// Polls `inspect` until a verdict, the deadline, a signal or the container's end.
+/// Polls `inspect` until a verdict, the deadline, a signal or the container's end;
+/// `timer` runs the probe where the engine does not (podman without systemd).
 fn wait_for_verdict(
     ctx: &Context,
     engine: &Engine,
     name: &str,
     timeout: Duration,
     watch: Option<&SignalWatch>,
+    mut timer: Option<ProbeTimer>,
     log: &mut ProbeLog,
 ) -> Result<Waited> {
     let deadline = Instant::now() + timeout;
@@ -208,6 +237,9 @@ fn wait_for_verdict(
         let now = Instant::now();
         if now >= deadline {
             return Ok(Waited::TimedOut);
+        }
+        if let Some(timer) = timer.as_mut() {
+            timer.tick(log.seen.len() as u64);
         }
         pause(POLL_EVERY.min(deadline - now), watch);
     }

@@ -193,7 +193,7 @@ pub fn build_if_needed(
             return Ok(Built { inputs, image: state, skipped: true, invalidated: Vec::new() });
         }
     }
-    let command = build_command(&inputs, builder, no_cache);
+    let command = build_command(&inputs, engine.kind, builder, no_cache);
     let id = match run_build(ctx, engine, &command, &inputs.request.tag)? {
         Ran::Printed => String::from("(dry run)"),
         Ran::Exited(_) => {
@@ -275,10 +275,20 @@ pub fn build_log_path(ctx: &Context, tag: &str) -> Utf8PathBuf {
 }
 
 /// The `build` command: labels carry the source hash and step records.
-pub fn build_command(inputs: &BuildInputs, builder: Builder, no_cache: bool) -> EngineCommand {
+pub fn build_command(
+    inputs: &BuildInputs,
+    kind: EngineKind,
+    builder: Builder,
+    no_cache: bool,
+) -> EngineCommand {
     let request = &inputs.request;
     let mut argv = vec!["build".to_string()];
     push_pair(&mut argv, "--file", request.dockerfile.as_str());
+    if kind == EngineKind::Podman {
+        // Podman writes OCI images by default, and the OCI format has no place for
+        // HEALTHCHECK: podman drops it with a warning. The docker format keeps it.
+        push_pair(&mut argv, "--format", "docker");
+    }
     push_pair(&mut argv, "--tag", &request.tag);
     push_pair(&mut argv, "--label", format!("{SOURCE_HASH_LABEL}={}", inputs.source_hash));
     let steps_label = steps::to_label(&inputs.steps);
@@ -294,10 +304,10 @@ pub fn build_command(inputs: &BuildInputs, builder: Builder, no_cache: bool) -> 
     }
     argv.push(request.context_dir.to_string());
     let command = EngineCommand::action(argv);
-    match builder {
+    match (kind, builder) {
+        (EngineKind::Podman, _) | (_, Builder::BuildKit) => command,
         // Say it explicitly: a newer CLI without buildx otherwise refuses to build.
-        Builder::Classic => command.with_env("DOCKER_BUILDKIT", "0"),
-        Builder::BuildKit => command,
+        (EngineKind::Docker, Builder::Classic) => command.with_env("DOCKER_BUILDKIT", "0"),
     }
 }
 

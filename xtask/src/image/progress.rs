@@ -1,8 +1,8 @@
 //! What a build shows by default: one short line per finished step (its number,
 //! the instruction in short, cached or not, the time since the build started)
-//! read from the builder's own output, legacy (`Step 2/4 : COPY ...`,
-//! ` ---> Using cache`) or BuildKit's plain progress (`#5 [2/4] COPY ...`,
-//! `#5 CACHED`, `#5 DONE 0.3s`). The whole output goes to a log file; `-v`
+//! read from the builder's own output: Docker's legacy builder (`Step 2/4 : COPY ...`,
+//! ` ---> Using cache`), podman's (`STEP 2/4: COPY ...`, `--> Using cache ...`) or
+//! BuildKit's plain progress (`#5 [2/4] COPY ...`, `#5 CACHED`, `#5 DONE 0.3s`). The whole output goes to a log file; `-v`
 //! streams it instead.
 
 use std::collections::BTreeMap;
@@ -59,8 +59,12 @@ pub struct Progress {
 impl Progress {
     /// The step that `line` finishes, if any.
     pub fn line(&mut self, line: &str) -> Option<Step> {
-        if let Some(rest) = line.strip_prefix("Step ") {
-            let (number, instruction) = rest.split_once(" : ")?;
+        let sequential = match (line.strip_prefix("Step "), line.strip_prefix("STEP ")) {
+            (Some(docker), _) => docker.split_once(" : "),
+            (_, Some(podman)) => podman.split_once(": "),
+            _ => None,
+        };
+        if let Some((number, instruction)) = sequential {
             let step = Step {
                 number: number.trim().to_string(),
                 instruction: shorten(instruction),
@@ -69,7 +73,8 @@ impl Progress {
             };
             return self.current.replace(step);
         }
-        if line.trim() == "---> Using cache" {
+        let trimmed = line.trim();
+        if trimmed == "---> Using cache" || trimmed.starts_with("--> Using cache") {
             if let Some(step) = &mut self.current {
                 step.cached = true;
             }
@@ -141,6 +146,16 @@ mod tests {
         let mut progress = Progress::default();
         assert_eq!(progress.line("Step 2/2 : RUN exit 3"), None);
         assert!(progress.finish(true).unwrap().line(0.3).ends_with(": failed (0.3 s)"));
+    }
+
+    #[test]
+    fn podman_steps_are_read_too() {
+        let output = "STEP 1/3: FROM base@sha256:1\nSTEP 2/3: COPY deps.txt /deps.txt\n\
+                      --> Using cache 5e6f\n--> 5e6f\nSTEP 3/3: RUN make\nCOMMIT x:1\n--> 7a8b\n";
+        let found = steps(output);
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[1].line(0.2), "step 2/3 COPY deps.txt /deps.txt: cached (0.2 s)");
+        assert!(!found[2].cached);
     }
 
     #[test]

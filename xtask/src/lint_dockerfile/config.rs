@@ -1,5 +1,6 @@
 //! The configuration file: the common part of `.hadolint.yaml` (`ignored`,
-//! `override`, `trustedRegistries`, `failure-threshold`, `disable-ignore-pragma`).
+//! `override`, `trustedRegistries`, `failure-threshold`, `disable-ignore-pragma`,
+//! `label-schema`, `strict-labels`).
 //!
 //! Those keys use a tiny part of YAML (maps, block and flow lists of scalars,
 //! comments, quotes), so a small tolerant reader is used instead of a YAML crate.
@@ -7,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::rules::Severity;
+use super::finding::{LabelType, Severity};
 
 /// When findings make the task fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +42,10 @@ pub struct Config {
     pub trusted_registries: Vec<String>,
     pub failure_threshold: Option<Threshold>,
     pub disable_pragmas: bool,
+    /// `label-schema:`: label name to value type.
+    pub label_schema: Vec<(String, LabelType)>,
+    /// `strict-labels: true`: only schema labels are allowed.
+    pub strict_labels: bool,
     /// Keys this reader does not use.
     pub unknown_keys: Vec<String>,
 }
@@ -89,6 +94,10 @@ pub fn parse(text: &str) -> Result<Config, String> {
             }
             "disable-ignore-pragma" => config.disable_pragmas = value.strings().join("") == "true",
             "override" => overrides(&mut config, &value)?,
+            "label-schema" | "labelSchema" => label_schema(&mut config, &value)?,
+            "strict-labels" | "strictLabels" => {
+                config.strict_labels = value.strings().join("") == "true"
+            }
             _ => config.unknown_keys.push(key),
         }
     }
@@ -109,6 +118,20 @@ fn overrides(config: &mut Config, value: &Value) -> Result<(), String> {
         for code in codes.strings() {
             config.overrides.insert(code.to_ascii_uppercase(), severity);
         }
+    }
+    Ok(())
+}
+
+fn label_schema(config: &mut Config, value: &Value) -> Result<(), String> {
+    let Value::Map(labels) = value else {
+        return Err("label-schema must map label names to types".to_string());
+    };
+    for (label, kind) in labels {
+        let name = kind.strings().join("");
+        let kind = LabelType::parse(&name).ok_or_else(|| {
+            format!("label-schema {label}: {name:?}: use text, url, spdx, rfc3339, semver, hash or email")
+        })?;
+        config.label_schema.push((label.clone(), kind));
     }
     Ok(())
 }
@@ -217,6 +240,19 @@ mod tests {
         assert_eq!(config.overrides.get("SCY004"), Some(&Some(Severity::Info)));
         assert_eq!(config.trusted_registries, vec!["docker.io", "my.registry:5000"]);
         assert_eq!(config.unknown_keys, vec!["format"]);
+    }
+
+    #[test]
+    fn reads_the_label_schema() {
+        let config =
+            parse("label-schema:\n  author: text\n  \"org.site\": url\nstrict-labels: true\n")
+                .unwrap();
+        assert_eq!(
+            config.label_schema,
+            vec![("author".to_string(), LabelType::Text), ("org.site".to_string(), LabelType::Url)]
+        );
+        assert!(config.strict_labels);
+        assert!(parse("label-schema:\n  author: name\n").is_err());
     }
 
     #[test]

@@ -2,17 +2,30 @@
 //! language (rule codes, `# hadolint ignore=` pragmas, `.hadolint.yaml`) and also
 //! checks this project's own invariants (`SCY` rules).
 //!
-//! It parses with [`crate::dockerfile`], reads `RUN` scripts with a small shell
-//! reader ([`shell`]) and never spawns a process. Exit codes: 0 when no finding
-//! reaches the failure threshold, 1 when one does, 2 for usage and I/O errors.
-//! The user documentation with every rule is `docs/lint-dockerfile.md`.
+//! It parses with [`crate::dockerfile`] and reads `RUN` scripts with a small shell
+//! reader ([`shell`]); when `shellcheck` is installed it also runs it over the
+//! scripts, once per invocation. Exit codes: 0 when no finding reaches the failure
+//! threshold, 1 when one does, 2 for usage and I/O errors. The user documentation
+//! with every rule is `docs/lint-dockerfile.md`.
+//!
+//! The modules, leaves first: [`finding`] (severities, findings, options),
+//! [`catalog`] (every rule), `facts` (what rules read) and `findings` (what they
+//! write), the `rules`, then [`pipeline`], the one place they run in order. This
+//! file does the task's I/O: configuration, files, context listings, ShellCheck.
 
+pub mod catalog;
 pub mod config;
 mod context_check;
+mod facts;
+pub mod finding;
+mod findings;
 pub mod output;
+pub mod pipeline;
 mod pragma;
-pub mod rules;
+mod rules;
 pub mod shell;
+pub mod shellcheck;
+mod shellcheck_run;
 
 use anyhow::Context as _;
 use camino::{Utf8Path, Utf8PathBuf};
@@ -21,10 +34,12 @@ use crate::build_context::Builder;
 use crate::context::Context;
 use crate::error::{usage, Outcome};
 
+pub use catalog::{rule, Rule, RULES};
 pub use config::{Config, Threshold};
-pub use context_check::ContextView;
+pub use context_check::{ContextCache, ContextView};
+pub use finding::{Finding, LabelType, Options, Severity};
 pub use output::{FileReport, Format};
-pub use rules::{lint, rule, Finding, Options, Rule, Severity, RULES};
+pub use pipeline::{lint, lint_all, Input};
 
 /// Lint Dockerfiles with hadolint's rule codes and this project's rules.
 #[derive(clap::Args, Debug, Clone)]
@@ -67,6 +82,10 @@ pub struct Args {
     /// when DOCKER_BUILDKIT=1, else classic]
     #[arg(long, value_name = "BUILDER", value_parser = parse_builder)]
     pub builder: Option<Builder>,
+
+    /// Do not run ShellCheck over RUN scripts, even when it is installed
+    #[arg(long)]
+    pub no_shellcheck: bool,
 }
 
 fn parse_builder(text: &str) -> Result<Builder, String> {
@@ -92,28 +111,72 @@ impl Args {
             .failure_threshold
             .or(config.failure_threshold)
             .unwrap_or(Threshold::At(Severity::Info));
-        let mut options = self.options(config);
+        let options = self.options(config);
         let files = if self.files.is_empty() { discover(&ctx.root)? } else { self.files.clone() };
-        let mut reports = Vec::new();
-        for file in &files {
-            let source = std::fs::read(file)
-                .map_err(|e| usage(format!("cannot read {file}: {e}")))
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())?;
-            options.context =
-                if checks_context(&options) { self.context_view(ctx, file)? } else { None };
-            let findings = lint(&source, &options);
-            reports.push(FileReport { path: display_path(&ctx.root, file), source, findings });
-        }
+        let sources = read_sources(&files)?;
+        let views = self.context_views(ctx, &options, &files)?;
+        let inputs: Vec<Input<'_>> = sources
+            .iter()
+            .zip(&views)
+            .map(|(source, view)| Input { source, context: view.as_deref() })
+            .collect();
+        let program = if self.no_shellcheck { None } else { shellcheck_run::find(ctx) };
+        let mut run_shellcheck = |batch: &shellcheck::Batch| match &program {
+            Some(program) => shellcheck_run::check(ctx, program, batch),
+            None => Vec::new(),
+        };
+        let checker: Option<pipeline::ShellChecker<'_>> =
+            program.is_some().then_some(&mut run_shellcheck);
+        let findings = lint_all(&inputs, &options, checker);
+        let reports: Vec<FileReport> = files
+            .iter()
+            .zip(sources)
+            .zip(findings)
+            .map(|((file, source), findings)| FileReport {
+                path: display_path(&ctx.root, file),
+                source,
+                findings,
+            })
+            .collect();
         print!("{}", output::render(self.format, &reports, ctx.stdout_color()));
         let failed = reports.iter().flat_map(|r| &r.findings).any(|f| threshold.fails(f.severity));
         Ok(if failed { Outcome::Failure } else { Outcome::Success })
     }
 
+    /// The listed build context of each file (for SCY008), each context listed once.
+    fn context_views(
+        &self,
+        ctx: &Context,
+        options: &Options,
+        files: &[Utf8PathBuf],
+    ) -> anyhow::Result<Vec<Option<std::sync::Arc<ContextView>>>> {
+        let mut cache = ContextCache::default();
+        let mut views = Vec::with_capacity(files.len());
+        for file in files {
+            let view = if checks_context(options) {
+                self.context_view(ctx, &mut cache, file)?
+            } else {
+                None
+            };
+            views.push(view);
+        }
+        if cache.listings() > 0 {
+            let message = format!(
+                "lint-dockerfile: {} build context listing(s) for {} Dockerfile(s)",
+                cache.listings(),
+                files.len()
+            );
+            crate::output::detail(ctx, &message);
+        }
+        Ok(views)
+    }
+
     fn context_view(
         &self,
         ctx: &Context,
+        cache: &mut ContextCache,
         dockerfile: &Utf8Path,
-    ) -> anyhow::Result<Option<ContextView>> {
+    ) -> anyhow::Result<Option<std::sync::Arc<ContextView>>> {
         if self.no_context {
             return Ok(None);
         }
@@ -122,7 +185,8 @@ impl Args {
             Some("1") => Builder::BuildKit,
             _ => Builder::Classic,
         });
-        let view = ContextView::list(&dir, dockerfile, builder)
+        let view = cache
+            .view(&dir, dockerfile, builder)
             .map_err(|e| usage(format!("cannot list the build context {dir}: {e:#}")))?;
         Ok(Some(view))
     }
@@ -137,17 +201,27 @@ impl Args {
             ignored,
             overrides: config.overrides,
             disable_pragmas: config.disable_pragmas,
-            context: None,
+            label_schema: config.label_schema,
+            strict_labels: config.strict_labels,
         }
     }
 }
 
+/// Each file's text (lossy UTF-8); an unreadable file is a usage error.
+fn read_sources(files: &[Utf8PathBuf]) -> anyhow::Result<Vec<String>> {
+    files
+        .iter()
+        .map(|file| {
+            std::fs::read(file)
+                .map_err(|e| usage(format!("cannot read {file}: {e}")))
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        })
+        .collect()
+}
+
 /// Whether SCY008 can report anything, so the context is worth listing.
 fn checks_context(options: &Options) -> bool {
-    let code = "SCY008";
-    let ignored = options.ignored.iter().any(|c| c.eq_ignore_ascii_case(code));
-    let turned_off = options.overrides.get(code).is_some_and(Option::is_none);
-    !ignored && !turned_off
+    !options.turned_off("SCY008")
 }
 
 fn load_config(ctx: &Context, explicit: Option<&Utf8Path>) -> anyhow::Result<Config> {

@@ -1,11 +1,91 @@
 //! Output formats: `tty` for people, `json` (hadolint's shape), `sarif` (SARIF
 //! 2.1.0 for code scanning), `gnu` for editors, `checkstyle` for CI plugins.
+//!
+//! Positions: `json`, `gnu` and `checkstyle` report hadolint's position, the first
+//! line of the instruction and column 1, so they line up with what hadolint users
+//! already have (`json` adds the exact `span`). `tty` and `sarif` point at the exact
+//! word. Text from the Dockerfile never reaches a terminal raw: control characters
+//! are shown escaped (`\x1b`) in `tty` and `gnu`, and a `tty` code frame shows at
+//! most [`FRAME_WIDTH`] characters around the caret.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::rules::{Finding, Severity, RULES};
+use super::catalog::RULES;
+use super::finding::{Finding, Severity};
+
+/// The most characters of a source line a `tty` code frame shows.
+pub const FRAME_WIDTH: usize = 100;
+
+/// A character as it is shown in text output: control characters escaped.
+fn push_visible(out: &mut String, c: char) -> usize {
+    match c as u32 {
+        0x09 => {
+            out.push('\t');
+            1
+        }
+        code @ (0x00..=0x1f | 0x7f) => {
+            let _ = write!(out, "\\x{code:02x}");
+            4
+        }
+        code @ 0x80..=0x9f => {
+            let _ = write!(out, "\\u{{{code:x}}}");
+            6
+        }
+        _ => {
+            out.push(c);
+            1
+        }
+    }
+}
+
+/// `text` with its control characters (tabs kept) escaped, for a terminal.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\t' && (c.is_control())) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_visible(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+/// A code frame for the character at 1-based `column` of `line`: the shown text
+/// (at most [`FRAME_WIDTH`] characters, `…` where it was cut, control characters
+/// escaped) and the padding that puts a caret under that character.
+pub fn frame(line: &str, column: usize, ascii: bool) -> (String, String) {
+    let caret = column.saturating_sub(1);
+    let start = caret.saturating_sub(FRAME_WIDTH / 2);
+    let rest = if ascii { line.get(start..).unwrap_or("") } else { skip_chars(line, start) };
+    let mut shown = String::new();
+    let mut pad = String::new();
+    if start > 0 {
+        shown.push('…');
+        pad.push(' ');
+    }
+    let mut chars = rest.chars();
+    for (i, c) in chars.by_ref().take(FRAME_WIDTH).enumerate() {
+        let width = push_visible(&mut shown, c);
+        if start + i < caret {
+            pad.extend(std::iter::repeat(if c == '\t' { '\t' } else { ' ' }).take(width));
+        }
+    }
+    if chars.next().is_some() {
+        shown.push('…');
+    }
+    (shown, pad)
+}
+
+fn skip_chars(text: &str, count: usize) -> &str {
+    match text.char_indices().nth(count) {
+        Some((at, _)) => &text[at..],
+        None => "",
+    }
+}
 
 /// The findings of one file, with its text for the tty excerpt.
 #[derive(Clone, Debug)]
@@ -58,19 +138,18 @@ fn tty(reports: &[FileReport], color: bool) -> String {
     let mut out = String::new();
     for report in reports {
         let lines: Vec<&str> = report.source.lines().collect();
+        let mut ascii: HashMap<usize, bool> = HashMap::new();
+        let path = visible(&report.path);
         for f in &report.findings {
             let level = paint(f.severity.name(), severity_color(f.severity), color);
-            let place = paint(&format!("{}:{}:{}", report.path, f.line, f.column), "1", color);
-            let _ = writeln!(out, "{place} {} {level}: {}", f.code, f.message);
+            let place = paint(&format!("{path}:{}:{}", f.line, f.column), "1", color);
+            let _ = writeln!(out, "{place} {} {level}: {}", f.code, visible(&f.message));
             if let Some(text) = f.line.checked_sub(1).and_then(|i| lines.get(i)) {
                 let text = text.trim_end_matches('\r');
+                let is_ascii = *ascii.entry(f.line).or_insert_with(|| text.is_ascii());
+                let (shown, caret_pad) = frame(text, f.column, is_ascii);
                 let gutter = f.line.to_string();
-                let caret_pad: String = text
-                    .chars()
-                    .take(f.column.saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
-                let _ = writeln!(out, "{gutter} | {text}");
+                let _ = writeln!(out, "{gutter} | {shown}");
                 let caret = paint("^", severity_color(f.severity), color);
                 let _ = writeln!(out, "{} | {caret_pad}{caret}", " ".repeat(gutter.len()));
             }
@@ -86,11 +165,12 @@ fn json_array(reports: &[FileReport]) -> String {
             r.findings.iter().map(|f| {
                 json!({
                     "file": r.path,
-                    "line": f.line,
-                    "column": f.column,
+                    "line": f.instruction_line,
+                    "column": 1,
                     "code": f.code,
                     "level": f.severity.name(),
                     "message": f.message,
+                    "span": { "line": f.line, "column": f.column },
                 })
             })
         })
@@ -124,9 +204,8 @@ fn sarif(reports: &[FileReport]) -> String {
         .iter()
         .flat_map(|r| {
             r.findings.iter().map(|f| {
-                json!({
+                let mut result = json!({
                     "ruleId": f.code,
-                    "ruleIndex": RULES.iter().position(|x| x.code == f.code).unwrap_or(0),
                     "level": sarif_level(f.severity),
                     "message": { "text": f.message },
                     "locations": [{
@@ -135,7 +214,11 @@ fn sarif(reports: &[FileReport]) -> String {
                             "region": { "startLine": f.line.max(1), "startColumn": f.column.max(1) },
                         }
                     }],
-                })
+                });
+                if let Some(index) = RULES.iter().position(|x| x.code == f.code) {
+                    result["ruleIndex"] = json!(index);
+                }
+                result
             })
         })
         .collect();
@@ -164,13 +247,12 @@ fn gnu(reports: &[FileReport]) -> String {
         for f in &r.findings {
             let _ = writeln!(
                 out,
-                "{}:{}:{}: {}: {} {}",
-                r.path,
-                f.line,
-                f.column,
+                "{}:{}:1: {}: {} {}",
+                visible(&r.path),
+                f.instruction_line,
                 f.severity.name(),
                 f.code,
-                f.message
+                visible(&f.message)
             );
         }
     }
@@ -206,11 +288,10 @@ fn checkstyle(reports: &[FileReport]) -> String {
             };
             let _ = writeln!(
                 out,
-                "    <error line=\"{}\" column=\"{}\" severity=\"{severity}\" message=\"{}\" source=\"{}\"/>",
-                f.line,
-                f.column,
+                "    <error line=\"{}\" column=\"1\" severity=\"{severity}\" message=\"{}\" source=\"{}\"/>",
+                f.instruction_line,
                 xml_escape(&f.message),
-                xml_escape(f.code)
+                xml_escape(&f.code)
             );
         }
         out.push_str("  </file>\n");

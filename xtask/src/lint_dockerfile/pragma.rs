@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::dockerfile::Dockerfile;
 
-use super::rules::Finding;
+use super::finding::Finding;
 
 /// A parsed pragma comment.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub(crate) fn apply(dockerfile: &Dockerfile, findings: &mut Vec<Finding>) {
         }
     }
     findings.retain(|f| {
-        let code = f.code;
+        let code = f.code.as_str();
         if global.contains(code) {
             return false;
         }

@@ -31,14 +31,19 @@ impl Command {
 
     /// Whether any argument is exactly one of `flags`.
     pub fn has_any(&self, flags: &[&str]) -> bool {
-        self.args().iter().any(|a| flags.contains(&a.as_str()))
+        // When every flag is an option, words that are not are passed over at once.
+        let options_only = flags.iter().all(|f| f.starts_with('-'));
+        self.args()
+            .iter()
+            .any(|a| (!options_only || a.starts_with('-')) && flags.contains(&a.as_str()))
     }
 
     /// Whether a short-option cluster (`-qy`) or an exact long option appears.
     pub fn has_option(&self, short: char, long: &[&str]) -> bool {
+        // Every option starts with `-`: other words are passed over at once.
         self.args().iter().any(|a| {
-            long.contains(&a.as_str())
-                || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains(short))
+            a.starts_with('-')
+                && (long.contains(&a.as_str()) || (!a.starts_with("--") && a[1..].contains(short)))
         })
     }
 
@@ -65,12 +70,13 @@ impl Script {
     /// Whether `program` runs, directly or inside a `$(...)` or backquoted substitution.
     pub fn mentions(&self, program: &str) -> bool {
         let substituted = [format!("$({program} "), format!("`{program} ")];
+        let may_substitute = |w: &str| w.contains(['$', '`']);
         self.running(program).next().is_some()
             || self
                 .commands
                 .iter()
                 .flat_map(|c| &c.words)
-                .any(|w| substituted.iter().any(|s| w.contains(s.as_str())))
+                .any(|w| may_substitute(w) && substituted.iter().any(|s| w.contains(s.as_str())))
     }
 
     /// Whether some command pipes into another.
@@ -86,12 +92,20 @@ const KEYWORDS: &[&str] = &[
 
 /// Reads a script into commands.
 pub fn parse(script: &str) -> Script {
-    let mut reader = Reader { chars: script.char_indices().peekable(), out: Script::default() };
+    let mut reader = Reader {
+        text: script,
+        base: 0,
+        chars: script.char_indices().peekable(),
+        out: Script::default(),
+    };
     reader.run();
     reader.out
 }
 
 struct Reader<'a> {
+    text: &'a str,
+    /// Where `chars` starts in `text` (it restarts after a run of plain characters).
+    base: usize,
     chars: std::iter::Peekable<std::str::CharIndices<'a>>,
     out: Script,
 }
@@ -123,6 +137,7 @@ impl Reader<'_> {
     fn run(&mut self) {
         let mut current = Current::default();
         while let Some((at, c)) = self.chars.next() {
+            let at = at + self.base;
             match c {
                 '\n' | ';' => self.finish(&mut current, false, true),
                 '&' if self.chars.next_if(|&(_, n)| n == '&').is_some() => {
@@ -164,10 +179,33 @@ impl Reader<'_> {
                     Some((_, '\n')) | None => {}
                     Some((_, n)) => current.push_char(at, n),
                 },
-                c => current.push_char(at, c),
+                _ => self.plain_run(&mut current, at),
             }
         }
         self.finish(&mut current, false, false);
+    }
+
+    /// Copies the run of ordinary characters starting at `at` into the word at once
+    /// (most of a long script), stopping before the next character with a meaning.
+    fn plain_run(&mut self, current: &mut Current, at: usize) {
+        let rest = &self.text[at..];
+        let first_len = rest.chars().next().map_or(1, char::len_utf8);
+        // Non-ASCII bytes end the run too: the general path decides about them.
+        let ends_run = |b: &u8| {
+            !b.is_ascii()
+                || b.is_ascii_whitespace()
+                || matches!(
+                    b,
+                    b';' | b'&' | b'|' | b'<' | b'>' | b'\'' | b'"' | b'`' | b'$' | b'\\'
+                )
+        };
+        let len = rest.as_bytes()[first_len..]
+            .iter()
+            .position(ends_run)
+            .map_or(rest.len(), |i| i + first_len);
+        current.word.get_or_insert_with(|| (at, String::new())).1.push_str(&rest[..len]);
+        self.base = at + len;
+        self.chars = self.text[self.base..].char_indices().peekable();
     }
 
     fn redirect(&mut self, current: &mut Current) {

@@ -2,8 +2,13 @@
 
 use super::*;
 
+/// A finding's code as the catalog's static string.
+fn code_of(code: &str) -> &'static str {
+    rule(code).map_or("not in the catalog", |r| r.code)
+}
+
 fn codes(src: &str) -> Vec<(&'static str, usize)> {
-    lint(src, &Options::default()).into_iter().map(|f| (f.code, f.line)).collect()
+    lint(src, &Options::default()).into_iter().map(|f| (code_of(&f.code), f.line)).collect()
 }
 
 #[test]
@@ -25,7 +30,7 @@ const PINNED: &str =
 
 /// A compliant final stage to append, so project rules stay quiet in rule tests.
 fn tail() -> String {
-    "USER app\nHEALTHCHECK CMD [\"true\"]\n".to_string()
+    "USER 1000\nHEALTHCHECK CMD [\"true\"]\n".to_string()
 }
 
 #[test]
@@ -42,7 +47,7 @@ fn apt_rules_point_at_the_command_or_the_package() {
     let src = format!("FROM {PINNED}\nRUN echo start && \\\n    apt-get install curl\n{}", tail());
     let found: Vec<(&str, usize, usize, Option<usize>)> = lint(&src, &Options::default())
         .iter()
-        .map(|f| (f.code, f.line, f.column, f.instruction))
+        .map(|f| (code_of(&f.code), f.line, f.column, f.instruction))
         .collect();
     assert_eq!(
         found,
@@ -69,24 +74,24 @@ fn configuration_ignores_and_overrides() {
     options.overrides.insert("DL3008".into(), Some(Severity::Error));
     options.overrides.insert("DL3057".into(), Some(Severity::Info));
     let found: Vec<(&str, Severity)> =
-        lint(&src, &options).iter().map(|f| (f.code, f.severity)).collect();
+        lint(&src, &options).iter().map(|f| (code_of(&f.code), f.severity)).collect();
     assert_eq!(found, vec![("DL3008", Severity::Error)]);
     options.ignored.push("DL3008".into());
     assert!(lint(&src, &options).is_empty());
-    let unhealthy = format!("FROM {PINNED}\nUSER app\n");
-    let found: Vec<&str> = lint(&unhealthy, &options).iter().map(|f| f.code).collect();
+    let unhealthy = format!("FROM {PINNED}\nUSER 1000\n");
+    let found: Vec<&str> = lint(&unhealthy, &options).iter().map(|f| code_of(&f.code)).collect();
     assert_eq!(found, vec!["DL3057", "SCY004"]);
 }
 
 #[test]
 fn project_rules() {
-    let src = "ARG NODE=node:20\nFROM $NODE AS node\nFROM python:3.12\nENV API_KEY=x GITHUB_TOKEN=y TOKENIZERS_PARALLELISM=false\nCOPY . /app\nRUN pip install --no-cache-dir -r /app/requirements.txt\nRUN npm install -g @anthropic-ai/claude-code@^1 left-pad@1.3.0\nRUN curl -fsSL https://x | bash\nCMD [\"x\"]\nUSER app\n";
+    let src = "ARG NODE=node:20\nFROM $NODE AS node\nFROM python:3.12\nENV API_KEY=x GITHUB_TOKEN=y DB_PASSWD=z\nCOPY . /app\nRUN pip install --no-cache-dir -r /app/requirements.txt\nRUN npm install -g @anthropic-ai/claude-code@^1 left-pad@1.3.0\nRUN curl -fsSL https://x | bash\nCMD [\"x\"]\nUSER app\n";
     let mut found = codes(src);
     found.sort();
     let mut expected = vec![
         ("SCY001", 2),
         ("SCY001", 3),
-        ("SCY007", 4),
+        ("DL3064", 4),
         ("SCY007", 4),
         ("SCY002", 6),
         ("DL3059", 7),
@@ -94,6 +99,7 @@ fn project_rules() {
         ("DL4006", 8),
         ("SCY006", 8),
         ("SCY003", 10),
+        ("DL3066", 10),
         ("SCY004", 3),
     ];
     expected.sort();
@@ -133,9 +139,10 @@ fn copy_sources_must_be_in_the_context() {
     let view =
         ContextView::list(&root, &root.join("Dockerfile"), crate::build_context::Builder::Classic)
             .expect("list the context");
-    let options = Options { context: Some(view), ..Options::default() };
+    let input = Input { source: &dockerfile, context: Some(&view) };
+    let findings = lint_all(&[input], &Options::default(), None).pop().unwrap_or_default();
     let found: Vec<(&str, usize, usize)> =
-        lint(&dockerfile, &options).iter().map(|f| (f.code, f.line, f.column)).collect();
+        findings.iter().map(|f| (code_of(&f.code), f.line, f.column)).collect();
     assert_eq!(
         found,
         vec![("SCY008", 2, 6), ("SCY008", 3, 6), ("SCY008", 3, 17), ("DL3023", 5, 1)]
@@ -184,4 +191,76 @@ fn flags_become_validated_arguments() {
     }
     let skip = Cli::try_parse_from(["lint-dockerfile", "--ignore", "SCY008"]).expect("valid");
     assert!(!checks_context(&skip.args.options(Config::default())));
+}
+
+fn report(source: &str) -> FileReport {
+    let findings = lint(source, &Options::default());
+    FileReport { path: "x\u{1b}]0;t\u{7}/Dockerfile".into(), source: source.into(), findings }
+}
+
+#[test]
+fn text_formats_escape_control_characters_from_the_file() {
+    let source = "FROM debian:latest\nUSER 1000\nHEALTHCHECK NONE\nX\u{1b}[3A\u{1b}[J\u{9b}2J\n";
+    let reports = [report(source)];
+    for format in [Format::Tty, Format::Gnu] {
+        let text = output::render(format, &reports, false);
+        assert!(!text.contains(['\u{1b}', '\u{7}', '\u{9b}']), "{format:?}: {text:?}");
+        assert!(text.contains("X\\x1b[3A\\x1b[J\\u{9b}2J"), "{format:?}: {text}");
+    }
+    let colored = output::render(Format::Tty, &reports, true);
+    let without_our_colors = colored.replace("\u{1b}[", "");
+    assert!(!without_our_colors.contains("\u{1b}"), "only our own color codes are raw");
+}
+
+#[test]
+fn long_lines_give_short_frames_and_messages() {
+    let source = format!("FROM scratch\nRUN apt-get install {}\n", "a b ".repeat(1_310_720));
+    let findings = lint(&source, &Options::default());
+    assert!(findings.iter().all(|f| f.message.len() < 200), "messages list a few names");
+    let text = output::render(Format::Tty, &[report(&source)], false);
+    assert!(text.len() < 8 * 1024, "the frames are cut: {} bytes", text.len());
+    let frame_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("2 | ")).collect();
+    assert!(!frame_lines.is_empty());
+    for line in frame_lines {
+        assert!(line.chars().count() <= output::FRAME_WIDTH + 8, "{line}");
+        assert!(line.ends_with('…'), "a marker where the line was cut: {line}");
+    }
+}
+
+#[test]
+fn frames_keep_the_caret_under_the_word() {
+    let line = format!("RUN {}apt-get install curl", "x ".repeat(200));
+    let column = line.find("curl").unwrap() + 1;
+    let (shown, pad) = output::frame(&line, column, true);
+    assert!(shown.starts_with('…') && shown.ends_with("curl"));
+    assert_eq!(shown.chars().nth(pad.chars().count()), Some('c'));
+    let (shown, pad) = output::frame("RUN\tcurl\u{1b}x", 9, false);
+    assert_eq!(shown, "RUN\tcurl\\x1bx");
+    assert_eq!(pad, "   \t    ");
+}
+
+#[test]
+fn machine_formats_give_the_instruction_line_and_json_the_exact_span() {
+    let source = format!("FROM {PINNED}\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\n{}", tail());
+    let reports = [report(&source)];
+    let json: serde_json::Value =
+        serde_json::from_str(&output::render(Format::Json, &reports, false)).unwrap();
+    let first = &json[0];
+    assert_eq!((first["code"].as_str(), first["line"].as_u64()), (Some("DL3008"), Some(2)));
+    assert_eq!(first["column"].as_u64(), Some(1));
+    assert_eq!(
+        (first["span"]["line"].as_u64(), first["span"]["column"].as_u64()),
+        (Some(3), Some(48))
+    );
+    let gnu = output::render(Format::Gnu, &reports, false);
+    assert!(gnu.contains("Dockerfile:2:1: warning: DL3008 "), "{gnu}");
+    let checkstyle = output::render(Format::Checkstyle, &reports, false);
+    assert!(
+        checkstyle.contains("<error line=\"2\" column=\"1\" severity=\"warning\""),
+        "{checkstyle}"
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_str(&output::render(Format::Sarif, &reports, false)).unwrap();
+    let region = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(3), Some(48)));
 }

@@ -202,7 +202,18 @@ fn deliver_after_start(
         return Ok(None);
     }
     let hand_back = secrets.hand_back.clone();
-    deliver_secrets(ctx, engine, name, &plan.spec.user, &secrets.bundle, hand_back.is_some())?;
+    let bundle = &secrets.bundle;
+    if let Err(error) =
+        deliver_secrets(ctx, engine, name, &plan.spec.user, bundle, hand_back.is_some())
+    {
+        // Ctrl-C reaches the whole process group: an `exec` that was finishing
+        // its delivery dies with it (podman's client takes longer to end than
+        // docker's). The experiment is being stopped then, and the keeper still
+        // hands back a credentials file refreshed before the signal.
+        if watch.received().is_none() {
+            return Err(error);
+        }
+    }
     match hand_back {
         Some((path, delivered)) => {
             Ok(Some(Keeper::start(ctx, engine, name, &plan.spec.user, delivered, path)?))

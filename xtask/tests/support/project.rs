@@ -21,6 +21,19 @@ pub fn test_image_tag() -> &'static str {
     })
 }
 
+/// The test image's tag on `engine`: podman's is `SCYLLA_TEST_IMAGE_PODMAN` if set,
+/// else the same name as Docker's (podman keeps its images in a store of its own).
+pub fn test_image_tag_for(engine: &Engine) -> &'static str {
+    static PODMAN_TAG: OnceLock<String> = OnceLock::new();
+    if !engine.is_podman() {
+        return test_image_tag();
+    }
+    PODMAN_TAG.get_or_init(|| match std::env::var("SCYLLA_TEST_IMAGE_PODMAN") {
+        Ok(tag) if !tag.is_empty() => tag,
+        _ => test_image_tag().to_owned(),
+    })
+}
+
 /// The workspace root.
 pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ has a parent").to_path_buf()
@@ -39,21 +52,29 @@ pub fn run_xtask(args: &[&str]) -> Output {
     xtask().args(args).output().expect("xtask runs")
 }
 
-/// Builds [`test_image_tag`] once per test binary with `docker-build` (which skips
-/// the build when nothing changed) and returns its tag.
-pub fn test_image(_engine: &Engine) -> &'static str {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
+/// Builds [`test_image_tag_for`] `engine` once per test binary with `docker-build`
+/// (which skips the build when nothing changed) and returns its tag.
+pub fn test_image(engine: &Engine) -> &'static str {
+    static BUILT_DOCKER: OnceLock<()> = OnceLock::new();
+    static BUILT_PODMAN: OnceLock<()> = OnceLock::new();
+    let built = if engine.is_podman() { &BUILT_PODMAN } else { &BUILT_DOCKER };
+    let tag = test_image_tag_for(engine);
+    built.get_or_init(|| {
         let build_args = project_root().join(".xtask/build-args");
         assert!(
             build_args.exists(),
             "{} is missing: run `bash tests/offline/prepare.sh` first (it builds the offline bases)",
             build_args.display()
         );
-        let output = run_xtask(&["-q", "docker-build", "--tag", test_image_tag()]);
-        assert!(output.status.success(), "docker-build failed: {}", text(&output.stderr));
+        let output = engine.run_xtask(&["-q", "docker-build", "--tag", tag]);
+        assert!(
+            output.status.success(),
+            "docker-build on {} failed: {}",
+            engine.program,
+            text(&output.stderr)
+        );
     });
-    test_image_tag()
+    tag
 }
 
 /// Lossy UTF-8.

@@ -5,25 +5,26 @@ use std::collections::HashMap;
 
 use crate::dockerfile::Instruction;
 
-use super::shell::{Command, Script};
-use super::{effective, structure, Lint};
+use super::super::facts::{effective, Facts};
+use super::super::findings::Findings;
+use super::super::shell::{Command, Script};
+use super::structure;
 
 const POINTLESS: &[&str] =
     &["ssh", "vim", "shutdown", "service", "ps", "free", "top", "kill", "mount", "ifconfig"];
 
-pub(crate) fn check(lint: &mut Lint<'_>) {
-    let runs: Vec<(usize, Script)> = lint.runs().map(|(i, s)| (i, s.clone())).collect();
-    let shells = lint.per_stage_state(None, |shell, index, instruction| {
+pub(crate) fn check(facts: &Facts<'_>, out: &mut Findings<'_>) {
+    let shells = facts.per_stage_state(None, |shell, index, instruction| {
         if instruction.keyword == "SHELL" {
             *shell = Some(index);
         }
     });
     let mut seen_curl = false;
     let mut seen_wget = false;
-    for (index, script) in &runs {
-        let index = *index;
+    for (index, script) in facts.runs() {
         once(
-            lint,
+            facts,
+            out,
             index,
             script,
             |c| POINTLESS.contains(&c.program()),
@@ -31,7 +32,8 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
             |c| format!("`{}` has nothing to act on while an image builds", c.program()),
         );
         once(
-            lint,
+            facts,
+            out,
             index,
             script,
             |c| c.program() == "cd",
@@ -39,22 +41,23 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
             |_| "cd lasts only for this RUN; set the directory with WORKDIR".to_string(),
         );
         once(
-            lint,
+            facts,
+            out,
             index,
             script,
             |c| c.program() == "sudo",
             "DL3004",
             |_| "sudo in a build: switch with USER (or run the step as root) instead".to_string(),
         );
-        once(lint, index, script, high_uid_without_l, "DL3046", |_| {
+        once(facts, out, index, script, high_uid_without_l, "DL3046", |_| {
             "useradd with a high UID writes a huge sparse lastlog; add -l (--no-log-init)"
                 .to_string()
         });
-        once(lint, index, script, noisy_wget, "DL3047", |_| {
+        once(facts, out, index, script, noisy_wget, "DL3047", |_| {
             "wget prints a progress line per chunk in build logs; add -q, -nv or --progress=dot:giga"
                 .to_string()
         });
-        once(lint, index, script, replaces_bin_sh, "DL4005", |_| {
+        once(facts, out, index, script, replaces_bin_sh, "DL4005", |_| {
             "linking over /bin/sh changes the shell behind Docker's back; use the SHELL instruction"
                 .to_string()
         });
@@ -62,18 +65,20 @@ pub(crate) fn check(lint: &mut Lint<'_>) {
         let uses_wget = script.mentions("wget");
         if (uses_curl && (seen_wget || uses_wget)) || (uses_wget && seen_curl) {
             let message = "both curl and wget are used; install and use only one".to_string();
-            lint.report_at("DL4001", index, message);
+            out.report_at("DL4001", index, message);
         }
         seen_curl |= uses_curl;
         seen_wget |= uses_wget;
-        pipefail(lint, index, script, shells.get(index).copied().flatten());
+        pipefail(facts, out, index, script, shells.get(index).copied().flatten());
     }
-    archives_unpacked_after_copy(lint);
+    archives_unpacked_after_copy(facts, out);
 }
 
 /// Reports `code` at the first command matching `test`, at most once per RUN.
+#[allow(clippy::too_many_arguments)]
 fn once(
-    lint: &mut Lint<'_>,
+    facts: &Facts<'_>,
+    out: &mut Findings<'_>,
     index: usize,
     script: &Script,
     test: impl Fn(&Command) -> bool,
@@ -81,8 +86,8 @@ fn once(
     message: impl Fn(&Command) -> String,
 ) {
     if let Some(command) = script.commands.iter().find(|c| test(c)) {
-        let at = lint.command_position(index, command);
-        lint.report(code, Some(index), at, message(command));
+        let at = facts.command_position(index, command);
+        out.report(code, Some(index), at, message(command));
     }
 }
 
@@ -131,12 +136,18 @@ fn shell_handles_pipes(shell: Option<&Instruction>) -> bool {
         || items.iter().any(|i| i.contains("pipefail"))
 }
 
-fn pipefail(lint: &mut Lint<'_>, index: usize, script: &Script, shell: Option<usize>) {
-    let run = effective(&lint.dockerfile.instructions[index]);
+fn pipefail(
+    facts: &Facts<'_>,
+    out: &mut Findings<'_>,
+    index: usize,
+    script: &Script,
+    shell: Option<usize>,
+) {
+    let run = effective(&facts.dockerfile.instructions[index]);
     let exec_form = run.json.as_ref().is_some_and(|j| j.get(1).map(String::as_str) != Some("-c"));
     if exec_form
         || !script.has_pipe()
-        || shell_handles_pipes(shell.and_then(|s| lint.dockerfile.instructions.get(s)))
+        || shell_handles_pipes(shell.and_then(|s| facts.dockerfile.instructions.get(s)))
     {
         return;
     }
@@ -145,18 +156,18 @@ fn pipefail(lint: &mut Lint<'_>, index: usize, script: &Script, shell: Option<us
         .iter()
         .any(|c| c.program() == "set" && c.args().iter().any(|a| a == "pipefail"));
     if !set_before {
-        let at = lint.command_position(index, &script.commands[first_pipe]);
+        let at = facts.command_position(index, &script.commands[first_pipe]);
         let message = "a pipe hides the failure of its left side: start with `set -o pipefail &&` or set SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]".to_string();
-        lint.report("DL4006", Some(index), at, message);
+        out.report("DL4006", Some(index), at, message);
     }
 }
 
 /// `COPY x.tar.gz /dst` followed in the same stage by a RUN that unpacks it.
-fn archives_unpacked_after_copy(lint: &mut Lint<'_>) {
-    let d = lint.dockerfile;
+fn archives_unpacked_after_copy(facts: &Facts<'_>, out: &mut Findings<'_>) {
+    let d = facts.dockerfile;
     // (stage, archive file name) -> the last RUN of the stage that unpacks it.
     let mut unpacked: HashMap<(Option<usize>, &str), usize> = HashMap::new();
-    for (index, script) in lint.runs() {
+    for (index, script) in facts.runs() {
         let unpackers = script
             .commands
             .iter()
@@ -166,8 +177,7 @@ fn archives_unpacked_after_copy(lint: &mut Lint<'_>) {
             unpacked.insert((d.stage_of(index), name), index);
         }
     }
-    let mut found = Vec::new();
-    for spec in lint.copies.iter().filter(|c| c.keyword == "COPY" && c.from.is_none()) {
+    for spec in facts.copies.iter().filter(|c| c.keyword == "COPY" && c.from.is_none()) {
         for source in spec.sources.iter().filter(|s| structure::is_archive(&s.text)) {
             let name = source.text.rsplit('/').next().unwrap_or(&source.text);
             let later = unpacked.get(&(spec.stage_index, name));
@@ -176,11 +186,8 @@ fn archives_unpacked_after_copy(lint: &mut Lint<'_>) {
                     "{} is copied and then unpacked; ADD unpacks a local archive in one layer",
                     source.text
                 );
-                found.push((spec.instruction_index, source.position, message));
+                out.report("DL3010", Some(spec.instruction_index), source.position, message);
             }
         }
-    }
-    for (index, position, message) in found {
-        lint.report("DL3010", Some(index), position, message);
     }
 }

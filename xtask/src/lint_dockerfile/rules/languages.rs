@@ -1,9 +1,10 @@
 //! Rules about language package managers in `RUN` scripts: pip, npm, yarn, gem and go.
 
+use super::super::facts::{effective, Facts};
+use super::super::findings::{listed, Findings};
+use super::super::shell::{Command, Script};
 use super::commands::option_value;
-use super::packages::{first, has_cache_mount, is_install, report_first, unpinned};
-use super::shell::{Command, Script};
-use super::{effective, Lint};
+use super::install::{first, has_cache_mount, is_install, unpinned};
 
 const PIP_VALUED: &[&str] = &[
     "-r",
@@ -54,10 +55,10 @@ pub(crate) fn as_pip(command: &Command) -> Option<Command> {
     }
     let python = program.starts_with("python")
         && program[6..].chars().all(|c| c.is_ascii_digit() || c == '.');
-    let module = command.args().windows(2).position(|w| w[0] == "-m" && w[1] == "pip")?;
     if !python {
         return None;
     }
+    let module = command.args().windows(2).position(|w| w[0] == "-m" && w[1] == "pip")?;
     let mut words = vec!["pip".to_string()];
     words.extend(command.args()[module + 2..].iter().cloned());
     let mut offsets = vec![command.offset];
@@ -81,51 +82,37 @@ fn pip_pinned(package: &str) -> bool {
         || [".whl", ".tar.gz", ".zip", ".tgz"].iter().any(|e| package.ends_with(e))
 }
 
-pub(crate) fn pip(lint: &mut Lint<'_>, index: usize, script: &Script, no_cache_env: bool) {
-    let run = effective(&lint.dockerfile.instructions[index]);
+pub(crate) fn check(facts: &Facts<'_>, out: &mut Findings<'_>) {
+    let no_cache = facts.env_set_in_stage("PIP_NO_CACHE_DIR");
+    for (index, script) in facts.runs() {
+        let no_cache_env = no_cache.get(index).copied().unwrap_or(false);
+        pip(facts, out, index, script, no_cache_env);
+        node_ruby_go(facts, out, index, script);
+    }
+}
+
+fn pip(facts: &Facts<'_>, out: &mut Findings<'_>, index: usize, script: &Script, no_cache: bool) {
+    let run = effective(&facts.dockerfile.instructions[index]);
     let pips: Vec<Command> = script
         .commands
         .iter()
         .filter_map(as_pip)
         .filter(|c| c.subcommand() == Some("install"))
         .collect();
-    let pip_script = Script { commands: pips, chained: 0 };
-    let (at, names) = unpinned(&pip_script, |_| true, PIP_VALUED, pip_pinned);
-    report_first(
-        lint,
-        index,
-        at.as_ref(),
-        "DL3013",
+    let (at, names) = unpinned(&pips, PIP_VALUED, pip_pinned);
+    out.report_offset(facts, "DL3013", index, at, || {
         format!(
             "pin pip packages as name==version (or install from a requirements file): {}",
-            names.join(" ")
-        ),
-    );
-    let cache_off = no_cache_env || has_cache_mount(run, "pip");
-    let cached = pip_script.commands.iter().find(|c| !c.has_any(&["--no-cache-dir"]));
+            listed(&names)
+        )
+    });
+    let cache_off = no_cache || has_cache_mount(run, "pip");
+    let cached = pips.iter().find(|c| !c.has_any(&["--no-cache-dir"]));
     if !cache_off {
-        report_first(
-            lint,
-            index,
-            cached,
-            "DL3042",
-            "pip keeps its download cache in the layer; add --no-cache-dir".into(),
-        );
+        out.report_command(facts, "DL3042", index, cached, || {
+            "pip keeps its download cache in the layer; add --no-cache-dir".into()
+        });
     }
-}
-
-/// For each instruction, whether an ENV or ARG earlier in its stage sets `name` to a
-/// non-empty value.
-pub(crate) fn env_set_in_stage(lint: &Lint<'_>, name: &str) -> Vec<bool> {
-    lint.per_stage_state(false, |set, _, instruction| {
-        if matches!(instruction.keyword.as_str(), "ENV" | "ARG") {
-            let sets = instruction
-                .key_values()
-                .iter()
-                .any(|(k, v, _)| k == name && v.as_deref().is_some_and(|v| !v.is_empty()));
-            *set |= sets;
-        }
-    })
 }
 
 /// A git URL pins a version only with a ref (`#ref` for npm, `@ref` for pip).
@@ -150,16 +137,13 @@ fn npm_pinned(package: &str) -> bool {
         || [".tgz", ".tar.gz"].iter().any(|e| package.ends_with(e))
 }
 
-pub(crate) fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
+fn node_ruby_go(facts: &Facts<'_>, out: &mut Findings<'_>, index: usize, script: &Script) {
     let npm_install = |c: &Command| is_install(c, "npm", &["install", "i", "add", "isntall", "in"]);
-    let (at, names) = unpinned(script, npm_install, NPM_VALUED, npm_pinned);
-    report_first(
-        lint,
-        index,
-        at.as_ref(),
-        "DL3016",
-        format!("pin npm packages as name@version: {}", names.join(" ")),
-    );
+    let npms = script.commands.iter().filter(|c| npm_install(c));
+    let (at, names) = unpinned(npms, NPM_VALUED, npm_pinned);
+    out.report_offset(facts, "DL3016", index, at, || {
+        format!("pin npm packages as name@version: {}", listed(&names))
+    });
     let yarn = first(script, |c| {
         c.program() == "yarn" && matches!(c.subcommand(), None | Some("install"))
     });
@@ -169,37 +153,23 @@ pub(crate) fn node_ruby_go(lint: &mut Lint<'_>, index: usize, script: &Script) {
             && c.args().iter().any(|a| a == "clean")
     });
     if !yarn_cleaned {
-        report_first(
-            lint,
-            index,
-            yarn,
-            "DL3060",
-            "yarn install without `yarn cache clean` leaves its cache in the layer".into(),
-        );
+        out.report_command(facts, "DL3060", index, yarn, || {
+            "yarn install without `yarn cache clean` leaves its cache in the layer".into()
+        });
     }
     let gem = |c: &Command| {
         is_install(c, "gem", &["install", "i"]) && option_value(c, "-v", "--version").is_none()
     };
-    let (at, names) =
-        unpinned(script, gem, &["-i", "--install-dir", "-n", "--bindir", "-s", "--source"], |p| {
-            p.contains(':')
-        });
-    report_first(
-        lint,
-        index,
-        at.as_ref(),
-        "DL3028",
-        format!("pin gems as name:version or with -v: {}", names.join(" ")),
-    );
-    let go = |c: &Command| is_install(c, "go", &["install"]);
-    let (at, names) = unpinned(script, go, &["-o", "-tags", "-ldflags", "-gcflags", "-mod"], |p| {
-        p.contains('@') || p.starts_with(['.', '/'])
+    let gems = script.commands.iter().filter(|c| gem(c));
+    let gem_valued = ["-i", "--install-dir", "-n", "--bindir", "-s", "--source"];
+    let (at, names) = unpinned(gems, &gem_valued, |p| p.contains(':'));
+    out.report_offset(facts, "DL3028", index, at, || {
+        format!("pin gems as name:version or with -v: {}", listed(&names))
     });
-    report_first(
-        lint,
-        index,
-        at.as_ref(),
-        "DL3062",
-        format!("pin go install targets as path@version: {}", names.join(" ")),
-    );
+    let gos = script.commands.iter().filter(|c| is_install(c, "go", &["install"]));
+    let go_valued = ["-o", "-tags", "-ldflags", "-gcflags", "-mod"];
+    let (at, names) = unpinned(gos, &go_valued, |p| p.contains('@') || p.starts_with(['.', '/']));
+    out.report_offset(facts, "DL3062", index, at, || {
+        format!("pin go install targets as path@version: {}", listed(&names))
+    });
 }

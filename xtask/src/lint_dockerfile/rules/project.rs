@@ -1,36 +1,33 @@
 //! This project's own rules (`SCY`), from the invariants the upstream image relies on:
 //! digest-pinned bases, cache-friendly dependency layers, a non-root final stage
-//! with a health check, exact global npm pins, no download-and-execute, no secrets
-//! in ENV/ARG, and COPY sources that really are in the build context.
+//! with a health check, exact global npm pins and no download-and-execute. Secret
+//! names (SCY007) are in [`super::secrets`], the context check (SCY008) in
+//! `context_check`.
 
 use std::collections::BTreeMap;
 
-use crate::dockerfile::{expand, Base, Instruction};
+use crate::dockerfile::{expand, Base};
 
+use super::super::facts::Facts;
+use super::super::findings::Findings;
+use super::super::shell::{Command, Script};
+use super::install::operands;
 use super::languages::as_pip;
-use super::packages::operands;
-use super::shell::{Command, Script};
-use super::{effective, structure, Lint};
+use super::structure;
 
-pub(crate) fn check(lint: &mut Lint<'_>) {
-    pinned_bases(lint);
-    dependencies_before_sources(lint);
-    final_stage(lint);
-    let runs: Vec<(usize, Script)> = lint.runs().map(|(i, s)| (i, s.clone())).collect();
-    for (index, script) in &runs {
-        global_npm_pins(lint, *index, script);
-        download_and_execute(lint, *index, script);
-    }
-    secret_names(lint);
-    let options = lint.options;
-    if let Some(view) = &options.context {
-        super::super::context_check::check(lint, view);
+pub(crate) fn check(facts: &Facts<'_>, out: &mut Findings<'_>) {
+    pinned_bases(facts, out);
+    dependencies_before_sources(facts, out);
+    final_stage(facts, out);
+    for (index, script) in facts.runs() {
+        global_npm_pins(facts, out, index, script);
+        download_and_execute(facts, out, index, script);
     }
 }
 
-fn pinned_bases(lint: &mut Lint<'_>) {
-    let d = lint.dockerfile;
-    for from in lint.resolved.clone() {
+fn pinned_bases(facts: &Facts<'_>, out: &mut Findings<'_>) {
+    let d = facts.dockerfile;
+    for from in &facts.resolved {
         let index = d.stages.get(from.stage_index).map_or(0, |s| s.instruction_index);
         let via = from
             .args
@@ -49,7 +46,7 @@ fn pinned_bases(lint: &mut Lint<'_>) {
             ),
             _ => continue,
         };
-        lint.report_at("SCY001", index, message);
+        out.report_at("SCY001", index, message);
     }
 }
 
@@ -107,8 +104,8 @@ fn installs_dependencies(command: &Command) -> bool {
     }
 }
 
-fn dependencies_before_sources(lint: &mut Lint<'_>) {
-    let d = lint.dockerfile;
+fn dependencies_before_sources(facts: &Facts<'_>, out: &mut Findings<'_>) {
+    let d = facts.dockerfile;
     for stage in &d.stages {
         let mut source_copy: Option<usize> = None;
         for index in stage.instruction_index..stage.end_index.min(d.instructions.len()) {
@@ -116,7 +113,7 @@ fn dependencies_before_sources(lint: &mut Lint<'_>) {
             if matches!(instruction.keyword.as_str(), "COPY" | "ADD")
                 && instruction.flag("from").is_none()
             {
-                let spec = lint.copy_at(index);
+                let spec = facts.copy_at(index);
                 let copies_sources =
                     spec.is_some_and(|s| s.sources.iter().any(|s| !is_manifest(&s.text)));
                 if copies_sources && source_copy.is_none() {
@@ -124,31 +121,31 @@ fn dependencies_before_sources(lint: &mut Lint<'_>) {
                 }
             }
             let Some(copied_at) = source_copy else { continue };
-            let Some(script) = lint.scripts.get(index).and_then(Option::as_ref) else { continue };
+            let Some(script) = facts.scripts.get(index).and_then(Option::as_ref) else { continue };
             if let Some(command) = script.commands.iter().find(|c| installs_dependencies(c)) {
-                let at = lint.command_position(index, command);
+                let at = facts.command_position(index, command);
                 let message = format!(
                     "dependencies are installed after the source COPY on line {copied_at}, so any source change reinstalls them: copy the manifests, install, then copy the source"
                 );
-                lint.report("SCY002", Some(index), at, message);
+                out.report("SCY002", Some(index), at, message);
             }
         }
     }
 }
 
-fn final_stage(lint: &mut Lint<'_>) {
-    let d = lint.dockerfile;
+fn final_stage(facts: &Facts<'_>, out: &mut Findings<'_>) {
+    let d = facts.dockerfile;
     let Some(last) = d.final_stage() else { return };
     let range = last.instruction_index..last.end_index.min(d.instructions.len());
     let find_last =
         |keyword: &str| range.clone().rev().find(|&i| d.instructions[i].keyword == keyword);
     let user = find_last("USER");
     let root = user.map_or(true, |i| {
-        d.instructions[i].words.first().map_or(true, |w| structure::is_root(&w.value))
+        d.instructions[i].words().first().map_or(true, |w| structure::is_root(&w.value))
     });
     if root {
         let index = user.unwrap_or(last.instruction_index);
-        lint.report_at(
+        out.report_at(
             "SCY003",
             index,
             "the final stage runs as root: add a non-root USER before CMD/ENTRYPOINT".into(),
@@ -164,16 +161,16 @@ fn final_stage(lint: &mut Lint<'_>) {
                 "USER comes after {} on line {}; set the runtime USER before it",
                 d.instructions[first].keyword, d.instructions[first].line
             );
-            lint.report_at("SCY003", user, message);
+            out.report_at("SCY003", user, message);
         }
     }
     let health = find_last("HEALTHCHECK");
     let disabled = health.is_some_and(|i| {
-        d.instructions[i].words.first().is_some_and(|w| w.value.eq_ignore_ascii_case("none"))
+        d.instructions[i].words().first().is_some_and(|w| w.value.eq_ignore_ascii_case("none"))
     });
     if health.is_none() || disabled {
         let index = health.unwrap_or(last.instruction_index);
-        lint.report_at("SCY004", index, "the final stage has no HEALTHCHECK: add one so the engine can tell when the container is broken".into());
+        out.report_at("SCY004", index, "the final stage has no HEALTHCHECK: add one so the engine can tell when the container is broken".into());
     }
 }
 
@@ -191,7 +188,7 @@ fn exact_npm_pin(package: &str) -> bool {
     at.is_some_and(|i| is_exact_version(&package[i + 1..]))
 }
 
-fn global_npm_pins(lint: &mut Lint<'_>, index: usize, script: &Script) {
+fn global_npm_pins(facts: &Facts<'_>, out: &mut Findings<'_>, index: usize, script: &Script) {
     for command in &script.commands {
         let global = match command.program() {
             "npm" => {
@@ -209,7 +206,7 @@ fn global_npm_pins(lint: &mut Lint<'_>, index: usize, script: &Script) {
         if command.program() == "yarn" {
             packages.retain(|p| *p != "add");
         }
-        let variables = lint.dockerfile.variables_at(index, &BTreeMap::new());
+        let variables = facts.dockerfile.variables_at(index, &BTreeMap::new());
         let lookup = |name: &str| variables.get(name).cloned();
         let loose: Vec<&str> = packages
             .into_iter()
@@ -219,12 +216,12 @@ fn global_npm_pins(lint: &mut Lint<'_>, index: usize, script: &Script) {
             })
             .collect();
         if !loose.is_empty() {
-            let at = lint.command_position(index, command);
+            let at = facts.command_position(index, command);
             let message = format!(
                 "global npm packages must be pinned to an exact version (name@1.2.3): {}",
                 loose.join(" ")
             );
-            lint.report("SCY005", Some(index), at, message);
+            out.report("SCY005", Some(index), at, message);
         }
     }
 }
@@ -233,20 +230,20 @@ const INTERPRETERS: &[&str] = &[
     "sh", "bash", "zsh", "dash", "ash", "ksh", "python", "python3", "perl", "ruby", "node", "php",
 ];
 
-fn download_and_execute(lint: &mut Lint<'_>, index: usize, script: &Script) {
+fn download_and_execute(facts: &Facts<'_>, out: &mut Findings<'_>, index: usize, script: &Script) {
     let downloads = |c: &Command| matches!(c.program(), "curl" | "wget" | "fetch");
     for pair in script.commands.windows(2) {
         let runs_it = INTERPRETERS.contains(&pair[1].program())
             || (pair[1].program() == "sudo"
                 && pair[1].args().first().is_some_and(|a| INTERPRETERS.contains(&a.as_str())));
         if downloads(&pair[0]) && pair[0].pipes_into_next && runs_it {
-            let at = lint.command_position(index, &pair[0]);
+            let at = facts.command_position(index, &pair[0]);
             let message = format!(
                 "{} output is piped into {}: download to a file, verify its checksum, then run it",
                 pair[0].program(),
                 pair[1].program()
             );
-            lint.report("SCY006", Some(index), at, message);
+            out.report("SCY006", Some(index), at, message);
             return;
         }
     }
@@ -259,40 +256,8 @@ fn download_and_execute(lint: &mut Lint<'_>, index: usize, script: &Script) {
             })
     });
     if let Some(command) = substituted {
-        let at = lint.command_position(index, command);
+        let at = facts.command_position(index, command);
         let message = format!("{} runs a script straight from a download: fetch it to a file and verify its checksum first", command.program());
-        lint.report("SCY006", Some(index), at, message);
-    }
-}
-
-/// Whether a variable name looks like it holds a secret.
-pub(crate) fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    let parts: Vec<&str> = upper.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-    let word = |w: &str| parts.contains(&w);
-    ["TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PASSPHRASE", "APIKEY"]
-        .iter()
-        .any(|w| word(w))
-        || parts
-            .windows(2)
-            .any(|w| matches!((w[0], w[1]), ("API" | "PRIVATE" | "ACCESS" | "SECRET", "KEY")))
-}
-
-fn secret_names(lint: &mut Lint<'_>) {
-    let d = lint.dockerfile;
-    for (index, outer) in d.instructions.iter().enumerate() {
-        let instruction: &Instruction = effective(outer);
-        if !matches!(instruction.keyword.as_str(), "ENV" | "ARG") {
-            continue;
-        }
-        for (name, _, position) in instruction.key_values() {
-            if is_secret_name(&name) {
-                let message = format!(
-                    "{} {name} looks like a secret: values in ENV and ARG stay in the image history; pass it at run time or with RUN --mount=type=secret",
-                    instruction.keyword
-                );
-                lint.report("SCY007", Some(index), position, message);
-            }
-        }
+        out.report("SCY006", Some(index), at, message);
     }
 }

@@ -1,7 +1,8 @@
-//! Nothing of a swarm run outlives it: a guard removes its service (and waits
-//! for the task containers to go), its secrets, helper containers, staged
-//! inputs and the volume it made, on every exit path; and a sweep on start
-//! removes what runs whose owner process died left behind.
+//! Nothing of a swarm run outlives it: a guard removes its service (and waits,
+//! through the manager, until the task containers are gone from every node
+//! that is up), its secrets, helper containers, staged inputs and the volume
+//! it made, on every exit path; and a sweep on start removes what runs whose
+//! owner process died left behind.
 
 use std::time::{Duration, Instant};
 
@@ -79,12 +80,19 @@ impl SwarmResources {
         self.untag = command;
     }
 
-    /// Removes the service and waits (bounded) until its task containers are gone.
+    /// Removes the service and waits (bounded) until its task containers are
+    /// gone: this node's are removed at once, the other nodes' by their engines.
     pub fn remove_service(&mut self) {
         let Some(name) = self.service.take() else { return };
         if !self.armed() {
             return;
         }
+        let id = EngineCommand::query(["service", "inspect", "--format", "{{.ID}}", name.as_str()]);
+        let id = exec::output(&self.ctx, &self.engine, &id)
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| out.stdout.trim().to_string())
+            .unwrap_or_default();
         let rm = EngineCommand::action(["service", "rm", name.as_str()]);
         if let Ok(out) = exec::output(&self.ctx, &self.engine, &rm) {
             if !out.status.success() && !out.stderr.to_ascii_lowercase().contains("not found") {
@@ -94,7 +102,7 @@ impl SwarmResources {
                 );
             }
         }
-        wait_for_task_containers(&self.ctx, &self.engine, &name);
+        wait_for_task_containers(&self.ctx, &self.engine, &name, &id);
     }
 
     /// Removes everything left, in dependency order.
@@ -140,19 +148,57 @@ fn task_containers(ctx: &Context, engine: &Engine, service: &str) -> Vec<String>
     }
 }
 
+/// Tasks of a removed service the manager still lists, as (node, is the
+/// node up); the engines remove a task's container before the manager forgets
+/// the task. A removed service's tasks are named after its id.
+fn tasks_left(ctx: &Context, engine: &Engine, service: &str, id: &str) -> Vec<(String, bool)> {
+    let nodes = EngineCommand::query(["node", "ls", "--format", "{{.ID}}\t{{.Status}}"]);
+    let Ok(out) = exec::output(ctx, engine, &nodes) else { return Vec::new() };
+    let mut left = Vec::new();
+    for line in out.stdout.lines() {
+        let Some((node, status)) = line.split_once('\t') else { continue };
+        let ps = EngineCommand::query(["node", "ps", node, "--format", "{{.Name}}\t{{.Node}}"]);
+        let Ok(tasks) = exec::output(ctx, engine, &ps) else { continue };
+        let up = !status.trim().eq_ignore_ascii_case("down");
+        for task in tasks.stdout.lines().filter_map(|l| l.split_once('\t')) {
+            let name = task.0.trim_start_matches(['\\', '_', ' ']);
+            let ours = name.starts_with(&format!("{service}."))
+                || (!id.is_empty() && name.starts_with(&format!("{id}.")));
+            if ours {
+                left.push((task.1.to_string(), up));
+            }
+        }
+    }
+    left
+}
+
 /// The engine removes a removed service's task containers in the background;
-/// remove those on this node at once (so the volume can go) and wait, bounded.
-fn wait_for_task_containers(ctx: &Context, engine: &Engine, service: &str) {
+/// remove those on this node at once (so the volume can go) and wait, bounded,
+/// until the manager lists no task of it on a node that is up.
+fn wait_for_task_containers(ctx: &Context, engine: &Engine, service: &str, id: &str) {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        let left = task_containers(ctx, engine, service);
-        if left.is_empty() {
+    while started.elapsed() < Duration::from_secs(60) {
+        let local = task_containers(ctx, engine, service);
+        for container in &local {
+            guard::remove_quietly(ctx, engine, container);
+        }
+        let left = tasks_left(ctx, engine, service, id);
+        if local.is_empty() && left.iter().all(|(_, up)| !up) {
+            let mut down: Vec<String> = left.into_iter().map(|(node, _)| node).collect();
+            down.dedup();
+            if !down.is_empty() {
+                output::warn(
+                    ctx,
+                    &format!(
+                        "node(s) {} are down: their engines remove this run's task containers \
+                         when they come back",
+                        down.join(", ")
+                    ),
+                );
+            }
             return;
         }
-        for id in &left {
-            guard::remove_quietly(ctx, engine, id);
-        }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(250));
     }
     output::warn(ctx, &format!("task containers of service {service} are still being removed"));
 }

@@ -5,7 +5,7 @@
 use anyhow::{anyhow, Result};
 use serde_json::Value;
 
-use super::plan::ServiceImage;
+use super::plan::{ServiceImage, SwarmPlan, NO_INPUTS_EXIT};
 use crate::context::Context;
 use crate::docker_build::ImageState;
 use crate::engine::{exec, inspect, Engine, EngineCommand};
@@ -94,6 +94,68 @@ pub fn require_multi_node_inputs(
         )));
     }
     Ok(())
+}
+
+/// Host names of the swarm's nodes whose status is `down`.
+pub fn down_nodes(ctx: &Context, engine: &Engine) -> Result<Vec<String>> {
+    let ls = EngineCommand::query(["node", "ls", "--format", "{{.Hostname}}\t{{.Status}}"]);
+    let out = exec::output(ctx, engine, &ls)?;
+    if !out.status.success() {
+        return Err(anyhow!("cannot list the swarm's nodes: {}", out.stderr.trim()));
+    }
+    Ok(parse_down_nodes(&out.stdout))
+}
+
+/// The `down` nodes of `node ls --format '{{.Hostname}}\t{{.Status}}'`.
+pub fn parse_down_nodes(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(_, status)| status.trim().eq_ignore_ascii_case("down"))
+        .map(|(host, _)| host.trim().to_string())
+        .collect()
+}
+
+/// Errors of a node that cannot fetch the image.
+const PULL_ERRORS: [&str; 7] = [
+    "No such image",
+    "pull access denied",
+    "manifest unknown",
+    "HTTP response to HTTPS client",
+    "connection refused",
+    "no such host",
+    "i/o timeout",
+];
+
+/// The fix for a shard that failed because of its node, from the task's error.
+pub fn node_fix(failure: &str, node: &str, plan: &SwarmPlan) -> Option<String> {
+    let volume = &plan.request.volume.name;
+    let image = &plan.image.reference;
+    if failure.contains(&format!("non-zero exit ({NO_INPUTS_EXIT})")) {
+        return Some(format!(
+            "node {node} has no shared results volume {volume} (the engine made an empty local \
+             one there): on {node}, `docker volume rm {volume}` and create it as on the other \
+             nodes, backed by the shared storage (docs/scale-out.md), or keep shards off it with \
+             --constraint node.hostname!={node}"
+        ));
+    }
+    if PULL_ERRORS.iter().any(|e| failure.contains(e)) {
+        let registry = image.split('/').next().unwrap_or(image);
+        return Some(format!(
+            "node {node} cannot pull {image}: make {registry} reachable from {node}; a \
+             plain-HTTP registry must be in that daemon's insecure-registries \
+             (/etc/docker/daemon.json), a registry with TLS needs its CA on {node} and \
+             `docker login` where you run this"
+        ));
+    }
+    if failure.starts_with("node ") && failure.ends_with(" is down") {
+        return Some(format!(
+            "node {node} is down and the engine had no attempt left to move its shards: the \
+             other shards' results are kept; bring {node} back (or `docker node update \
+             --availability drain {node}`) and run again with the same --experiment-id to \
+             finish the missing units"
+        ));
+    }
+    None
 }
 
 /// `HOST:PORT` (or a host name): no scheme, no path, no spaces.

@@ -2,11 +2,13 @@
 //! followed to its end, failed shards explained, the summary written, results
 //! copied back — with [`SwarmResources`] removing everything on every path.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
 use super::cleanup::SwarmResources;
+use super::cluster;
 use super::plan::{SwarmPlan, SHARD_WRAPPER_SOURCE};
 use super::progress::{event, parse_rows, ShardState, ShardView, Tracker, PS_FORMAT};
 use super::transfer::{self, Inputs};
@@ -21,6 +23,9 @@ use crate::output;
 const POLL_INTERVAL: Duration = Duration::from_millis(1000);
 /// Lines of a failed shard's log shown at the end.
 const LOG_TAIL: &str = "12";
+/// How long a node is down before its tasks count as lost (the engine moves
+/// a down node's tasks as soon as it marks the node down).
+const DOWN_GRACE: Duration = Duration::from_secs(10);
 
 fn stopped(ctx: &Context, resources: &mut SwarmResources, signal: Signal) -> Outcome {
     let what = if signal == Signal::Interrupt { "interrupted" } else { "terminated" };
@@ -115,7 +120,8 @@ fn follow(
     watch: &SignalWatch,
 ) -> Result<std::result::Result<Tracker, Signal>> {
     let request = &plan.request;
-    let mut tracker = Tracker::new(request.shards, request.retries);
+    let mut tracker = Tracker::new(request.max_concurrent, request.shards, request.retries);
+    let mut down_since: BTreeMap<String, Instant> = BTreeMap::new();
     let mut views: Vec<ShardView> = tracker.views();
     let mut counts = String::new();
     let started = Instant::now();
@@ -130,6 +136,16 @@ fn follow(
     loop {
         let text = checked(ctx, engine, &ps, "follow the job")?;
         tracker.update(parse_rows(&text));
+        let down = cluster::down_nodes(ctx, engine)?;
+        down_since.retain(|node, _| down.contains(node));
+        for node in down {
+            down_since.entry(node).or_insert_with(Instant::now);
+        }
+        tracker.down_nodes = down_since
+            .iter()
+            .filter(|(_, since)| since.elapsed() >= DOWN_GRACE)
+            .map(|(node, _)| node.clone())
+            .collect();
         let now = tracker.views();
         let elapsed = started.elapsed().as_secs();
         for (before, view) in views.iter().zip(&now) {
@@ -151,18 +167,25 @@ fn follow(
     }
 }
 
-/// Names each failed shard with the last lines of its last attempt's log.
-fn report_failures(ctx: &Context, engine: &Engine, tracker: &Tracker) -> Vec<u32> {
+/// Names each failed shard with the last lines of its last attempt's log and,
+/// for the failures a node causes, the fix.
+fn report_failures(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &SwarmPlan,
+    tracker: &Tracker,
+) -> Vec<u32> {
     let mut failed = Vec::new();
     for view in tracker.views().iter().filter(|v| v.state == ShardState::Failed) {
         failed.push(view.index);
+        let node = if view.last_failure_node.is_empty() { "?" } else { &view.last_failure_node };
         let mut message = format!(
-            "shard {} failed on {} after {} attempt(s): {}",
-            view.index,
-            if view.last_failure_node.is_empty() { "?" } else { view.last_failure_node.as_str() },
-            view.failed_attempts,
-            view.last_failure
+            "{} failed on {node} after {} attempt(s): {}",
+            view.label, view.failed_attempts, view.last_failure
         );
+        if let Some(fix) = cluster::node_fix(&view.last_failure, node, plan) {
+            message.push_str(&format!("\n  {fix}"));
+        }
         if let Some(task) = &view.last_failed_task {
             let logs = EngineCommand::query(["service", "logs", "--raw", "--tail", LOG_TAIL, task]);
             if let Ok(out) = exec::output(ctx, engine, &logs) {
@@ -257,7 +280,7 @@ pub fn execute(
         Ok(tracker) => tracker,
         Err(signal) => return Ok(stopped(ctx, &mut resources, signal)),
     };
-    let failed = report_failures(ctx, engine, &tracker);
+    let failed = report_failures(ctx, engine, plan, &tracker);
     resources.remove_service();
     let (summary_code, files) = finish(ctx, engine, plan, &mut resources)?;
     resources.release();
@@ -270,7 +293,11 @@ pub fn execute(
         let list: Vec<String> = failed.iter().map(u32::to_string).collect();
         output::warn(
             ctx,
-            &format!("shard(s) {} failed; the others' results are in {place}", list.join(", ")),
+            &format!(
+                "{}(s) {} failed; the others' results are in {place}",
+                if request.max_concurrent < request.shards { "task" } else { "shard" },
+                list.join(", ")
+            ),
         );
         return Ok(Outcome::Code(crate::error::EXIT_FAILURE));
     }

@@ -1,7 +1,8 @@
 //! The swarm plan: validated flags and facts rendered as engine commands with
-//! no I/O — the results volume, one secret per value, the ONE replicated job,
-//! and the short helper containers that move inputs and results through the
-//! engine. Secret values never appear here: commands carry names only.
+//! no I/O — the results volume, one secret per value, the ONE replicated
+//! service whose tasks run the shards once, and the short helper containers
+//! that move inputs and results through the engine. Secret values never appear
+//! here: commands carry names only.
 
 use camino::Utf8PathBuf;
 
@@ -16,8 +17,10 @@ pub const SECRET_TARGET_LABEL: &str = "org.scylla.xtask.secret-target";
 pub const VOLUME_MOUNT: &str = "/scylla";
 /// The shard wrapper's file name inside the staged inputs.
 pub const SHARD_WRAPPER: &str = ".scylla-swarm-shard.py";
-/// The shard wrapper (maps the task slot to `--shard i/N`).
+/// The shard wrapper (maps the task slot to its shards, each run as `--shard i/N`).
 pub const SHARD_WRAPPER_SOURCE: &str = include_str!("shard.py");
+/// Exit code of a task that finds no staged inputs: its node lacks the shared volume.
+pub const NO_INPUTS_EXIT: i32 = 97;
 /// The in-container entry point, as in a single-machine run.
 pub const ENTRY_SCRIPT: &str = super::super::plan::ENTRY_SCRIPT;
 
@@ -146,7 +149,11 @@ impl SwarmPlan {
         EngineCommand::action(argv).with_stdin(value.to_vec())
     }
 
-    /// `service create ...`: the one replicated job.
+    /// `service create ...`: the one replicated service. Its K tasks (K =
+    /// `--max-concurrent`) each run their share of the N shards once; the
+    /// engine places them, restarts failed ones and reschedules those of a
+    /// node that goes down, and removing the service removes every task
+    /// container on every node (Docker 20.10 does neither for `replicated-job`).
     pub fn service_create(&self) -> EngineCommand {
         let request = &self.request;
         let mut argv: Vec<String> =
@@ -154,9 +161,8 @@ impl SwarmPlan {
         pair(&mut argv, "--name", &request.run_name);
         self.labels("--label", &mut argv);
         self.labels("--container-label", &mut argv);
-        pair(&mut argv, "--mode", "replicated-job");
-        pair(&mut argv, "--replicas", request.shards.to_string());
-        pair(&mut argv, "--max-concurrent", request.max_concurrent.to_string());
+        pair(&mut argv, "--mode", "replicated");
+        pair(&mut argv, "--replicas", request.max_concurrent.to_string());
         self.push_restart_policy(&mut argv);
         for constraint in &request.constraints {
             pair(&mut argv, "--constraint", constraint);
@@ -167,15 +173,30 @@ impl SwarmPlan {
         self.push_limits(&mut argv);
         pair(&mut argv, "--user", format!("{}:{}", request.uid, request.gid));
         self.push_mounts(&mut argv);
-        pair(&mut argv, "--workdir", self.inputs_dir());
+        // Not the inputs: the engine would create a missing working directory,
+        // and a task that a returning node restarts after the run would leave it.
+        pair(&mut argv, "--workdir", VOLUME_MOUNT);
         self.push_env(&mut argv);
         for secret in &self.secrets {
             pair(&mut argv, "--secret", self.secret_mount(secret));
         }
         argv.push(self.image.reference.clone());
-        argv.extend(["python".to_string(), SHARD_WRAPPER.to_string()]);
+        argv.extend(["sh".to_string(), "-c".to_string(), self.task_script(), "task".to_string()]);
         argv.extend(self.shard_args());
         EngineCommand::action(argv)
+    }
+
+    /// The task's shell: into the staged inputs, or, on a node whose volume
+    /// holds none (it made an empty local volume of that name), say so and
+    /// exit with [`NO_INPUTS_EXIT`]; then the wrapper with the arguments.
+    fn task_script(&self) -> String {
+        format!(
+            "cd {inputs} 2>/dev/null && [ -f {SHARD_WRAPPER} ] || {{ echo \"no staged inputs in \
+             volume {volume} on node $SCYLLA_NODE: it is not the shared results volume\" >&2; \
+             exit {NO_INPUTS_EXIT}; }}; exec python {SHARD_WRAPPER} \"$@\"",
+            inputs = self.inputs_dir(),
+            volume = self.request.volume.name
+        )
     }
 
     /// The runner's arguments in every shard (the wrapper adds `--shard i/N`).
@@ -221,6 +242,7 @@ impl SwarmPlan {
         // Templates the engine fills in per task: the node's name goes into result.json.
         pair(argv, "--env", "SCYLLA_NODE={{.Node.Hostname}}");
         pair(argv, "--env", "SCYLLA_TASK_SLOT={{.Task.Slot}}");
+        pair(argv, "--env", format!("SCYLLA_TASK_COUNT={}", self.request.max_concurrent));
         pair(argv, "--env", format!("SCYLLA_SHARD_COUNT={}", self.request.shards));
         pair(argv, "--env", format!("SCYLLA_IMAGE_ID={}", self.image.id));
         let hash = self.image.source_hash.clone().unwrap_or_default();

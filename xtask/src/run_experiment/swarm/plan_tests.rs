@@ -43,7 +43,7 @@ fn plan(local: bool) -> SwarmPlan {
 }
 
 #[test]
-fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
+fn one_replicated_service_with_secrets_volume_and_the_shard_wrapper() {
     let command = plan(false).service_create();
     let expected = [
         "service",
@@ -61,10 +61,8 @@ fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
         "--container-label",
         "org.scylla.xtask.owner=h:1:2",
         "--mode",
-        "replicated-job",
+        "replicated",
         "--replicas",
-        "4",
-        "--max-concurrent",
         "2",
         "--restart-condition",
         "on-failure",
@@ -89,11 +87,13 @@ fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
         "--mount",
         "type=volume,source=scylla-swarm-1-abcd,target=/scylla",
         "--workdir",
-        "/scylla/inputs/scylla-swarm-1-abcd",
+        "/scylla",
         "--env",
         "SCYLLA_NODE={{.Node.Hostname}}",
         "--env",
         "SCYLLA_TASK_SLOT={{.Task.Slot}}",
+        "--env",
+        "SCYLLA_TASK_COUNT=2",
         "--env",
         "SCYLLA_SHARD_COUNT=4",
         "--env",
@@ -105,8 +105,12 @@ fn one_replicated_job_with_secrets_volume_and_the_shard_wrapper() {
         "--secret",
         "source=scylla-swarm-1-abcd-secret-1,target=scylla-claude-credentials,uid=1000,gid=100,mode=0400",
         "127.0.0.1:5000/scylla-runner@sha256:2222",
-        "python",
-        ".scylla-swarm-shard.py",
+        "sh",
+        "-c",
+        "cd /scylla/inputs/scylla-swarm-1-abcd 2>/dev/null && [ -f .scylla-swarm-shard.py ] || \
+         { echo \"no staged inputs in volume scylla-swarm-1-abcd on node $SCYLLA_NODE: it is not \
+         the shared results volume\" >&2; exit 97; }; exec python .scylla-swarm-shard.py \"$@\"",
+        "task",
         "--tiers",
         "T0",
         "T1",

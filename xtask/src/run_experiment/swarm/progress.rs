@@ -1,13 +1,14 @@
-//! Progress of the replicated job from `service ps` (pure: text in, views and
+//! Progress of the run's service from `service ps` (pure: text in, views and
 //! lines out). Every task ever seen is remembered, so attempts are counted
 //! even after the engine prunes its task history.
 //!
-//! The engine retries failed tasks (`--restart-condition on-failure`); on
-//! Docker 20.10 it ignores `--restart-max-attempts` for jobs and retries
-//! forever, so a shard counts as failed once it has failed more than
-//! `retries` times, and the run then stops the job.
+//! Each slot of the service is one task that runs its shards once. The engine
+//! restarts a failed task (`--restart-condition on-failure`, at most
+//! `--restart-max-attempts` times) and reschedules the task of a node that
+//! went down; a task counts as failed once more than `retries` attempts
+//! ended without completing, or when it is left on a node that is down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `service ps --format` for [`parse_rows`]: tab-separated fields.
 pub const PS_FORMAT: &str =
@@ -17,6 +18,7 @@ pub const PS_FORMAT: &str =
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskRow {
     pub id: String,
+    /// The service slot, from 1.
     pub slot: u32,
     pub node: String,
     /// The first word of the current state, lower-case: `running`, `complete`, `failed`...
@@ -24,9 +26,7 @@ pub struct TaskRow {
     pub error: String,
 }
 
-/// The slot from a task name `SERVICE.SLOT`. Slot 0 of a replicated job is
-/// named after the node ID instead (Docker 20.10), so a name that is not a
-/// number is slot 0.
+/// The slot from a task name `SERVICE.SLOT` (0 when it is not a number).
 pub fn slot_of(task_name: &str) -> u32 {
     task_name.rsplit('.').next().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
@@ -51,7 +51,7 @@ pub fn parse_rows(text: &str) -> Vec<TaskRow> {
         .collect()
 }
 
-/// Where a shard is.
+/// Where a task is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShardState {
     Waiting,
@@ -60,10 +60,13 @@ pub enum ShardState {
     Failed,
 }
 
-/// One shard's state, attempts and the node of its latest task.
+/// One task's state, attempts and the node of its latest attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShardView {
+    /// From 0: slot `index + 1` of the service.
     pub index: u32,
+    /// `shard 2`, or `task 2 (shards 2, 6)` when tasks run several shards.
+    pub label: String,
     pub state: ShardState,
     pub node: String,
     pub failed_attempts: usize,
@@ -77,77 +80,121 @@ pub struct ShardView {
 
 const FAILED: [&str; 2] = ["failed", "rejected"];
 const RUNNING: [&str; 2] = ["starting", "running"];
+const ENDED: [&str; 5] = ["complete", "failed", "rejected", "shutdown", "orphaned"];
 
 /// Every task seen so far, by id.
 #[derive(Clone, Debug, Default)]
 pub struct Tracker {
+    /// Slots of the service (tasks), and the shards they share.
+    pub tasks: u32,
     pub shards: u32,
     pub retries: u32,
+    /// Nodes that have been down long enough for the engine to have moved their tasks.
+    pub down_nodes: BTreeSet<String>,
     /// Task id → (order first seen, latest row).
-    tasks: BTreeMap<String, (usize, TaskRow)>,
+    rows: BTreeMap<String, (usize, TaskRow)>,
 }
 
 impl Tracker {
-    pub fn new(shards: u32, retries: u32) -> Tracker {
-        Tracker { shards, retries, tasks: BTreeMap::new() }
+    pub fn new(tasks: u32, shards: u32, retries: u32) -> Tracker {
+        Tracker { tasks, shards, retries, down_nodes: BTreeSet::new(), rows: BTreeMap::new() }
     }
 
     /// Records the rows of one poll.
     pub fn update(&mut self, rows: Vec<TaskRow>) {
         for row in rows {
-            let order =
-                self.tasks.get(&row.id).map(|(order, _)| *order).unwrap_or(self.tasks.len());
-            self.tasks.insert(row.id.clone(), (order, row));
+            let order = self.rows.get(&row.id).map(|(order, _)| *order).unwrap_or(self.rows.len());
+            self.rows.insert(row.id.clone(), (order, row));
         }
     }
 
-    /// The view of shard `index`.
+    /// `shard i`, or `task i (shards ...)` when there are fewer tasks than shards.
+    pub fn label(&self, index: u32) -> String {
+        if self.tasks >= self.shards {
+            return format!("shard {index}");
+        }
+        let shards: Vec<String> = (index..self.shards)
+            .step_by(self.tasks.max(1) as usize)
+            .map(|s| s.to_string())
+            .collect();
+        format!("task {index} (shards {})", shards.join(", "))
+    }
+
+    /// The view of task `index` (slot `index + 1`).
     pub fn shard(&self, index: u32) -> ShardView {
         let mut tasks: Vec<&(usize, TaskRow)> =
-            self.tasks.values().filter(|(_, row)| row.slot == index).collect();
+            self.rows.values().filter(|(_, row)| row.slot == index + 1).collect();
         tasks.sort_by_key(|(order, _)| *order);
-        let failed: Vec<&TaskRow> =
-            tasks.iter().map(|(_, r)| r).filter(|r| FAILED.contains(&r.state.as_str())).collect();
         let latest = tasks.last().map(|(_, row)| row);
+        // An attempt failed when it failed, or when a later one replaced it
+        // before it completed (its node went down).
+        let failed: Vec<&TaskRow> = tasks
+            .iter()
+            .enumerate()
+            .map(|(position, (_, row))| (position + 1 == tasks.len(), row))
+            .filter(|(last, row)| {
+                FAILED.contains(&row.state.as_str()) || (!last && row.state != "complete")
+            })
+            .map(|(_, row)| row)
+            .collect();
+        let mut failures: Vec<(String, String, Option<String>)> = failed
+            .iter()
+            .map(|r| {
+                let why = if FAILED.contains(&r.state.as_str()) {
+                    r.error.clone()
+                } else {
+                    format!("node {} went down", r.node)
+                };
+                (why, r.node.clone(), Some(r.id.clone()))
+            })
+            .collect();
         let done = tasks.iter().find(|(_, r)| r.state == "complete").map(|(_, r)| r);
+        let lost = latest
+            .filter(|r| !ENDED.contains(&r.state.as_str()) && self.down_nodes.contains(&r.node));
+        if let Some(lost) = lost {
+            failures.push((format!("node {} is down", lost.node), lost.node.clone(), None));
+        }
         let state = if done.is_some() {
             ShardState::Done
-        } else if failed.len() > self.retries as usize {
+        } else if failed.len() > self.retries as usize || lost.is_some() {
             ShardState::Failed
         } else if tasks.iter().any(|(_, r)| RUNNING.contains(&r.state.as_str())) {
             ShardState::Running
         } else {
             ShardState::Waiting
         };
+        let (last_failure, last_failure_node, _) = failures.last().cloned().unwrap_or_default();
         ShardView {
             index,
+            label: self.label(index),
             state,
             node: done.or(latest).map(|r| r.node.clone()).unwrap_or_default(),
-            failed_attempts: failed.len(),
+            failed_attempts: failures.len(),
             last_failed_task: failed.last().map(|r| r.id.clone()),
-            last_failure: failed.last().map(|r| r.error.clone()).unwrap_or_default(),
-            last_failure_node: failed.last().map(|r| r.node.clone()).unwrap_or_default(),
+            last_failure,
+            last_failure_node,
             last_error: latest.map(|r| r.error.clone()).unwrap_or_default(),
         }
     }
 
     pub fn views(&self) -> Vec<ShardView> {
-        (0..self.shards).map(|index| self.shard(index)).collect()
+        (0..self.tasks).map(|index| self.shard(index)).collect()
     }
 
-    /// Every shard is done or has failed for good.
+    /// Every task is done or has failed for good.
     pub fn finished(&self) -> bool {
         self.views().iter().all(|v| matches!(v.state, ShardState::Done | ShardState::Failed))
     }
 
-    /// `shards: 1/4 done, 2 running, 0 failed, 1 waiting`.
+    /// `shards: 1/4 done, 2 running, 0 failed, 1 waiting` (`tasks:` when they run several shards).
     pub fn counts_line(&self) -> String {
         let views = self.views();
         let count = |state| views.iter().filter(|v| v.state == state).count();
         format!(
-            "shards: {}/{} done, {} running, {} failed, {} waiting",
+            "{}: {}/{} done, {} running, {} failed, {} waiting",
+            if self.tasks >= self.shards { "shards" } else { "tasks" },
             count(ShardState::Done),
-            self.shards,
+            self.tasks,
             count(ShardState::Running),
             count(ShardState::Failed),
             count(ShardState::Waiting)
@@ -163,15 +210,15 @@ fn on_node(node: &str) -> String {
     }
 }
 
-/// What changed between two views of a shard, as a line, if anything did.
+/// What changed between two views of a task, as a line, if anything did.
 pub fn event(before: Option<&ShardView>, now: &ShardView, retries: u32) -> Option<String> {
-    let index = now.index;
+    let label = &now.label;
     let node = on_node(&now.node);
     let failed_on = on_node(&now.last_failure_node);
     if let Some(before) = before {
         if now.failed_attempts > before.failed_attempts && now.state != ShardState::Failed {
             return Some(format!(
-                "shard {index} failed{failed_on} ({}); the engine retries it ({} of {retries})",
+                "{label} failed{failed_on} ({}); the engine retries it ({} of {retries})",
                 now.last_failure, now.failed_attempts
             ));
         }
@@ -182,14 +229,14 @@ pub fn event(before: Option<&ShardView>, now: &ShardView, retries: u32) -> Optio
         }
     }
     match now.state {
-        ShardState::Done => Some(format!("shard {index} done{node}")),
-        ShardState::Running => Some(format!("shard {index} running{node}")),
+        ShardState::Done => Some(format!("{label} done{node}")),
+        ShardState::Running => Some(format!("{label} running{node}")),
         ShardState::Failed => Some(format!(
-            "shard {index} failed{failed_on} ({}) after {} attempt(s)",
+            "{label} failed{failed_on} ({}) after {} attempt(s)",
             now.last_failure, now.failed_attempts
         )),
         ShardState::Waiting if !now.last_error.is_empty() => {
-            Some(format!("shard {index} waiting: {}", now.last_error))
+            Some(format!("{label} waiting: {}", now.last_error))
         }
         ShardState::Waiting => None,
     }
@@ -199,25 +246,26 @@ pub fn event(before: Option<&ShardView>, now: &ShardView, retries: u32) -> Optio
 mod tests {
     use super::*;
 
-    const PS: &str = "t1\tjob.1\tvm\tShutdown\tFailed 3 seconds ago\t\"task: non-zero exit (3)\"\n\
-                      t2\tjob.1\tvm\tComplete\tRunning 1 second ago\t\n\
-                      t3\tjob.zwjrsj8y6yjp61kg47ewoau0h\tvm\tComplete\tComplete 2 seconds ago\t\n";
+    const PS: &str = "t1\tjob.2\tvm\tShutdown\tFailed 3 seconds ago\t\"task: non-zero exit (3)\"\n\
+                      t2\tjob.2\tvm\tRunning\tRunning 1 second ago\t\n\
+                      t3\tjob.1\tvm\tShutdown\tComplete 2 seconds ago\t\n";
 
     #[test]
-    fn rows_are_parsed_and_slot_zero_is_the_node_id() {
+    fn rows_are_parsed_with_their_slots() {
         let rows = parse_rows(PS);
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0].slot, 1);
+        assert_eq!(rows[0].slot, 2);
         assert_eq!(rows[0].state, "failed");
         assert_eq!(rows[0].error, "task: non-zero exit (3)");
-        assert_eq!(rows[2].slot, 0);
+        assert_eq!(rows[2].slot, 1);
         assert_eq!(rows[2].state, "complete");
         assert_eq!(slot_of("scylla-swarm-1-ab.12"), 12);
+        assert_eq!(slot_of("odd"), 0);
     }
 
     #[test]
     fn a_retried_shard_runs_then_finishes() {
-        let mut tracker = Tracker::new(2, 1);
+        let mut tracker = Tracker::new(2, 2, 1);
         tracker.update(parse_rows(PS));
         assert_eq!(tracker.shard(0).state, ShardState::Done);
         let one = tracker.shard(1);
@@ -225,17 +273,16 @@ mod tests {
         assert_eq!(one.last_failed_task.as_deref(), Some("t1"));
         assert!(!tracker.finished());
         assert_eq!(tracker.counts_line(), "shards: 1/2 done, 1 running, 0 failed, 0 waiting");
-        tracker.update(parse_rows("t2\tjob.1\tvm\tComplete\tComplete now\t\n"));
+        tracker.update(parse_rows("t2\tjob.2\tvm\tShutdown\tComplete now\t\n"));
         assert!(tracker.finished());
         assert_eq!(tracker.shard(1).node, "vm");
     }
 
     #[test]
-    fn a_shard_fails_for_good_after_its_retries_even_if_the_engine_goes_on() {
-        let mut tracker = Tracker::new(1, 1);
-        let rows = "a\tjob.x\tn1\tShutdown\tFailed 9 s ago\t\"task: non-zero exit (1)\"\n\
-                    b\tjob.x\tn2\tShutdown\tFailed 5 s ago\t\"task: non-zero exit (1)\"\n\
-                    c\tjob.x\tn1\tComplete\tStarting now\t\n";
+    fn a_shard_fails_for_good_after_its_retries() {
+        let mut tracker = Tracker::new(1, 1, 1);
+        let rows = "a\tjob.1\tn1\tShutdown\tFailed 9 s ago\t\"task: non-zero exit (1)\"\n\
+                    b\tjob.1\tn2\tShutdown\tFailed 5 s ago\t\"task: non-zero exit (1)\"\n";
         tracker.update(parse_rows(rows));
         let view = tracker.shard(0);
         assert_eq!(view.state, ShardState::Failed);
@@ -243,13 +290,44 @@ mod tests {
         assert_eq!(view.last_failed_task.as_deref(), Some("b"));
         assert!(tracker.finished());
         // Pruned history does not forget attempts already seen.
-        tracker.update(parse_rows("c\tjob.x\tn1\tComplete\tRunning now\t\n"));
+        tracker.update(Vec::new());
         assert_eq!(tracker.shard(0).failed_attempts, 2);
     }
 
     #[test]
+    fn a_task_of_a_node_that_went_down_is_an_attempt_or_a_failure_naming_the_node() {
+        let mut tracker = Tracker::new(2, 2, 1);
+        tracker.update(parse_rows("a\tjob.1\tn3\tRunning\tRunning 9 s ago\t\n"));
+        tracker.down_nodes.insert("n3".into());
+        let lost = tracker.shard(0);
+        assert_eq!(lost.state, ShardState::Failed);
+        assert_eq!(
+            (lost.last_failure.as_str(), lost.last_failure_node.as_str()),
+            ("node n3 is down", "n3")
+        );
+        // The engine moved it: the old attempt counts, the new one runs.
+        tracker.update(parse_rows("b\tjob.1\tn1\tRunning\tRunning now\t\n"));
+        let moved = tracker.shard(0);
+        assert_eq!((moved.state, moved.failed_attempts), (ShardState::Running, 1));
+        assert_eq!(moved.last_failure, "node n3 went down");
+        let line = event(Some(&ShardView { failed_attempts: 0, ..moved.clone() }), &moved, 1);
+        assert_eq!(
+            line.unwrap(),
+            "shard 0 failed on n3 (node n3 went down); the engine retries it (1 of 1)"
+        );
+    }
+
+    #[test]
+    fn fewer_tasks_than_shards_are_labelled_with_their_shards() {
+        let tracker = Tracker::new(2, 5, 1);
+        assert_eq!(tracker.label(0), "task 0 (shards 0, 2, 4)");
+        assert_eq!(tracker.label(1), "task 1 (shards 1, 3)");
+        assert_eq!(tracker.counts_line(), "tasks: 0/2 done, 0 running, 0 failed, 2 waiting");
+    }
+
+    #[test]
     fn events_name_the_node_and_the_retry() {
-        let mut tracker = Tracker::new(2, 2);
+        let mut tracker = Tracker::new(2, 2, 2);
         let waiting = tracker.shard(1);
         assert_eq!(event(None, &waiting, 2), None);
         tracker.update(parse_rows(PS));
@@ -261,15 +339,16 @@ mod tests {
         );
         assert_eq!(event(Some(&now), &now, 2), None);
         // The retry is not placed yet: the failure still names the node it failed on.
-        let mut unplaced = Tracker::new(2, 2);
+        let mut unplaced = Tracker::new(2, 2, 2);
         unplaced.update(parse_rows(
-            "t1\tjob.1\tvm\tShutdown\tFailed now\t\"boom\"\nt9\tjob.1\t\tComplete\tPending now\t\n",
+            "t1\tjob.2\tvm\tShutdown\tFailed now\t\"boom\"\nt9\tjob.2\t\tRunning\tPending now\t\n",
         ));
         let line = event(Some(&waiting), &unplaced.shard(1), 2).unwrap();
         assert_eq!(line, "shard 1 failed on vm (boom); the engine retries it (1 of 2)");
         assert_eq!(event(None, &tracker.shard(0), 2).unwrap(), "shard 0 done on vm");
         let unschedulable = ShardView {
             index: 3,
+            label: "shard 3".into(),
             state: ShardState::Waiting,
             node: String::new(),
             failed_attempts: 0,

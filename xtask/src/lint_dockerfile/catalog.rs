@@ -1,6 +1,6 @@
 //! Every rule's code, default severity and one-line meaning (used by SARIF and docs).
 
-use super::Severity::{self, Error, Info, Style, Warning};
+use super::finding::Severity::{self, Error, Info, Style, Warning};
 
 /// A rule's identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,11 +76,25 @@ pub const RULES: &[Rule] = &[
     on("DL3046", Warning, "useradd with a high UID and without `-l`."),
     on("DL3047", Info, "wget without a quiet or progress option."),
     on("DL3048", Style, "LABEL key with characters outside the allowed set."),
+    on("DL3049", Info, "A stage lacks a label the label schema requires."),
+    on("DL3050", Info, "With strict labels, a label outside the label schema."),
+    on("DL3051", Warning, "A label of the label schema has an empty value."),
+    on("DL3052", Warning, "A `url` label of the label schema is not a URL."),
+    on("DL3053", Warning, "An `rfc3339` label of the label schema is not an RFC 3339 time."),
+    on("DL3054", Warning, "An `spdx` label of the label schema is not an SPDX license identifier."),
+    on("DL3055", Warning, "A `hash` label of the label schema is not a git commit hash."),
+    on("DL3056", Warning, "A `semver` label of the label schema is not a semantic version."),
     Rule { code: "DL3057", default: None, summary: "A stage image without HEALTHCHECK." },
+    on("DL3058", Warning, "An `email` label of the label schema is not an email address."),
     on("DL3059", Info, "Consecutive single-command RUNs that could be one layer."),
     on("DL3060", Info, "yarn install without `yarn cache clean` in the same RUN."),
     on("DL3061", Error, "An instruction other than ARG before the first FROM."),
     on("DL3062", Warning, "go install without `@version`."),
+    on("DL3063", Warning, "A stage named with a reserved word (`scratch`, `context`)."),
+    on("DL3064", Warning, "ARG or ENV with a name that suggests sensitive data."),
+    on("DL3065", Warning, "FROM --platform=$TARGETPLATFORM, which is already the default."),
+    on("DL3066", Info, "USER by name: the host may not resolve it; give a numeric uid."),
+    on("DL3067", Warning, "COPY --from of a whole file system (`/` to `/`)."),
     on("DL4000", Error, "MAINTAINER is deprecated: use a label."),
     on("DL4001", Warning, "Both wget and curl are used."),
     on("DL4003", Warning, "More than one CMD in a stage: only the last counts."),
@@ -98,7 +112,11 @@ pub const RULES: &[Rule] = &[
     on("SCY004", Warning, "The final stage has no HEALTHCHECK."),
     on("SCY005", Error, "A global npm package is not pinned to an exact version."),
     on("SCY006", Error, "A download is piped straight into an interpreter."),
-    on("SCY007", Error, "ENV or ARG with a secret-looking name."),
+    on(
+        "SCY007",
+        Error,
+        "ENV or ARG with a secret-looking name that DL3064 does not already report.",
+    ),
     on(
         "SCY008",
         Error,
