@@ -19,6 +19,7 @@ pub mod dockerfile;
 pub mod engine;
 pub mod error;
 pub mod healthcheck;
+pub mod image;
 pub mod lint_dockerfile;
 pub mod output;
 pub mod report;

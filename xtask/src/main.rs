@@ -84,7 +84,14 @@ fn run(cli: Cli) -> Result<Outcome> {
     ctx.engine_choice = xtask::context::engine_choice(ctx.engine_choice.take(), &ctx.env)?;
     match cli.task {
         Task::DockerBuild(args) => args.run(&ctx),
-        Task::RunExperiment(args) => args.run(&ctx),
+        Task::RunExperiment(args) => {
+            // The report follows the experiment; tasks do not call each other.
+            let started = std::time::SystemTime::now();
+            let experiment_args = args.runner_args_with_id();
+            let outcome = args.run(&ctx)?;
+            report::after_experiment(&ctx, started, &experiment_args);
+            Ok(outcome)
+        }
         Task::Shell(args) => args.run(&ctx),
         Task::Healthcheck(args) => args.run(&ctx),
         Task::LintDockerfile(args) => args.run(&ctx),

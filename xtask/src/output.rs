@@ -32,12 +32,21 @@ const GREEN: &str = "\x1b[32m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
-fn paint(enabled: bool, style: &str, text: &str) -> String {
+/// `text` in an ANSI `style` (one of the constants above, or `"\x1b[1m"`-like)
+/// when `enabled`; the one colouring helper of the crate.
+pub fn paint(enabled: bool, style: &str, text: &str) -> String {
     if enabled {
         format!("{style}{text}{RESET}")
     } else {
         text.to_string()
     }
+}
+
+/// The first 12 hex digits of a digest, an image id or a source hash, for
+/// messages (`sha256:` dropped).
+pub fn short_digest(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
 }
 
 fn to_stderr(line: &str) {

@@ -12,23 +12,21 @@
 
 use anyhow::Result;
 
+use crate::container::auth::{warn_about_credentials, warn_about_files, Purpose};
 use crate::container::guard::ContainerGuard;
 use crate::container::options::{host_cpu_count, ContainerOptions};
 use crate::container::secrets::SecretBundle;
 use crate::container::{
-    deliver_secrets, host, ContainerSpec, UserMapping, OWNER_LABEL, ROLE_LABEL,
+    deliver_secrets, host, identity_env, labels, ContainerSpec, Role, UserMapping, ROLE_LABEL,
 };
 use crate::context::Context;
-use crate::docker_build::{self, ImageState};
 use crate::engine::exec::SignalWatch;
 use crate::engine::{exec, inspect, Engine, EngineCommand, EngineKind};
 use crate::error::{usage, Outcome};
+use crate::image::{self, ImageState};
 use crate::output;
-use crate::run_experiment::warn_about_credentials;
-use crate::run_experiment::Purpose;
 
-/// Role label value of shell containers.
-pub const ROLE: &str = "shell";
+const ROLE: Role = Role::Shell;
 /// The image's entrypoint, which prepares the environment before the shell.
 const ENTRYPOINT: &str = "/usr/local/bin/scylla-entrypoint";
 
@@ -78,15 +76,15 @@ pub fn validate_name(name: &str) -> Result<()> {
     )))
 }
 
-/// The exec argv that opens the shell through the entrypoint; with `remove`,
+/// The exec command that opens the shell through the entrypoint; with `remove`,
 /// the banner is told that the container goes when the shell exits.
-pub fn exec_argv(name: &str, remove: bool) -> Vec<String> {
+pub fn exec_command(name: &str, remove: bool) -> EngineCommand {
     let mut argv = vec!["exec", "--interactive", "--tty"];
     if remove {
         argv.extend(["--env", "SCYLLA_SHELL_REMOVE=1"]);
     }
     argv.extend([name, ENTRYPOINT, "--shell"]);
-    argv.into_iter().map(String::from).collect()
+    EngineCommand::action(argv)
 }
 
 /// The container spec of a new shell container (no `--rm`: it outlives the shell).
@@ -101,10 +99,7 @@ pub fn shell_spec(
     Ok(ContainerSpec {
         name: name.to_string(),
         image: image.reference.clone(),
-        labels: vec![
-            (ROLE_LABEL.to_string(), ROLE.to_string()),
-            (OWNER_LABEL.to_string(), "user".to_string()),
-        ],
+        labels: labels(ROLE, "user"),
         user: UserMapping::for_engine(engine.kind, uid, gid),
         project_dir: ctx.root.clone(),
         tty: false,
@@ -112,14 +107,10 @@ pub fn shell_spec(
         auto_remove: false,
         limits: options.limits(Some(host_cpu_count()))?,
         cache_volumes: options.cache_volumes,
-        plain_env: [
-            ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
-            ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
-            ("SCYLLA_CONTAINER_NAME".to_string(), name.to_string()),
-        ]
-        .into_iter()
-        .chain(options.forwarding(&ctx.env)?.plain)
-        .collect(),
+        plain_env: identity_env(image, name)
+            .into_iter()
+            .chain(options.forwarding(&ctx.env)?.plain)
+            .collect(),
         network: options.network()?,
         engine: engine.kind,
         command: vec!["sleep".to_string(), "infinity".to_string()],
@@ -152,7 +143,7 @@ impl Args {
         self.container.network()?;
         let engine = Engine::from_context(ctx)?;
         let action = match inspect::container(ctx, &engine, &name)? {
-            Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE) => {
+            Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE.name()) => {
                 return Err(usage(format!(
                     "container {name} exists but was not made by `cargo xtask shell`\n  \
                      pick another name, or use: {} exec -it {name} bash",
@@ -184,8 +175,7 @@ impl Args {
             ShellAction::Create => create(ctx, &engine, &name, &self.container)?,
         }
         let removal = self.rm.then(|| ContainerGuard::new(ctx, &engine, &name));
-        let code =
-            exec::interactive(ctx, &engine, &EngineCommand::action(exec_argv(&name, self.rm)));
+        let code = exec::interactive(ctx, &engine, &exec_command(&name, self.rm));
         if let Some(mut guard) = removal {
             guard.remove_now();
             if !ctx.dry_run {
@@ -199,7 +189,7 @@ impl Args {
 /// `ps --all` of the containers `shell` made, printed on stdout.
 fn list(ctx: &Context) -> Result<Outcome> {
     let engine = Engine::from_context(ctx)?;
-    let filter = format!("label={ROLE_LABEL}={ROLE}");
+    let filter = format!("label={}", ROLE.label());
     // Podman 4.3 renders `.State` as the status text ("Up 3 seconds ago"); the
     // state itself is `.ListContainer.State`, a column podman cannot name.
     let state = match engine.kind {
@@ -208,35 +198,26 @@ fn list(ctx: &Context) -> Result<Outcome> {
     };
     let format = format!("table {{{{.Names}}}}\t{state}\t{{{{.Status}}}}\t{{{{.Image}}}}");
     let query = EngineCommand::query(["ps", "--all", "--filter", &filter, "--format", &format]);
-    let out = exec::output(ctx, &engine, &query)?;
-    if !out.status.success() {
-        anyhow::bail!("cannot list the shell containers: {}", out.stderr.trim());
-    }
+    let listed = exec::checked(ctx, &engine, &query, "list the shell containers")?;
     let unnamed = "<no value>";
-    let table =
-        out.stdout.trim_end().replacen(unnamed, &format!("{:<1$}", "STATE", unnamed.len()), 1);
+    let table = listed.trim_end().replacen(unnamed, &format!("{:<1$}", "STATE", unnamed.len()), 1);
     output::result_line(&table);
     Ok(Outcome::Success)
 }
 
 fn start(ctx: &Context, engine: &Engine, name: &str) -> Result<()> {
-    let out = exec::output(ctx, engine, &EngineCommand::action(["start", name]))?;
-    if !out.status.success() {
-        anyhow::bail!("cannot start container {name}: {}", out.stderr.trim());
-    }
-    Ok(())
+    let start = EngineCommand::action(["start", name]);
+    exec::checked(ctx, engine, &start, &format!("start container {name}")).map(drop)
 }
 
 fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions) -> Result<()> {
-    let image = docker_build::image_for_run(ctx, engine, &options.image, options.no_build)?;
+    let image = image::image_for_run(ctx, engine, &options.image, options.no_build)?;
     let spec = shell_spec(name, options, ctx, engine, &image)?;
     let bundle = collect(ctx, options)?;
     // Until its secrets are in, a failure must not leave a half-made container.
     let mut guard = ContainerGuard::new(ctx, engine, name);
-    let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
-    if !created.status.success() {
-        anyhow::bail!("cannot create container {name}: {}", created.stderr.trim());
-    }
+    let create = EngineCommand::action(spec.create_argv());
+    exec::checked(ctx, engine, &create, &format!("create container {name}"))?;
     start(ctx, engine, name)?;
     deliver_secrets(ctx, engine, name, &spec.user, &bundle, false)?;
     guard.disarm();
@@ -248,7 +229,7 @@ fn collect(ctx: &Context, options: &ContainerOptions) -> Result<SecretBundle> {
     let forwarding = options.forwarding(&ctx.env)?;
     let (mut bundle, status) =
         SecretBundle::collect(&ctx.env, &forwarding.secret_names, options.credentials.as_deref())?;
-    crate::run_experiment::auth::warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
+    warn_about_files(ctx, &bundle.add_files(&forwarding.secret_files));
     warn_about_credentials(ctx, &status, &bundle, &forwarding, Purpose::Shell);
     Ok(bundle)
 }
@@ -269,9 +250,9 @@ mod tests {
 
     #[test]
     fn shells_enter_through_the_entrypoint() {
-        assert_eq!(exec_argv("box", true)[3..6], ["--env", "SCYLLA_SHELL_REMOVE=1", "box"]);
+        assert_eq!(exec_command("box", true).args[3..6], ["--env", "SCYLLA_SHELL_REMOVE=1", "box"]);
         assert_eq!(
-            exec_argv("box", false),
+            exec_command("box", false).args,
             [
                 "exec",
                 "--interactive",

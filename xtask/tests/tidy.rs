@@ -1,6 +1,7 @@
 //! The repository checks itself: module docs, file sizes, the one process
-//! chokepoint, pinned bases, and every user-visible message documented in
-//! docs/troubleshooting.md.
+//! chokepoint, pinned bases, every user-visible message documented in
+//! docs/troubleshooting.md, and the module layering of docs/architecture.md
+//! (no import cycle, no task importing another).
 
 mod support;
 
@@ -169,4 +170,150 @@ fn every_user_visible_message_is_in_the_troubleshooting_guide() {
         "document these in docs/troubleshooting.md:\n{}",
         missing.join("\n")
     );
+}
+
+/// The first path segment of every `crate::` path in `source` (in `use` items,
+/// `use crate::{a, b::c}` groups and inline paths), outside comments.
+fn crate_imports(source: &str) -> Vec<String> {
+    let code: Vec<&str> =
+        source.lines().filter(|line| !line.trim_start().starts_with("//")).collect();
+    let code = code.join("\n");
+    let mut found = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(index) = rest.find("crate::") {
+        let inside_a_word = rest[..index].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        rest = &rest[index + "crate::".len()..];
+        if inside_a_word {
+            continue;
+        }
+        match rest.strip_prefix('{') {
+            Some(group) => found.extend(group_heads(group)),
+            None => found.extend(identifier(rest)),
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The first segment of each item of a `{a, b::c, d::{e, f}}` group (after its `{`).
+fn group_heads(group: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut depth = 0usize;
+    let mut item_start = true;
+    for (index, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => item_start = true,
+            c if c.is_whitespace() => {}
+            _ if item_start && depth == 0 => {
+                heads.extend(identifier(&group[index..]));
+                item_start = false;
+            }
+            _ => {}
+        }
+    }
+    heads
+}
+
+fn identifier(text: &str) -> Option<String> {
+    let name: String = text.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    (!name.is_empty() && name != "self").then_some(name)
+}
+
+/// The top-level module a source file belongs to (`xtask/src/engine/exec.rs` → `engine`);
+/// `None` for the crate roots.
+fn top_module(path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(project_root().join("xtask/src")).ok()?;
+    let first = relative.components().next()?.as_os_str().to_str()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first);
+    (!matches!(name, "lib" | "main")).then(|| name.to_string())
+}
+
+/// Module dependencies that break the layering today, each with the reason it stays.
+const ALLOWED_IMPORTS: [(&str, &str, &str); 1] = [(
+    "xtask/src/run_experiment/swarm/",
+    "docker_build",
+    "swarm's image preparation is being reworked on its own branch; \
+     it moves to crate::image with swarm::run's planning",
+)];
+
+/// Modules outside lint, each with the modules it imports (file, module imported).
+fn module_graph() -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+    let mut graph: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for path in rust_sources() {
+        let Some(module) = top_module(&path) else { continue };
+        let file = relative(&path);
+        let source = std::fs::read_to_string(&path).unwrap();
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for imported in crate_imports(code) {
+            let allowed = ALLOWED_IMPORTS
+                .iter()
+                .any(|(prefix, target, _)| file.starts_with(prefix) && imported == *target);
+            if imported != module && !allowed {
+                graph.entry(module.clone()).or_default().push((file.clone(), imported));
+            }
+        }
+    }
+    graph
+}
+
+/// The tasks of `cargo xtask`: each is a leaf of the module graph.
+const TASK_MODULES: [&str; 6] =
+    ["docker_build", "run_experiment", "shell", "healthcheck", "lint_dockerfile", "report"];
+
+#[test]
+fn the_import_scan_reads_groups_and_inline_paths() {
+    let source = "use crate::{engine::{exec, Engine}, output};\n// crate::shell\n\
+                  let x = crate::report::after(ctx);\nuse crate::error::usage;\n\
+                  let y = xcrate::context;";
+    assert_eq!(crate_imports(source), ["engine", "error", "output", "report"]);
+}
+
+#[test]
+fn no_task_module_imports_another() {
+    let mut offenders = Vec::new();
+    for (module, imports) in module_graph() {
+        for (file, imported) in imports {
+            if TASK_MODULES.contains(&module.as_str()) && TASK_MODULES.contains(&imported.as_str())
+            {
+                offenders.push(format!("{file} imports the task {imported}"));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "move what tasks share below them (container/, image/, engine/):\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn the_modules_outside_lint_have_no_import_cycle() {
+    let graph = module_graph();
+    let lint = ["lint_dockerfile"];
+    let edges = |module: &str| -> Vec<String> {
+        graph
+            .get(module)
+            .map(|imports| imports.iter().map(|(_, m)| m.clone()).collect())
+            .unwrap_or_default()
+    };
+    // Depth-first search for a path from each module back to itself.
+    for start in graph.keys().filter(|m| !lint.contains(&m.as_str())) {
+        let mut stack = vec![vec![start.clone()]];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(path) = stack.pop() {
+            let last = path.last().unwrap().clone();
+            for next in edges(&last).into_iter().filter(|m| !lint.contains(&m.as_str())) {
+                let mut longer = path.clone();
+                longer.push(next.clone());
+                assert!(&next != start, "import cycle: {}", longer.join(" -> "));
+                if seen.insert(next) {
+                    stack.push(longer);
+                }
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! container's tmpfs, the write-back of refreshed credentials, and the guard
 //! that removes a container on every exit path.
 
+pub mod auth;
 pub mod forward;
 pub mod guard;
 pub mod host;
@@ -14,11 +15,58 @@ mod spec;
 
 pub use spec::{ContainerSpec, Limits, UserMapping, CACHE_VOLUMES};
 
+use crate::engine::EngineCommand;
+use crate::image::ImageState;
+
 /// Label on every container this tool creates; its value is the owner
 /// (`host:pid:start-time`), so a later run can tell a live owner from a dead one.
 pub const OWNER_LABEL: &str = "org.scylla.xtask.owner";
 /// Label naming the task that made a container (`run-experiment`, `shell`, ...).
 pub const ROLE_LABEL: &str = "org.scylla.xtask.role";
+
+/// What a container this tool creates is for: the value of its [`ROLE_LABEL`],
+/// by which a later run finds its own leftovers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    RunExperiment,
+    RunExperimentSwarm,
+    Shell,
+    Healthcheck,
+}
+
+impl Role {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Role::RunExperiment => "run-experiment",
+            Role::RunExperimentSwarm => "run-experiment-swarm",
+            Role::Shell => "shell",
+            Role::Healthcheck => "healthcheck",
+        }
+    }
+
+    /// `ROLE_LABEL=name`, for `--label` and `--filter label=`.
+    pub fn label(self) -> String {
+        format!("{ROLE_LABEL}={}", self.name())
+    }
+}
+
+/// The labels of a container of `role` made for `owner`.
+pub fn labels(role: Role, owner: &str) -> Vec<(String, String)> {
+    vec![
+        (ROLE_LABEL.to_string(), role.name().to_string()),
+        (OWNER_LABEL.to_string(), owner.to_string()),
+    ]
+}
+
+/// What a container is told about its image and itself (recorded in each
+/// result's provenance).
+pub fn identity_env(image: &ImageState, container_name: &str) -> Vec<(String, String)> {
+    vec![
+        ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
+        ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
+        ("SCYLLA_CONTAINER_NAME".to_string(), container_name.to_string()),
+    ]
+}
 
 /// Where the project is mounted inside the container.
 pub const WORKSPACE: &str = "/workspace";
@@ -26,7 +74,7 @@ pub const WORKSPACE: &str = "/workspace";
 /// `exec --interactive --user U:G NAME scylla-entrypoint --receive-secrets`:
 /// the entrypoint unpacks the tar on its stdin into the secrets tmpfs;
 /// `--keeper-follows` announces the credentials keeper started next.
-pub fn receive_argv(name: &str, user: &UserMapping, keeper_follows: bool) -> Vec<String> {
+pub fn receive_command(name: &str, user: &UserMapping, keeper_follows: bool) -> EngineCommand {
     let (uid, gid) = user.runtime_ids();
     let user = format!("{uid}:{gid}");
     let mut argv: Vec<String> =
@@ -36,7 +84,7 @@ pub fn receive_argv(name: &str, user: &UserMapping, keeper_follows: bool) -> Vec
     if keeper_follows {
         argv.push("--keeper-follows".to_string());
     }
-    argv
+    EngineCommand::action(argv)
 }
 
 /// Streams `bundle` into the RUNNING container `name`, over `exec` stdin into
@@ -50,17 +98,13 @@ pub fn deliver_secrets(
     bundle: &secrets::SecretBundle,
     keeper_follows: bool,
 ) -> anyhow::Result<()> {
-    use crate::engine::{exec, EngineCommand};
+    use crate::engine::exec;
     if bundle.is_empty() {
         return Ok(());
     }
     let (uid, gid) = user.runtime_ids();
-    let deliver = EngineCommand::action(receive_argv(name, user, keeper_follows))
-        .with_stdin(bundle.to_tar(uid, gid)?);
-    let out = exec::output(ctx, engine, &deliver)?;
-    if !out.status.success() {
-        anyhow::bail!("cannot deliver secrets into container {name}: {}", out.stderr.trim());
-    }
+    let deliver = receive_command(name, user, keeper_follows).with_stdin(bundle.to_tar(uid, gid)?);
+    exec::checked(ctx, engine, &deliver, &format!("deliver secrets into container {name}"))?;
     crate::output::detail(
         ctx,
         &format!("delivered {} into memory", bundle.file_names().join(", ")),
@@ -76,17 +120,16 @@ pub fn wait_until_running(
     name: &str,
     watch: &crate::engine::exec::SignalWatch,
 ) -> bool {
-    use crate::engine::{exec, EngineCommand};
-    if ctx.dry_run {
-        return true;
-    }
+    use crate::engine::exec;
     let query = EngineCommand::query(["inspect", "--format", "{{.State.Status}}", name]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::time::Instant::now() < deadline && watch.received().is_none() {
         match exec::output(ctx, engine, &query) {
             Ok(out) if out.stdout.trim() == "running" => return true,
             Ok(out) if ["exited", "dead", "removing"].contains(&out.stdout.trim()) => return false,
-            _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+            _ => {
+                watch.sleep(std::time::Duration::from_millis(50));
+            }
         }
     }
     false

@@ -34,11 +34,10 @@ pub struct Keeper {
 }
 
 /// `exec --user U:G NAME scylla-entrypoint --keep-credentials`.
-pub fn keeper_argv(name: &str, user: &UserMapping) -> Vec<String> {
+pub fn keeper_command(name: &str, user: &UserMapping) -> EngineCommand {
     let (uid, gid) = user.runtime_ids();
-    ["exec", "--user", &format!("{uid}:{gid}"), name, ENTRYPOINT, "--keep-credentials"]
-        .map(String::from)
-        .to_vec()
+    let user = format!("{uid}:{gid}");
+    EngineCommand::action(["exec", "--user", &user, name, ENTRYPOINT, "--keep-credentials"])
 }
 
 impl Keeper {
@@ -51,7 +50,7 @@ impl Keeper {
         delivered: Vec<u8>,
         host_path: Utf8PathBuf,
     ) -> anyhow::Result<Keeper> {
-        let command = EngineCommand::action(keeper_argv(name, user));
+        let command = keeper_command(name, user);
         let lines = exec::background_lines(ctx, engine, &command)?;
         Ok(Keeper { lines, delivered, host_path })
     }

@@ -138,10 +138,6 @@ impl SecretBundle {
         self.files.iter().filter_map(|(name, _)| name.strip_prefix(ENV_PREFIX)).collect()
     }
 
-    pub fn has_credentials(&self) -> bool {
-        self.file(CREDENTIALS_FILE).is_some()
-    }
-
     /// The content of one file of the bundle.
     pub fn file(&self, file_name: &str) -> Option<&[u8]> {
         self.files.iter().find(|(name, _)| name == file_name).map(|(_, bytes)| bytes.as_slice())

@@ -4,7 +4,7 @@ use camino::Utf8PathBuf;
 
 use super::secrets::SECRETS_MOUNT;
 use super::WORKSPACE;
-use crate::engine::EngineKind;
+use crate::engine::{push_pair, EngineKind};
 
 /// How the container's user relates to the invoking user.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,11 +77,6 @@ pub const CACHE_VOLUMES: [(&str, &str, &str); 2] = [
     ("scylla-pip-cache", "/cache/pip", "PIP_CACHE_DIR"),
     ("scylla-npm-cache", "/cache/npm", "npm_config_cache"),
 ];
-
-fn push_pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
-    argv.push(flag.to_string());
-    argv.push(value.into());
-}
 
 /// One field of a CSV record as Go's `encoding/csv` reads it: quoted, with
 /// inner quotes doubled, when it holds a comma, a quote or a line break.

@@ -16,9 +16,9 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use camino::Utf8Path;
 
-use super::pins::LineEdit;
 use crate::dockerfile::Dockerfile;
 use crate::error::usage;
+use crate::image::pins::LineEdit;
 
 /// The npm package whose tarball holds the native CLI.
 pub const PACKAGE: &str = "@anthropic-ai/claude-code-linux-x64";
@@ -90,8 +90,10 @@ pub fn find(
             (Some(version), Some(integrity)) => (version, integrity),
             _ => {
                 return Err(usage(format!(
-                    "{file}: ARG {VERSION_ARG}=... and ARG {INTEGRITY_ARG}=sha512-... go together\n  \
-                     declare both with defaults (cargo xtask docker-build --update-pins fills them in)"
+                    "{file}: ARG {VERSION_ARG}=... and ARG {INTEGRITY_ARG}=sha512-... \
+                     go together\n  \
+                     declare both with defaults \
+                     (cargo xtask docker-build --update-pins fills them in)"
                 )))
             }
         };
@@ -105,7 +107,8 @@ pub fn find(
     };
     if !pin.integrity.starts_with("sha512-") {
         return Err(usage(format!(
-            "{file}:{}: {INTEGRITY_ARG} must be the npm integrity of the package (sha512-...), got `{}`",
+            "{file}:{}: {INTEGRITY_ARG} must be the npm integrity of the package \
+             (sha512-...), got `{}`",
             pin.integrity_line, pin.integrity
         )));
     }
@@ -297,7 +300,8 @@ mod tests {
     }
 
     const SRC: &str = "ARG BASE=x\nARG CLAUDE_CODE_VERSION=2.1.9  # pinned\n\
-                       ARG CLAUDE_CODE_INTEGRITY=sha512-old==\nFROM scratch\nARG CLAUDE_CODE_VERSION\n";
+                       ARG CLAUDE_CODE_INTEGRITY=sha512-old==\nFROM scratch\n\
+                       ARG CLAUDE_CODE_VERSION\n";
 
     #[test]
     fn finds_the_pin_and_compares_versions_numerically() {

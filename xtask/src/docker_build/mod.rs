@@ -7,31 +7,23 @@
 //! `--explain` say which step a change invalidates first and by which files.
 
 mod claude_code;
-mod inputs;
-mod pins;
-mod registry;
+mod modes;
 mod report;
-mod steps;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
-pub use inputs::{pyproject_extras, read_build_args_file, BuildInputs, BuildRequest};
-pub use steps::{first_invalidated, Invalidation, StepRecord};
-
 use crate::build_context::Builder;
 use crate::context::Context;
-use crate::engine::{exec, inspect, Engine, EngineCommand, EngineKind};
+use crate::engine::Engine;
 use crate::error::{usage, Outcome};
+use crate::image::inputs::check_extras;
+use crate::image::{build_if_needed, builder_for, gather_inputs, BuildRequest};
 use crate::output;
-
-/// Label holding the source hash.
-pub const SOURCE_HASH_LABEL: &str = "org.scylla.xtask.source-hash";
-/// Project-local build-arg defaults (written by tests/offline/prepare.sh).
-pub const BUILD_ARGS_FILE: &str = ".xtask/build-args";
+// Swarm still reaches the image through this task (see tests/tidy.rs).
+pub use crate::image::{image_for_run, ImageState};
 
 /// Build the scylla-runner image; skip it when nothing changed.
 #[derive(clap::Args, Debug, Default)]
@@ -107,38 +99,29 @@ pub enum Format {
     Json,
 }
 
-/// A local image ready to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageState {
-    pub reference: String,
-    pub id: String,
-    pub source_hash: Option<String>,
-}
-
 impl Args {
     /// The request these flags describe, with build args merged and extras checked.
     pub fn request(&self, ctx: &Context) -> Result<BuildRequest> {
-        let context_dir = self.context.clone().unwrap_or_else(|| ctx.root.clone());
-        let dockerfile = self.file.clone().unwrap_or_else(|| ctx.path("docker/Dockerfile"));
-        let mut build_args = default_build_args(ctx)?;
+        let mut request = BuildRequest::project(ctx, &self.tag)?;
+        if let Some(context_dir) = &self.context {
+            request.context_dir = context_dir.clone();
+        }
+        if let Some(dockerfile) = &self.file {
+            request.dockerfile = dockerfile.clone();
+        }
         for pair in &self.build_args {
             let (key, value) = pair
                 .split_once('=')
                 .ok_or_else(|| usage(format!("--build-arg takes KEY=VALUE, got `{pair}`")))?;
-            build_args.insert(key.to_string(), value.to_string());
+            request.build_args.insert(key.to_string(), value.to_string());
         }
-        inputs::check_extras(&context_dir, &self.extras)?;
+        check_extras(&request.context_dir, &self.extras)?;
         if !self.extras.is_empty() {
-            build_args.insert("EXTRAS".to_string(), self.extras.join(","));
+            request.build_args.insert("EXTRAS".to_string(), self.extras.join(","));
         }
-        Ok(BuildRequest {
-            context_dir,
-            dockerfile,
-            tag: self.tag.clone(),
-            build_args,
-            target: self.target.clone(),
-            allow_unpinned: self.allow_unpinned,
-        })
+        request.target = self.target.clone();
+        request.allow_unpinned = self.allow_unpinned;
+        Ok(request)
     }
 
     pub fn run(self, ctx: &Context) -> Result<Outcome> {
@@ -149,8 +132,8 @@ impl Args {
                 self.npm_registry.as_deref(),
                 ctx.env.get(claude_code::REGISTRY_ENV),
             )?;
-            let mode = report::PinsMode { update: self.update_pins, timeout, npm_registry };
-            return report::pins_mode(ctx, &request, &mode, self.format);
+            let mode = modes::PinsMode { update: self.update_pins, timeout, npm_registry };
+            return modes::pins_mode(ctx, &request, &mode, self.format);
         }
         if self.list_context {
             let engine = Engine::from_context(ctx).ok();
@@ -163,7 +146,8 @@ impl Args {
         }
         let engine = Engine::from_context(ctx)?;
         if self.explain {
-            return report::explain(ctx, &engine, request, self.format);
+            report::explain(&modes::explain(ctx, &engine, request)?, self.format);
+            return Ok(Outcome::Success);
         }
         let started = Instant::now();
         let built =
@@ -171,249 +155,4 @@ impl Args {
         report::build_result(ctx, &built, started.elapsed(), self.format);
         Ok(Outcome::Success)
     }
-}
-
-fn default_build_args(ctx: &Context) -> Result<BTreeMap<String, String>> {
-    let path = ctx.path(BUILD_ARGS_FILE);
-    if !path.exists() {
-        return Ok(BTreeMap::new());
-    }
-    let args = read_build_args_file(&path)?;
-    output::detail(
-        ctx,
-        &format!("build args from {path}: {}", args.keys().cloned().collect::<Vec<_>>().join(", ")),
-    );
-    Ok(args)
-}
-
-/// Where content hashes are cached between runs: the user's cache directory
-/// (`$XDG_CACHE_HOME/scylla-xtask`, else `~/.cache/scylla-xtask`), else the
-/// project's `target/xtask-cache`. Never a path fixed when the tool was built:
-/// another user must not need to write there. Not the project by default: it
-/// may be the build context itself, where a cache file would change the hash.
-/// Cache files are keyed by the context directory, so projects never mix.
-pub fn cache_dir(ctx: &Context) -> Utf8PathBuf {
-    let absolute =
-        |name: &str| ctx.env.get(name).map(Utf8PathBuf::from).filter(|p| p.is_absolute());
-    if let Some(dir) = absolute("XDG_CACHE_HOME") {
-        return dir.join("scylla-xtask");
-    }
-    match absolute("HOME") {
-        Some(home) => home.join(".cache/scylla-xtask"),
-        None => ctx.path("target/xtask-cache"),
-    }
-}
-
-/// Reads and checks the build inputs; a hash cache that cannot be saved costs
-/// only speed, so it is a `-v` note.
-fn gather_inputs(ctx: &Context, request: BuildRequest, builder: Builder) -> Result<BuildInputs> {
-    let inputs = inputs::gather(request, builder, &cache_dir(ctx))?;
-    if let Some(error) = &inputs.cache_error {
-        output::detail(
-            ctx,
-            &format!("note: hash cache not saved ({error}); the next run hashes the context again"),
-        );
-    }
-    Ok(inputs)
-}
-
-/// The builder `build` will use: BuildKit when buildx answers (or is forced
-/// with DOCKER_BUILDKIT=1), else the legacy builder. The probe's answer is
-/// cached per engine binary (path, size, mtime), so the no-op path does not
-/// pay for an extra engine process.
-pub fn builder_for(ctx: &Context, engine: &Engine) -> Builder {
-    if engine.kind == EngineKind::Podman {
-        return Builder::Classic;
-    }
-    match ctx.env.get("DOCKER_BUILDKIT") {
-        Some("0") => return Builder::Classic,
-        Some("1") => return Builder::BuildKit,
-        _ => {}
-    }
-    let marker = builder_cache_file(ctx, engine);
-    if let Some(cached) = marker.as_ref().and_then(|m| std::fs::read_to_string(m).ok()) {
-        match cached.trim() {
-            "buildkit" => return Builder::BuildKit,
-            "classic" => return Builder::Classic,
-            _ => {}
-        }
-    }
-    let probe = EngineCommand::query(["buildx", "version"]);
-    let builder = match exec::output(ctx, engine, &probe) {
-        Ok(out) if out.status.success() => Builder::BuildKit,
-        _ => Builder::Classic,
-    };
-    if let Some(marker) = marker {
-        let text = if builder == Builder::BuildKit { "buildkit" } else { "classic" };
-        let _ = std::fs::create_dir_all(cache_dir(ctx)).and_then(|_| std::fs::write(marker, text));
-    }
-    builder
-}
-
-fn builder_cache_file(ctx: &Context, engine: &Engine) -> Option<Utf8PathBuf> {
-    use sha2::{Digest, Sha256};
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(&engine.program).ok()?;
-    // The docker CLI finds buildx in ~/.docker/cli-plugins too: key on that as well.
-    let plugin_dir =
-        ctx.env.get("HOME").map(|home| format!("{home}/.docker/cli-plugins")).unwrap_or_default();
-    let plugin_stamp = std::fs::metadata(&plugin_dir).map(|m| m.mtime()).unwrap_or(0);
-    let key =
-        format!("{}|{}|{}|{plugin_dir}|{plugin_stamp}", engine.program, meta.len(), meta.mtime());
-    let digest = Sha256::digest(key.as_bytes());
-    let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    Some(cache_dir(ctx).join(format!("builder-{name}")))
-}
-
-/// What `build_if_needed` did.
-#[derive(Debug)]
-pub struct Built {
-    pub inputs: BuildInputs,
-    pub image: ImageState,
-    pub skipped: bool,
-    pub invalidated: Vec<Invalidation>,
-}
-
-/// Builds unless the image for the tag carries the same source hash.
-pub fn build_if_needed(
-    ctx: &Context,
-    engine: &Engine,
-    request: BuildRequest,
-    force: bool,
-    no_cache: bool,
-) -> Result<Built> {
-    let builder = builder_for(ctx, engine);
-    let inputs = gather_inputs(ctx, request, builder)?;
-    output::detail(
-        ctx,
-        &format!(
-            "source hash {} ({} files hashed, {} from cache)",
-            inputs.source_hash, inputs.hashed, inputs.reused
-        ),
-    );
-    let existing = inspect::image(ctx, engine, &inputs.request.tag)?;
-    let old_steps = existing
-        .as_ref()
-        .and_then(|i| i.labels.get(steps::STEPS_LABEL))
-        .and_then(|l| steps::from_label(l));
-    let invalidated =
-        old_steps.map(|old| first_invalidated(&old, &inputs.steps)).unwrap_or_default();
-    if let Some(image) = &existing {
-        if !force && image.labels.get(SOURCE_HASH_LABEL) == Some(&inputs.source_hash) {
-            let state = ImageState {
-                reference: inputs.request.tag.clone(),
-                id: image.id.clone(),
-                source_hash: Some(inputs.source_hash.clone()),
-            };
-            return Ok(Built { inputs, image: state, skipped: true, invalidated: Vec::new() });
-        }
-    }
-    let command = build_command(&inputs, engine.kind, builder, no_cache);
-    let code = exec::stream(ctx, engine, &command)?;
-    if code != 0 {
-        anyhow::bail!(
-            "`{} build` failed with exit code {code}; its output above says why",
-            engine.program_str()
-        );
-    }
-    let id = if ctx.dry_run {
-        String::from("(dry run)")
-    } else {
-        inspect::image(ctx, engine, &inputs.request.tag)?.map(|i| i.id).unwrap_or_default()
-    };
-    let state = ImageState {
-        reference: inputs.request.tag.clone(),
-        id,
-        source_hash: Some(inputs.source_hash.clone()),
-    };
-    Ok(Built { inputs, image: state, skipped: false, invalidated })
-}
-
-/// The `build` command: labels carry the source hash and step records.
-pub fn build_command(
-    inputs: &BuildInputs,
-    kind: EngineKind,
-    builder: Builder,
-    no_cache: bool,
-) -> EngineCommand {
-    let request = &inputs.request;
-    let mut argv = vec!["build".to_string(), "--file".to_string(), request.dockerfile.to_string()];
-    if kind == EngineKind::Podman {
-        // Podman writes OCI images by default, and the OCI format has no place for
-        // HEALTHCHECK: podman drops it with a warning. The docker format keeps it.
-        argv.extend(["--format".to_string(), "docker".to_string()]);
-    }
-    argv.extend(["--tag".to_string(), request.tag.clone()]);
-    argv.extend(["--label".to_string(), format!("{SOURCE_HASH_LABEL}={}", inputs.source_hash)]);
-    argv.extend([
-        "--label".to_string(),
-        format!("{}={}", steps::STEPS_LABEL, steps::to_label(&inputs.steps)),
-    ]);
-    for (key, value) in &request.build_args {
-        argv.extend(["--build-arg".to_string(), format!("{key}={value}")]);
-    }
-    if let Some(target) = &request.target {
-        argv.extend(["--target".to_string(), target.clone()]);
-    }
-    if no_cache {
-        argv.push("--no-cache".to_string());
-    }
-    argv.push(request.context_dir.to_string());
-    let command = EngineCommand::action(argv);
-    match (kind, builder) {
-        (EngineKind::Podman, _) | (_, Builder::BuildKit) => command,
-        // Say it explicitly: a newer CLI without buildx otherwise refuses to build.
-        (EngineKind::Docker, Builder::Classic) => command.with_env("DOCKER_BUILDKIT", "0"),
-    }
-}
-
-/// The project's image, rebuilt first when missing or stale (run-experiment, shell).
-pub fn ensure_current(ctx: &Context, engine: &Engine, tag: &str) -> Result<ImageState> {
-    let args = Args { tag: tag.to_string(), ..Args::default() };
-    let request = args.request(ctx)?;
-    let started = Instant::now();
-    let built = build_if_needed(ctx, engine, request, false, false)?;
-    if built.skipped {
-        output::detail(
-            ctx,
-            &format!("image {tag} is up to date ({})", short(&built.inputs.source_hash)),
-        );
-    } else {
-        output::note(ctx, &format!("built {tag} in {:.1} s", started.elapsed().as_secs_f64()));
-    }
-    Ok(built.image)
-}
-
-/// The image as it is (`--no-build`): it must exist.
-pub fn existing_image(ctx: &Context, engine: &Engine, tag: &str) -> Result<ImageState> {
-    match inspect::image(ctx, engine, tag)? {
-        Some(image) => Ok(ImageState {
-            reference: tag.to_string(),
-            id: image.id,
-            source_hash: image.labels.get(SOURCE_HASH_LABEL).cloned(),
-        }),
-        None => Err(usage(format!(
-            "image {tag} does not exist locally\n  build it with: cargo xtask docker-build --tag {tag}\n  \
-             (or drop --no-build to build it as needed)"
-        ))),
-    }
-}
-
-/// `--no-build` → the image as it is; otherwise rebuilt when missing or stale.
-pub fn image_for_run(
-    ctx: &Context,
-    engine: &Engine,
-    tag: &str,
-    no_build: bool,
-) -> Result<ImageState> {
-    if no_build {
-        existing_image(ctx, engine, tag)
-    } else {
-        ensure_current(ctx, engine, tag)
-    }
-}
-
-/// The first 12 hex digits, for messages.
-pub fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
 }

@@ -1,19 +1,20 @@
 //! What docker-build prints: the one-line summary or JSON object of a build,
 //! the `--explain` report, and the `--check-pins` / `--update-pins` table (base
 //! digests and the Claude Code pin in one report, one all-or-nothing rewrite).
+//! Renderers only: the inspection, the registry calls and the rewrite of the
+//! Dockerfile happen in `modes.rs` and `mod.rs`, which hand their results here.
 
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use camino::Utf8Path;
 use serde_json::{json, Value};
 
-use super::claude_code;
-use super::pins::{self, PinState};
-use super::steps::{first_invalidated, Cause, Invalidation};
-use super::{builder_for, short, BuildRequest, Built, Format, SOURCE_HASH_LABEL};
+use super::modes::{Explanation, PinsCheck};
+use super::{claude_code, Format};
 use crate::context::Context;
-use crate::engine::{inspect, Engine};
-use crate::error::{usage, Outcome};
+use crate::image::pins::{self, PinState, Rewrite};
+use crate::image::steps::{Cause, Invalidation};
+use crate::image::Built;
 use crate::output;
 
 fn invalidation_json(invalidation: Option<&Invalidation>) -> Value {
@@ -49,7 +50,10 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
             .inputs
             .bases
             .iter()
-            .map(|b| json!({"from": pins::name_tag(&b.image), "digest": b.image.sha256().map(|d| format!("sha256:{d}")), "line": b.from_line}))
+            .map(|b| {
+                let digest = b.image.sha256().map(|d| format!("sha256:{d}"));
+                json!({"from": pins::name_tag(&b.image), "digest": digest, "line": b.from_line})
+            })
             .collect();
         let object = json!({
             "image": built.image.reference, "image_id": built.image.id,
@@ -61,7 +65,7 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
         output::result_line(&object.to_string());
         return;
     }
-    let hash = short(&built.inputs.source_hash);
+    let hash = output::short_digest(&built.inputs.source_hash);
     if built.skipped {
         output::result_line(&format!(
             "{} is up to date (source hash {hash})",
@@ -73,96 +77,62 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
             &format!(
                 "built {} ({}) in {:.1} s, source hash {hash}",
                 built.image.reference,
-                short_id(&built.image.id),
+                output::short_digest(&built.image.id),
                 elapsed.as_secs_f64()
             ),
         );
     }
 }
 
-fn short_id(id: &str) -> &str {
-    let id = id.strip_prefix("sha256:").unwrap_or(id);
-    &id[..id.len().min(12)]
-}
-
-/// `--explain`: compare the fresh step records with the image's.
-pub fn explain(
-    ctx: &Context,
-    engine: &Engine,
-    request: BuildRequest,
-    format: Format,
-) -> Result<Outcome> {
-    let inputs = super::gather_inputs(ctx, request, builder_for(ctx, engine))?;
-    let tag = inputs.request.tag.clone();
-    let image = inspect::image(ctx, engine, &tag)?;
-    let old = image
-        .as_ref()
-        .and_then(|i| i.labels.get(super::steps::STEPS_LABEL))
-        .and_then(|l| super::steps::from_label(l));
-    let up_to_date =
-        image.as_ref().and_then(|i| i.labels.get(SOURCE_HASH_LABEL)) == Some(&inputs.source_hash);
-    let invalidated = old.as_ref().map(|old| first_invalidated(old, &inputs.steps));
+/// `--explain`: the fresh step records compared with the image's.
+pub fn explain(explanation: &Explanation, format: Format) {
+    let Explanation { inputs, exists, up_to_date, invalidated } = explanation;
+    let (up_to_date, tag) = (*up_to_date, &inputs.request.tag);
     if format == Format::Json {
         let stages: Vec<Value> =
             invalidated.iter().flatten().map(|i| invalidation_json(Some(i))).collect();
         output::result_line(
-            &json!({"image": tag, "exists": image.is_some(), "up_to_date": up_to_date,
+            &json!({"image": tag, "exists": exists, "up_to_date": up_to_date,
                     "source_hash": inputs.source_hash, "invalidated": stages})
             .to_string(),
         );
-        return Ok(Outcome::Success);
+        return;
     }
-    match (&image, invalidated) {
-        (None, _) => output::result_line(&format!("{tag} does not exist: every step will be built")),
-        (Some(_), None) => output::result_line(&format!("{tag} has no step records (not built by this tool): every step will be built")),
-        (Some(_), Some(list)) if list.is_empty() && up_to_date => {
-            output::result_line(&format!("{tag} is up to date: nothing to rebuild"))
+    let line = match (exists, invalidated) {
+        (false, _) => format!("{tag} does not exist: every step will be built"),
+        (true, None) => format!("{tag} {NO_RECORDS}"),
+        (true, Some(list)) if list.is_empty() && up_to_date => {
+            format!("{tag} is up to date: nothing to rebuild")
         }
-        (Some(_), Some(list)) if list.is_empty() => output::result_line(&format!(
-            "{tag}: no step changed, but the source hash differs (a context file no COPY reads changed); every layer stays cached"
-        )),
-        (Some(_), Some(list)) => {
-            for i in &list {
-                let stage = inputs.parsed.stages.get(i.stage).and_then(|s| s.name.clone()).unwrap_or_else(|| i.stage.to_string());
+        (true, Some(list)) if list.is_empty() => format!("{tag}: {NO_STEP_CHANGED}"),
+        (true, Some(list)) => {
+            for i in list {
+                let stage = inputs.parsed.stages.get(i.stage).and_then(|s| s.name.clone());
+                let stage = stage.unwrap_or_else(|| i.stage.to_string());
+                let (kept, cause) = (i.step - 1, cause_text(&i.cause));
                 output::result_line(&format!(
-                    "stage {stage}: steps 1-{} stay cached; step {} (line {}: {}) is the first rebuilt: {}",
-                    i.step - 1, i.step, i.line, i.text, cause_text(&i.cause)
+                    "stage {stage}: steps 1-{kept} stay cached; \
+                     step {} (line {}: {}) is the first rebuilt: {cause}",
+                    i.step, i.line, i.text
                 ));
             }
+            return;
         }
-    }
-    Ok(Outcome::Success)
+    };
+    output::result_line(&line);
 }
 
-/// How `--check-pins` / `--update-pins` run.
-#[derive(Clone, Debug)]
-pub struct PinsMode {
-    pub update: bool,
-    pub timeout: Duration,
-    /// Where Claude Code's package document is read.
-    pub npm_registry: String,
-}
+const NO_RECORDS: &str = "has no step records (not built by this tool): every step will be built";
+const NO_STEP_CHANGED: &str = "no step changed, but the source hash differs \
+    (a context file no COPY reads changed); every layer stays cached";
 
-/// `--check-pins` and `--update-pins`: base digests and the Claude Code pin.
-pub fn pins_mode(
-    ctx: &Context,
-    request: &BuildRequest,
-    mode: &PinsMode,
-    format: Format,
-) -> Result<Outcome> {
-    let file = &request.dockerfile;
-    let source = std::fs::read_to_string(file)
-        .map_err(|e| usage(format!("cannot read the Dockerfile {file}: {e}")))?;
-    let parsed = crate::dockerfile::parse(&source);
-    let bases = pins::external_bases(file, &parsed, &request.build_args)?;
-    let cli_pin = claude_code::find(file, &parsed, &request.build_args)?;
-    let reports = pins::check(&bases, mode.timeout);
-    let cli = cli_pin.map(|pin| claude_code::check(&pin, &mode.npm_registry, mode.timeout));
-    if mode.update {
-        return update_pins(ctx, file, &source, &reports, cli.as_ref());
-    }
+/// One row of the `--check-pins` table: line, pinned thing, state, detail.
+pub type PinRow = (usize, String, &'static str, String);
+
+/// The rows of the `--check-pins` table (pure).
+pub fn pin_rows(check: &PinsCheck) -> Vec<PinRow> {
     let mut rows = Vec::new();
-    for report in &reports {
+    for report in &check.reports {
         let (state, detail) = match &report.state {
             PinState::Current => ("current", String::new()),
             PinState::Stale { current } => ("stale", format!("tag now points to {current}")),
@@ -171,11 +141,16 @@ pub fn pins_mode(
         };
         rows.push((report.base.defined_line, pins::name_tag(&report.base.image), state, detail));
     }
-    if let Some(cli) = &cli {
+    if let Some(cli) = &check.cli {
         let (state, detail) = claude_code::describe(&cli.state);
         let name = format!("{}@{}", claude_code::PACKAGE, cli.pin.version);
         rows.push((cli.pin.version_line, name, state, detail));
     }
+    rows
+}
+
+/// Prints the `--check-pins` table.
+pub fn pins_table(file: &Utf8Path, rows: &[PinRow], format: Format) {
     if format == Format::Json {
         let rows: Vec<Value> = rows
             .iter()
@@ -185,40 +160,22 @@ pub fn pins_mode(
             .collect();
         output::result_line(&Value::Array(rows).to_string());
     } else {
-        for (line, image, state, detail) in &rows {
+        for (line, image, state, detail) in rows {
             output::result_line(&format!("{file}:{line}: {state:<11} {image} {detail}"));
         }
     }
-    if rows.iter().any(|row| row.2 == "unreachable") {
-        return Err(usage("a registry did not answer; the report above says which\n  check the network, or pass --registry-timeout SECONDS"));
-    }
-    let current = rows.iter().all(|row| row.2 == "current");
-    Ok(if current { Outcome::Success } else { Outcome::Failure })
 }
 
-/// Rewrites every stale pin in one write, or changes nothing.
-fn update_pins(
-    ctx: &Context,
-    file: &camino::Utf8Path,
-    source: &str,
-    reports: &[pins::PinReport],
-    cli: Option<&claude_code::CliReport>,
-) -> Result<Outcome> {
-    let mut rewrite = pins::rewrite(source, reports)?;
-    if let Some(cli) = cli {
-        let (text, edits, note) = claude_code::rewrite(&rewrite.text, cli)?;
-        rewrite.text = text;
-        rewrite.edits.extend(edits);
-        rewrite.notes.extend(note);
-    }
+/// `--update-pins`, before the file is written: each edit as a two-line diff.
+pub fn pin_edits(file: &Utf8Path, rewrite: &Rewrite) {
     for (line, before, after) in &rewrite.edits {
         output::result_line(&format!("{file}:{line}\n- {before}\n+ {after}"));
     }
+}
+
+/// `--update-pins`, once the file is written (or nothing was to change).
+pub fn pins_updated(ctx: &Context, file: &Utf8Path, rewrite: &Rewrite) {
     if !rewrite.edits.is_empty() {
-        let temporary = file.with_extension("xtask-tmp");
-        std::fs::write(&temporary, &rewrite.text)
-            .with_context(|| format!("cannot write {temporary}"))?;
-        std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {file}"))?;
         output::success(ctx, &format!("updated {} pin(s) in {file}", rewrite.edits.len()));
     }
     for note in &rewrite.notes {
@@ -227,5 +184,4 @@ fn update_pins(
     if rewrite.edits.is_empty() && rewrite.notes.is_empty() {
         output::result_line("every pin is current: nothing to change");
     }
-    Ok(if rewrite.notes.is_empty() { Outcome::Success } else { Outcome::Failure })
 }

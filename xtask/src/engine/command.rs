@@ -4,6 +4,12 @@
 
 use crate::output::render_argv;
 
+/// `flag value` appended to an argv: the one helper plans build argvs with.
+pub fn push_pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
+    argv.push(flag.to_string());
+    argv.push(value.into());
+}
+
 /// Whether a command changes anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {

@@ -101,6 +101,21 @@ pub fn output(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result
     })
 }
 
+/// Runs a command and returns its stdout; a non-zero status is the error
+/// `cannot {what}: {its stderr}`.
+pub fn checked(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+    what: &str,
+) -> Result<String> {
+    let out = output(ctx, engine, command)?;
+    if !out.status.success() {
+        return Err(anyhow!("cannot {what}: {}", out.stderr.trim()));
+    }
+    Ok(out.stdout)
+}
+
 /// Runs a helper program other than the engine (a linter the task can use when it is
 /// installed) and captures its output. It only reads, so it runs under `--dry-run` too,
 /// echoed like a query with `-v`.
@@ -137,12 +152,43 @@ pub fn output_bytes(
     Ok((out.status, out.stdout, String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
+/// What `supervised` tells its `on_spawn` callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Launched {
+    /// The engine process runs.
+    Running,
+    /// An action under `--dry-run`: printed, not run, so there is nothing to wait for.
+    Printed,
+}
+
+/// Whether a command ran, and how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ran {
+    Exited(i32),
+    /// An action under `--dry-run`: printed, not run.
+    Printed,
+}
+
+impl Ran {
+    /// Ran and exited 0, or was only printed.
+    pub fn succeeded(self) -> bool {
+        matches!(self, Ran::Exited(0) | Ran::Printed)
+    }
+
+    /// The exit code, 0 when it was only printed.
+    pub fn code(self) -> i32 {
+        match self {
+            Ran::Exited(code) => code,
+            Ran::Printed => 0,
+        }
+    }
+}
+
 /// Runs a command with its output streamed to the user's stderr (its stdout
-/// too: our stdout carries only results) and returns its exit code (0 under
-/// `--dry-run` for an action).
-pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<i32> {
+/// too: our stdout carries only results).
+pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<Ran> {
     if !announce(ctx, engine, command) {
-        return Ok(0);
+        return Ok(Ran::Printed);
     }
     let sh = shell()?;
     let mut process = std::process::Command::from(to_xshell(&sh, engine, command));
@@ -154,7 +200,51 @@ pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result
     process.stdin(std::process::Stdio::null());
     process.stdout(stderr_as_stdio()?);
     let status = process.status().map_err(|e| spawn_error(engine, command, e))?;
-    Ok(exit_code(status))
+    Ok(Ran::Exited(exit_code(status)))
+}
+
+/// Runs a command and hands each line of its stdout and stderr to `on_line`
+/// as it comes (the two interleaved in arrival order). For builders, whose
+/// output is turned into a short progress display.
+pub fn lines(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<Ran> {
+    use std::io::BufRead as _;
+    if !announce(ctx, engine, command) {
+        return Ok(Ran::Printed);
+    }
+    if command.stdin.is_some() {
+        return Err(anyhow!("internal: line-read commands cannot take stdin bytes"));
+    }
+    let sh = shell()?;
+    let mut process = std::process::Command::from(to_xshell(&sh, engine, command));
+    process.stdin(std::process::Stdio::null());
+    process.stdout(std::process::Stdio::piped());
+    process.stderr(std::process::Stdio::piped());
+    let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
+    let (sender, receiver) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().context("internal: no stdout pipe")?;
+    let stderr = child.stderr.take().context("internal: no stderr pipe")?;
+    let readers: Vec<Box<dyn std::io::Read + Send>> = vec![Box::new(stdout), Box::new(stderr)];
+    for reader in readers {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(reader).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(sender);
+    for line in receiver {
+        on_line(&line);
+    }
+    let status = child.wait().map_err(|e| spawn_error(engine, command, e))?;
+    Ok(Ran::Exited(exit_code(status)))
 }
 
 fn stderr_as_stdio() -> Result<std::process::Stdio> {
@@ -230,6 +320,22 @@ impl Signal {
             Signal::Terminate => 143,
         }
     }
+
+    /// What the task was, in messages: `interrupted` or `terminated`.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "interrupted",
+            Signal::Terminate => "terminated",
+        }
+    }
+
+    /// `SIGINT` or `SIGTERM` (SIGHUP is reported as SIGTERM: it ends the task the same way).
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
 }
 
 /// SIGINT/SIGTERM/SIGHUP turned into a flag the task polls, so that it can stop
@@ -260,6 +366,19 @@ impl SignalWatch {
             _ => Some(Signal::Terminate),
         }
     }
+
+    /// Sleeps for `duration`, waking within 50 ms of a signal; returns the
+    /// signal received by then, if any.
+    pub fn sleep(&self, duration: Duration) -> Option<Signal> {
+        let until = std::time::Instant::now() + duration;
+        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+            if left.is_zero() || self.received().is_some() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+        self.received()
+    }
 }
 
 /// Runs a long command (attached to the terminal when `interactive`) while
@@ -273,11 +392,11 @@ pub fn supervised(
     command: &EngineCommand,
     interactive: bool,
     watch: &SignalWatch,
-    on_spawn: &mut dyn FnMut(),
+    on_spawn: &mut dyn FnMut(Launched),
     on_signal: &mut dyn FnMut(Signal),
 ) -> Result<(i32, Option<Signal>)> {
     if !announce(ctx, engine, command) {
-        on_spawn();
+        on_spawn(Launched::Printed);
         return Ok((0, None));
     }
     let sh = shell()?;
@@ -286,7 +405,7 @@ pub fn supervised(
         process.stdin(std::process::Stdio::null());
     }
     let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
-    on_spawn();
+    on_spawn(Launched::Running);
     // A waiter thread lets the loop wake the moment the child ends, while still
     // checking for signals every few milliseconds.
     let (sender, receiver) = mpsc::channel();

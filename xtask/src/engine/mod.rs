@@ -5,11 +5,12 @@
 mod command;
 pub mod exec;
 pub mod inspect;
+pub mod types;
 
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
-pub use command::{Effect, EngineCommand};
+pub use command::{push_pair, Effect, EngineCommand};
 
 use crate::context::{Context, Env};
 use crate::error::usage;
@@ -133,17 +134,6 @@ impl Engine {
         self.program.as_str()
     }
 
-    /// Checks that the daemon answers; on failure says which of the known causes
-    /// it is (socket missing, permission denied, not running) and what to do.
-    pub fn check_daemon(&self, ctx: &Context) -> Result<()> {
-        let version = EngineCommand::query(["version", "--format", "{{.Server.Version}}"]);
-        let output = exec::output(ctx, self, &version)?;
-        if output.status.success() && !output.stdout.trim().is_empty() {
-            return Ok(());
-        }
-        Err(self.diagnose_unreachable(&ctx.env, &output.stderr))
-    }
-
     /// Turns an engine client's complaint into an actionable error.
     pub fn diagnose_unreachable(&self, env: &Env, stderr: &str) -> anyhow::Error {
         usage(diagnose(self.kind, env, stderr))
@@ -194,7 +184,8 @@ fn diagnose(kind: EngineKind, env: &Env, stderr: &str) -> String {
     let name = kind.display_name();
     let start_hint = match kind {
         EngineKind::Docker => {
-            "  start it: systemctl start docker (or, without systemd: dockerd > /var/log/dockerd.log 2>&1 &)"
+            "  start it: systemctl start docker \
+             (or, without systemd: dockerd > /var/log/dockerd.log 2>&1 &)"
         }
         EngineKind::Podman => "  podman needs no daemon; check `podman info` for the cause below",
     };

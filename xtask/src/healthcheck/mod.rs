@@ -20,7 +20,6 @@ use camino::Utf8PathBuf;
 use clap::builder::NonEmptyStringValueParser;
 
 use crate::context::Context;
-use crate::engine::exec::Signal;
 use crate::engine::Engine;
 use crate::error::{exit_code_for, usage, Outcome, EXIT_USAGE};
 use crate::output;
@@ -170,10 +169,7 @@ fn verdict_error(status: Status, timeout: Duration) -> Option<String> {
              its own timeout each time",
             plan::human_duration(timeout)
         )),
-        Status::Interrupted(signal) => Some(format!(
-            "interrupted by {}",
-            if signal == Signal::Interrupt { "SIGINT" } else { "SIGTERM" }
-        )),
+        Status::Interrupted(signal) => Some(format!("interrupted by {}", signal.name())),
         _ => None,
     }
 }

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::container::{OWNER_LABEL, ROLE_LABEL};
+use crate::container::{Role, OWNER_LABEL};
 use crate::engine::inspect::{HealthTiming, ImageInfo};
 use crate::engine::EngineKind;
 use crate::error::usage;
@@ -40,7 +40,7 @@ use crate::error::usage;
 /// The image checked when neither `--image` nor `--container` is given.
 pub const DEFAULT_IMAGE: &str = "scylla-runner:latest";
 /// The role label value of the containers this task starts.
-pub const ROLE: &str = "healthcheck";
+pub const ROLE: &str = Role::Healthcheck.name();
 /// The entrypoint of `scylla-runner`, known to run its arguments.
 pub const SCYLLA_ENTRYPOINT: &str = "/usr/local/bin/scylla-entrypoint";
 /// How often the probe runs during the check.
@@ -158,7 +158,7 @@ impl HealthPlan {
     pub fn argv(&self) -> Vec<String> {
         let mut args =
             words(&["run", "--detach", "--rm", "--init", "--name", &self.container_name]);
-        args.extend(words(&["--label", &format!("{ROLE_LABEL}={ROLE}")]));
+        args.extend(words(&["--label", &Role::Healthcheck.label()]));
         args.extend(words(&["--label", &format!("{OWNER_LABEL}={}", self.owner)]));
         if let Some(test) = &self.restated_probe {
             let json = serde_json::to_string(test).unwrap_or_default();

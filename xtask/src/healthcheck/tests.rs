@@ -4,6 +4,7 @@
 use clap::{CommandFactory, Parser};
 
 use super::*;
+use crate::engine::exec::Signal;
 
 #[derive(Parser, Debug)]
 struct Cli {

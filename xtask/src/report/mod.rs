@@ -172,6 +172,9 @@ pub fn execute(plan: &ReportPlan) -> Result<Vec<Utf8PathBuf>> {
 /// path on stderr. A report that cannot be written is a warning: the
 /// experiment's own exit code stands.
 pub fn after_experiment(ctx: &Context, started: SystemTime, experiment_args: &[String]) {
+    if ctx.dry_run {
+        return;
+    }
     let results_dir = ctx.path("results");
     // File times may be coarser than the clock; a second of slack.
     let since = started.checked_sub(Duration::from_secs(1)).unwrap_or(started);

@@ -8,12 +8,11 @@
 //! before exiting 130 / 143. A Claude credentials file refreshed in the
 //! container is written back on every one of these paths (`container::refresh`).
 
-pub mod auth;
 pub(crate) mod plan;
 pub mod swarm;
 
 use anyhow::Result;
-pub use plan::{RunPlan, RunRequest};
+pub use plan::{Launch, RunPlan, RunRequest};
 
 use crate::container::guard::{self, ContainerGuard};
 use crate::container::options::ContainerOptions;
@@ -21,11 +20,12 @@ use crate::container::refresh::Keeper;
 use crate::container::secrets::{CredentialsStatus, SecretBundle, CREDENTIALS_FILE};
 use crate::container::{deliver_secrets, wait_until_running};
 use crate::context::Context;
-use crate::engine::exec::{self, Signal, SignalWatch};
+use crate::engine::exec::{self, Launched, Signal, SignalWatch};
 use crate::engine::{Engine, EngineCommand};
 use crate::error::{usage, Outcome};
-use crate::{docker_build, output};
-pub use auth::{warn_about_credentials, Purpose};
+use crate::{image, output};
+// Swarm reaches these through its parent module.
+pub use crate::container::auth::{self, warn_about_credentials, Purpose};
 
 /// Run one experiment in a fresh scylla-runner container.
 #[derive(clap::Args, Debug)]
@@ -59,89 +59,89 @@ pub struct Args {
 impl Args {
     pub fn run(self, ctx: &Context) -> Result<Outcome> {
         if self.swarm.swarm {
-            let started = std::time::SystemTime::now();
-            let outcome = swarm::run(ctx, &self)?;
-            report_after(ctx, &self, started);
-            return Ok(outcome);
+            return swarm::run(ctx, &self);
         }
         // Flags first: a bad value is reported before any engine is looked for.
         let request = RunRequest::from_args(&self, ctx)?;
         let engine = Engine::from_context(ctx)?;
         let watch = SignalWatch::install()?;
         guard::sweep_leftovers(ctx, &engine, plan::ROLE)?;
-        let image = docker_build::image_for_run(
-            ctx,
-            &engine,
-            &self.container.image,
-            self.container.no_build,
-        )?;
+        let image =
+            image::image_for_run(ctx, &engine, &self.container.image, self.container.no_build)?;
         if let Some(signal) = watch.received() {
             return Ok(Outcome::Code(signal.exit_code()));
         }
-        let plan = RunPlan::new(&request, &engine, &image);
-        let started = std::time::SystemTime::now();
-        let outcome = execute(ctx, &engine, &plan, &watch)?;
-        report_after(ctx, &self, started);
-        Ok(outcome)
+        let secrets = collect_secrets(ctx, &request)?;
+        let plan = RunPlan::new(&request, &engine, &image)
+            .with_secrets(!secrets.bundle.is_empty(), secrets.hand_back.is_some());
+        execute(ctx, &engine, &plan, &secrets, &watch)
+    }
+
+    /// The runner's arguments with `--experiment-id` given before `--` too: what
+    /// the report written after the run reads the experiment's id from.
+    pub fn runner_args_with_id(&self) -> Vec<String> {
+        let mut experiment_args = self.experiment_args.clone();
+        if let Some(id) = &self.experiment_id {
+            experiment_args.extend(["--experiment-id".to_string(), id.clone()]);
+        }
+        experiment_args
     }
 }
 
-/// Once the experiment has run: its report, and the report's path on stderr.
-fn report_after(ctx: &Context, args: &Args, started: std::time::SystemTime) {
-    if ctx.dry_run {
-        return;
-    }
-    let mut experiment_args = args.experiment_args.clone();
-    if let Some(id) = &args.experiment_id {
-        experiment_args.extend(["--experiment-id".to_string(), id.clone()]);
-    }
-    crate::report::after_experiment(ctx, started, &experiment_args);
+/// The secrets of a run, and what to tell the user about them.
+struct Secrets {
+    bundle: SecretBundle,
+    status: CredentialsStatus,
+    /// Secret files that could not be read: what was asked for, and why not.
+    unusable_files: Vec<(String, String)>,
+    /// The credentials file to write back when the CLI refreshes it in the container.
+    hand_back: Option<(camino::Utf8PathBuf, Vec<u8>)>,
 }
 
-/// Secret files that could not be read: what was asked for, and why not.
-type UnusableFiles = Vec<(String, String)>;
-
-/// The secrets of `plan`, and what to tell the user about what cannot be used.
-fn collect_secrets(
-    ctx: &Context,
-    plan: &RunPlan,
-) -> Result<(SecretBundle, CredentialsStatus, UnusableFiles)> {
+fn collect_secrets(ctx: &Context, request: &RunRequest) -> Result<Secrets> {
     let (mut bundle, status) = SecretBundle::collect(
         &ctx.env,
-        &plan.forwarding.secret_names,
-        plan.credentials.as_deref(),
+        &request.forwarding.secret_names,
+        request.credentials.as_deref(),
     )?;
-    let unusable_files = bundle.add_files(&plan.forwarding.secret_files);
-    Ok((bundle, status, unusable_files))
+    let unusable_files = bundle.add_files(&request.forwarding.secret_files);
+    let hand_back = match (&status, bundle.file(CREDENTIALS_FILE)) {
+        (CredentialsStatus::Found(path), Some(bytes)) => Some((path.clone(), bytes.to_vec())),
+        _ => None,
+    };
+    Ok(Secrets { bundle, status, unusable_files, hand_back })
 }
 
-/// Creates the container, delivers its secrets, runs it attached and cleans up.
-pub fn execute(
+/// Launches the container as planned, delivers its secrets, runs it attached
+/// and cleans up.
+fn execute(
     ctx: &Context,
     engine: &Engine,
     plan: &RunPlan,
+    secrets: &Secrets,
     watch: &SignalWatch,
 ) -> Result<Outcome> {
-    let (bundle, status, unusable_files) = collect_secrets(ctx, plan)?;
     std::fs::create_dir_all(plan.results_dir.as_std_path())
         .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
 
     let mut container = ContainerGuard::new(ctx, engine, &plan.spec.name);
     let name = plan.spec.name.as_str();
-    // A credentials file is handed back when the CLI refreshed it in the container.
-    let hand_back = match (&status, bundle.file(CREDENTIALS_FILE)) {
-        (CredentialsStatus::Found(path), Some(bytes)) => Some((path.clone(), bytes.to_vec())),
-        _ => None,
+    let launch = match &plan.launch {
+        Launch::Run(run) => run,
+        Launch::CreateDeliverStart { create, start, .. } => {
+            let created = exec::output(ctx, engine, create)?;
+            if !created.status.success() {
+                return Err(create_failed(plan, &created.stderr));
+            }
+            start
+        }
     };
-    let launch = launch_command(ctx, engine, plan, &bundle, hand_back.is_some())?;
-    // Secrets go into the tmpfs, which exists only once the container runs;
-    // the entrypoint waits for them before it starts the experiment.
     let mut delivery: Option<Result<Option<Keeper>>> = None;
-    let mut on_spawn = || {
-        if bundle.is_empty() {
+    let mut on_spawn = |launched: Launched| {
+        if let Launch::Run(_) = plan.launch {
             return;
         }
-        let delivered = deliver_after_start(ctx, engine, plan, &bundle, hand_back.clone(), watch);
+        let delivered = deliver_after_start(ctx, engine, plan, secrets, launched, watch);
         if delivered.is_err() {
             stop_container(ctx, engine, name, None);
         }
@@ -151,7 +151,7 @@ pub fn execute(
     let supervised = exec::supervised(
         ctx,
         engine,
-        &launch,
+        launch,
         plan.spec.interactive,
         watch,
         &mut on_spawn,
@@ -169,9 +169,9 @@ pub fn execute(
     // After the experiment's own output, so that a usage error of the runner's
     // arguments is the first thing on the screen (the runner itself says at
     // its start which agent runs and why).
-    auth::warn_about_files(ctx, &unusable_files);
+    auth::warn_about_files(ctx, &secrets.unusable_files);
     let purpose = Purpose::Experiment { agent: plan.requested_agent.as_deref() };
-    warn_about_credentials(ctx, &status, &bundle, &plan.forwarding, purpose);
+    warn_about_credentials(ctx, &secrets.status, &secrets.bundle, &plan.forwarding, purpose);
     match signal {
         Some(signal) => {
             container.remove_now();
@@ -185,41 +185,24 @@ pub fn execute(
     }
 }
 
-/// With nothing to deliver, `run` (one engine process creates and runs the
-/// same container); otherwise `create` now, and `start --attach` to supervise.
-fn launch_command(
-    ctx: &Context,
-    engine: &Engine,
-    plan: &RunPlan,
-    bundle: &SecretBundle,
-    hand_back: bool,
-) -> Result<EngineCommand> {
-    if bundle.is_empty() {
-        return Ok(EngineCommand::action(plan.spec.run_argv()));
-    }
-    let spec = plan.delivery_spec(hand_back);
-    let created = exec::output(ctx, engine, &EngineCommand::action(spec.create_argv()))?;
-    if !created.status.success() {
-        return Err(create_failed(plan, &created.stderr));
-    }
-    Ok(EngineCommand::action(plan.start_argv()))
-}
-
-/// Waits for the started container, delivers the bundle, and starts the
-/// credentials keeper when there is a file to hand back.
+/// Waits for the started container (not when the start was only printed),
+/// delivers the bundle, and starts the credentials keeper when there is a
+/// file to hand back.
 fn deliver_after_start(
     ctx: &Context,
     engine: &Engine,
     plan: &RunPlan,
-    bundle: &SecretBundle,
-    hand_back: Option<(camino::Utf8PathBuf, Vec<u8>)>,
+    secrets: &Secrets,
+    launched: Launched,
     watch: &SignalWatch,
 ) -> Result<Option<Keeper>> {
     let name = &plan.spec.name;
-    if !wait_until_running(ctx, engine, name, watch) {
+    if launched == Launched::Running && !wait_until_running(ctx, engine, name, watch) {
         // It ended at once or a signal came: the supervised start reports that.
         return Ok(None);
     }
+    let hand_back = secrets.hand_back.clone();
+    let bundle = &secrets.bundle;
     if let Err(error) =
         deliver_secrets(ctx, engine, name, &plan.spec.user, bundle, hand_back.is_some())
     {
@@ -241,8 +224,7 @@ fn deliver_after_start(
 
 fn stop_container(ctx: &Context, engine: &Engine, name: &str, signal: Option<Signal>) {
     if let Some(signal) = signal {
-        let what = if signal == Signal::Interrupt { "interrupted" } else { "terminated" };
-        output::warn(ctx, &format!("{what}: stopping container {name}"));
+        output::warn(ctx, &format!("{}: stopping container {name}", signal.past_tense()));
     }
     // SIGTERM to the init, which forwards it to the experiment; SIGKILL after 3 s.
     let stop = EngineCommand::action(["stop", "--time", "3", name]);

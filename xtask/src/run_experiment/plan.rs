@@ -8,14 +8,14 @@ use super::swarm::passthrough;
 use super::Args;
 use crate::container::forward::Forwarding;
 use crate::container::options::host_cpu_count;
-use crate::container::{host, ContainerSpec, Limits, UserMapping, OWNER_LABEL, ROLE_LABEL};
+use crate::container::{host, identity_env, labels, ContainerSpec, Limits, Role, UserMapping};
 use crate::context::Context;
-use crate::docker_build::ImageState;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineCommand};
 use crate::error::usage;
+use crate::image::ImageState;
 
 /// The role label value of experiment containers.
-pub const ROLE: &str = "run-experiment";
+pub const ROLE: &str = Role::RunExperiment.name();
 /// The in-container entry point.
 pub const ENTRY_SCRIPT: &str = "scripts/run_e2e_experiment.py";
 
@@ -99,6 +99,19 @@ pub struct RunPlan {
     pub results_dir: Utf8PathBuf,
     /// The experiment's own `--agent`, when given (for accurate warnings).
     pub requested_agent: Option<String>,
+    pub launch: Launch,
+}
+
+/// How the container is launched, decided once the secrets are known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Launch {
+    /// Nothing to deliver: `run`, one engine process creates and runs the container.
+    Run(EngineCommand),
+    /// Secrets go into the tmpfs, which exists only once the container runs:
+    /// `create` now, `start --attach` to supervise, and the delivery once it runs
+    /// (the entrypoint waits for it). `hand_back`: a credentials file to collect
+    /// again at the end.
+    CreateDeliverStart { create: EngineCommand, start: EngineCommand, hand_back: bool },
 }
 
 /// The value of the last `--agent X` / `--agent=X` among the experiment's args.
@@ -122,10 +135,7 @@ impl RunPlan {
         let spec = ContainerSpec {
             name: request.container_name.clone(),
             image: image.reference.clone(),
-            labels: vec![
-                (ROLE_LABEL.to_string(), ROLE.to_string()),
-                (OWNER_LABEL.to_string(), request.owner_tag.clone()),
-            ],
+            labels: labels(Role::RunExperiment, &request.owner_tag),
             user: UserMapping::for_engine(engine.kind, request.uid, request.gid),
             project_dir: request.project_dir.clone(),
             tty: request.tty,
@@ -133,25 +143,36 @@ impl RunPlan {
             auto_remove: true,
             limits: request.limits.clone(),
             cache_volumes: request.cache_volumes,
-            plain_env: [
-                ("SCYLLA_IMAGE_ID".to_string(), image.id.clone()),
-                ("SCYLLA_SOURCE_HASH".to_string(), image.source_hash.clone().unwrap_or_default()),
-                ("SCYLLA_CONTAINER_NAME".to_string(), request.container_name.clone()),
-            ]
-            .into_iter()
-            .chain(request.forwarding.plain.iter().cloned())
-            .collect(),
+            plain_env: identity_env(image, &request.container_name)
+                .into_iter()
+                .chain(request.forwarding.plain.iter().cloned())
+                .collect(),
             network: request.network.clone(),
             engine: engine.kind,
             command,
         };
+        let spec_run_argv = spec.run_argv();
         RunPlan {
             spec,
             forwarding: request.forwarding.clone(),
             credentials: request.credentials.clone(),
             results_dir: request.project_dir.join("results"),
             requested_agent: requested_agent(&request.experiment_args),
+            launch: Launch::Run(EngineCommand::action(spec_run_argv)),
         }
+    }
+
+    /// The plan for a run with secrets to deliver (`deliver`), and with a
+    /// credentials file to hand back (`hand_back`).
+    pub fn with_secrets(mut self, deliver: bool, hand_back: bool) -> RunPlan {
+        if deliver {
+            self.launch = Launch::CreateDeliverStart {
+                create: EngineCommand::action(self.delivery_spec(hand_back).create_argv()),
+                start: self.start_command(),
+                hand_back,
+            };
+        }
+        self
     }
 
     /// The spec for a run with secrets to deliver after the start: the
@@ -167,13 +188,13 @@ impl RunPlan {
     }
 
     /// `start --attach [--interactive] NAME`: the exit code is the container's.
-    pub fn start_argv(&self) -> Vec<String> {
+    pub fn start_command(&self) -> EngineCommand {
         let mut argv = vec!["start".to_string(), "--attach".to_string()];
         if self.spec.interactive {
             argv.push("--interactive".to_string());
         }
         argv.push(self.spec.name.clone());
-        argv
+        EngineCommand::action(argv)
     }
 }
 
@@ -221,7 +242,7 @@ mod tests {
         assert_eq!(tail, ["scylla-runner:latest", "python", ENTRY_SCRIPT, "--tiers", "T0"]);
         assert!(argv.contains(&"SCYLLA_IMAGE_ID=sha256:i".to_string()));
         assert!(argv.contains(&"--rm".to_string()));
-        assert_eq!(plan.start_argv(), ["start", "--attach", "scylla-run-1-abcd"]);
+        assert_eq!(plan.start_command().args, ["start", "--attach", "scylla-run-1-abcd"]);
         assert_eq!(plan.results_dir, "/p/results");
     }
 
@@ -289,11 +310,28 @@ mod tests {
     }
 
     #[test]
+    fn the_launch_is_run_without_secrets_and_create_then_start_with_them() {
+        let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
+        let plan = RunPlan::new(&request(), &engine, &image());
+        assert_eq!(plan.launch, Launch::Run(EngineCommand::action(plan.spec.run_argv())));
+        let Launch::CreateDeliverStart { create, start, hand_back } =
+            plan.clone().with_secrets(true, true).launch
+        else {
+            panic!("secrets to deliver need create, deliver, start");
+        };
+        assert_eq!(create.args, plan.delivery_spec(true).create_argv());
+        assert_eq!(start.args, ["start", "--attach", "scylla-run-1-abcd"]);
+        assert!(hand_back);
+        assert_eq!(plan.clone().with_secrets(false, false), plan);
+    }
+
+    #[test]
     fn tty_runs_are_interactive_at_start_too() {
         let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
         let mut req = request();
         req.tty = true;
         let plan = RunPlan::new(&req, &engine, &image());
-        assert_eq!(plan.start_argv(), ["start", "--attach", "--interactive", "scylla-run-1-abcd"]);
+        let start = plan.start_command();
+        assert_eq!(start.args, ["start", "--attach", "--interactive", "scylla-run-1-abcd"]);
     }
 }

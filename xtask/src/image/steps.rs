@@ -2,13 +2,14 @@
 //! (its text, plus the effective value for `ARG` and the resolved base for
 //! `FROM`); each `COPY`/`ADD` from the context also gets the hash of the files
 //! it consumes and, for up to [`MAX_FILES_RECORDED`] files, a short hash per file.
-//! The records are stored in one JSON image label; `--explain` compares the
-//! records of the image with fresh ones and names, per stage, the first step
-//! the engine will have to rebuild and the files that invalidate it.
+//! The records are stored in one JSON image label ([`LabelStep`], compact: one-letter
+//! names, empty fields left out, 12-digit keys); `--explain` compares the records of
+//! the image, wherever it was built, with fresh ones and names, per stage, the first
+//! step the engine will have to rebuild and the files that invalidate it.
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::dockerfile::{Base, Dockerfile};
@@ -41,13 +42,23 @@ pub struct CopyInputs {
     pub files: BTreeMap<String, String>,
 }
 
+/// Hex digits kept of a step's key and of its inputs' hash: they are compared
+/// only with the same step of an earlier build, where 48 bits never collide in
+/// practice, and the label stays small.
+const KEPT_HEX: usize = 12;
+
+fn kept(hash: &str) -> String {
+    hash[..hash.len().min(KEPT_HEX)].to_string()
+}
+
 fn short_key(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    kept(&hex)
 }
 
 /// Builds the records; `copy_inputs` maps an instruction index to its inputs.
@@ -100,7 +111,7 @@ pub fn records(
                 line: instruction.line,
                 key: short_key(&[&text, &flags.join(" "), &extra]),
                 text,
-                inputs: inputs.map(|i| i.hash.clone()),
+                inputs: inputs.map(|i| kept(&i.hash)),
                 files: inputs
                     .filter(|i| i.files.len() <= MAX_FILES_RECORDED)
                     .map(|i| i.files.clone()),
@@ -111,43 +122,55 @@ pub fn records(
     records
 }
 
-/// The label value: compact JSON.
-pub fn to_label(records: &[StepRecord]) -> String {
-    let items: Vec<Value> = records
-        .iter()
-        .map(|r| {
-            json!({"stage": r.stage, "line": r.line, "key": r.key, "inputs": r.inputs,
-                   "files": r.files, "deps": r.depends_on})
-        })
-        .collect();
-    Value::Array(items).to_string()
+/// One step as the label stores it. The long names are those of the first
+/// label format (24-digit keys, full input hashes, `null`s written out), still
+/// read from images built before it changed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LabelStep {
+    #[serde(rename = "s", alias = "stage")]
+    pub stage: usize,
+    #[serde(rename = "l", alias = "line")]
+    pub line: usize,
+    #[serde(rename = "k", alias = "key")]
+    pub key: String,
+    #[serde(rename = "i", alias = "inputs", default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
+    #[serde(rename = "f", alias = "files", default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<BTreeMap<String, String>>,
+    #[serde(rename = "d", alias = "deps", default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<usize>,
 }
 
-/// Parses a label written by [`to_label`]; anything else gives `None`.
-pub fn from_label(label: &str) -> Option<Vec<StepRecord>> {
-    let items: Vec<Value> = serde_json::from_str(label).ok()?;
-    items
+/// The label value: compact JSON.
+pub fn to_label(records: &[StepRecord]) -> String {
+    let steps: Vec<LabelStep> = records
         .iter()
-        .map(|item| {
-            Some(StepRecord {
-                stage: item["stage"].as_u64()? as usize,
-                line: item["line"].as_u64()? as usize,
-                text: String::new(),
-                key: item["key"].as_str()?.to_string(),
-                inputs: item["inputs"].as_str().map(str::to_string),
-                files: item["files"].as_object().map(|files| {
-                    files
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                        .collect()
-                }),
-                depends_on: item["deps"]
-                    .as_array()
-                    .map(|d| d.iter().filter_map(|v| v.as_u64().map(|n| n as usize)).collect())
-                    .unwrap_or_default(),
-            })
+        .map(|r| LabelStep {
+            stage: r.stage,
+            line: r.line,
+            key: r.key.clone(),
+            inputs: r.inputs.clone(),
+            files: r.files.clone(),
+            depends_on: r.depends_on.clone(),
         })
-        .collect()
+        .collect();
+    serde_json::to_string(&steps).unwrap_or_default()
+}
+
+/// Parses a label written by [`to_label`] (or by the first format); anything
+/// else gives `None`.
+pub fn from_label(label: &str) -> Option<Vec<StepRecord>> {
+    let steps: Vec<LabelStep> = serde_json::from_str(label).ok()?;
+    let records = steps.into_iter().map(|step| StepRecord {
+        stage: step.stage,
+        line: step.line,
+        text: String::new(),
+        key: kept(&step.key),
+        inputs: step.inputs.as_deref().map(kept),
+        files: step.files,
+        depends_on: step.depends_on,
+    });
+    Some(records.collect())
 }
 
 /// Why a step must be rebuilt.
@@ -277,6 +300,26 @@ mod tests {
     fn nothing_changed_means_nothing_invalidated_and_labels_round_trip() {
         let old = from_label(&to_label(&build("1"))).unwrap();
         assert!(first_invalidated(&old, &build("1")).is_empty());
+    }
+
+    #[test]
+    fn the_label_is_compact_and_the_first_format_is_still_read() {
+        let label = to_label(&build("1"));
+        assert!(!label.contains("null") && !label.contains("\"stage\""), "{label}");
+        let first_format = r#"[{"deps":[],"files":null,"inputs":null,
+            "key":"9d8a13de1bf6c36df9167d54","line":19,"stage":0},
+            {"deps":[0],"files":{"src/x.py":"ea2d623a80df"},
+            "inputs":"c117081ca006e9bdf871d2bf06ae","key":"23e9b65fe135fdb2",
+            "line":24,"stage":1}]"#;
+        let old = from_label(first_format).unwrap();
+        assert_eq!(
+            (old[0].key.as_str(), old[0].line, old[0].inputs.clone()),
+            ("9d8a13de1bf6", 19, None)
+        );
+        assert_eq!(old[1].inputs.as_deref(), Some("c117081ca006"));
+        assert_eq!(old[1].depends_on, [0]);
+        assert_eq!(old[1].files.as_ref().unwrap()["src/x.py"], "ea2d623a80df");
+        assert_eq!(from_label("not json"), None);
     }
 
     #[test]

@@ -218,10 +218,9 @@ fn copy_inputs(
             .paths
             .iter()
             .filter_map(|path| {
-                digests
-                    .by_path
-                    .get(path)
-                    .map(|d| (path.clone(), bc::hex(d.as_ref())[..12].to_string()))
+                digests.by_path.get(path).map(|d| {
+                    (path.clone(), crate::output::short_digest(&bc::hex(d.as_ref())).to_string())
+                })
             })
             .collect();
         result.insert(copy.instruction_index, CopyInputs { hash: step.hash, files });

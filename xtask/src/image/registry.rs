@@ -136,7 +136,10 @@ mod tests {
 
     #[test]
     fn parses_a_bearer_challenge_with_commas_in_scope() {
-        let header = r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/python:pull,push""#;
+        let header = concat!(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io","#,
+            r#"scope="repository:library/python:pull,push""#
+        );
         let (realm, query) = parse_bearer_challenge(header).unwrap();
         assert_eq!(realm, "https://auth.docker.io/token");
         assert_eq!(

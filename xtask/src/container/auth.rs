@@ -77,7 +77,9 @@ pub fn credentials_message(
              to use Claude Code: {how}"
         ),
         Purpose::Shell => {
-            format!("{lead} no API key or token is set, so Claude Code in the shell is not logged in\n  {how}")
+            let not_logged_in = "no API key or token is set, so Claude Code in the shell is \
+                                 not logged in";
+            format!("{lead} {not_logged_in}\n  {how}")
         }
     };
     Some((true, text))
