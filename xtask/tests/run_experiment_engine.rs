@@ -218,7 +218,6 @@ fn a_canary_secret_never_leaks(engine) {
 fn dry_run_prints_commands_without_secret_values_and_runs_nothing(engine) {
     let image = test_image(&engine);
     let project = fake_project("raise SystemExit(3)\n");
-    let before = containers_with(&engine, ROLE).len();
     let out = engine
         .xtask()
         .args([
@@ -241,7 +240,16 @@ fn dry_run_prints_commands_without_secret_values_and_runs_nothing(engine) {
     assert!(stdout.contains(" --receive-secrets <(stdin stream, not shown)"), "{stdout}");
     assert!(!stdout.contains(" cp - "), "{stdout}");
     assert!(!format!("{stdout}{}", text(&out.stderr)).contains("dry-run-canary"));
-    assert_eq!(containers_with(&engine, ROLE).len(), before, "dry run created a container");
+    // The container it names must not exist (counting every run-experiment
+    // container would count other tests' runs on the same engine).
+    let name = stdout
+        .split(" create --name ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the plan names its container")
+        .trim_matches('\'');
+    assert!(containers_with(&engine, ROLE).iter().all(|c| c != name), "dry run created {name}");
+    assert!(!engine.output(&["container", "inspect", name]).status.success(), "{name} exists");
 }
 
 fn verbose_names_the_engine_and_why_it_was_picked(engine) {
