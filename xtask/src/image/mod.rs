@@ -258,13 +258,14 @@ fn run_build(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str)
     if ran.succeeded() {
         return Ok(ran);
     }
-    for line in &recent {
-        output::note(ctx, &format!("  | {line}"));
-    }
+    // In the error itself, so that `-q` (which hides notes) still shows why.
+    let last_lines: String = recent.iter().map(|line| format!("\n  | {line}")).collect();
     let code = ran.code();
     let whole =
         if saved { format!("\n  the whole output is in {log_path}") } else { String::new() };
-    anyhow::bail!("`{program} build` failed with exit code {code}; its last lines are above{whole}")
+    anyhow::bail!(
+        "`{program} build` failed with exit code {code}; its last lines:{last_lines}{whole}"
+    )
 }
 
 /// Where the output of the last build of `tag` is kept.
