@@ -3,9 +3,8 @@
 //! into [`ImageInfo`] and [`ContainerInfo`]. `null` and missing fields both
 //! read as empty, as the engines write either.
 //!
-//! Parsing one element is `serde_json::from_str::<Vec<WireImage>>(stdout)` then
-//! `ImageInfo::from`; the tests check that the result equals what
-//! `inspect::parse_image` / `parse_container` read by indexing.
+//! `inspect` reads its output as `Vec<WireImage>` / `Vec<WireContainer>` and
+//! converts the first element with `ImageInfo::from` / `ContainerInfo::from`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -150,7 +149,6 @@ impl From<WireContainer> for ContainerInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::inspect::{parse_container, parse_image};
 
     const IMAGES: [&str; 4] = [
         r#"{"Id":"sha256:abc","RepoDigests":["r@sha256:1"],
@@ -177,19 +175,49 @@ mod tests {
             "Health":{"Status":"","FailingStreak":0,"Log":null}}}"#,
     ];
 
-    #[test]
-    fn typed_images_read_what_indexing_reads() {
-        for text in IMAGES {
-            let typed = ImageInfo::from(serde_json::from_str::<WireImage>(text).unwrap());
-            assert_eq!(typed, parse_image(&serde_json::from_str(text).unwrap()), "{text}");
-        }
+    fn image(text: &str) -> ImageInfo {
+        serde_json::from_str::<WireImage>(text).unwrap().into()
+    }
+
+    fn container(text: &str) -> ContainerInfo {
+        serde_json::from_str::<WireContainer>(text).unwrap().into()
     }
 
     #[test]
-    fn typed_containers_read_what_indexing_reads() {
-        for text in CONTAINERS {
-            let typed = ContainerInfo::from(serde_json::from_str::<WireContainer>(text).unwrap());
-            assert_eq!(typed, parse_container(&serde_json::from_str(text).unwrap()), "{text}");
+    fn images_read_docker_and_podman_shapes_and_null_as_empty() {
+        let full = image(IMAGES[0]);
+        assert_eq!(full.id, "sha256:abc");
+        assert_eq!(full.repo_digests, vec!["r@sha256:1"]);
+        assert_eq!(full.entrypoint, vec!["/e", "x"]);
+        assert_eq!(full.healthcheck_timing.interval, Duration::from_secs(30));
+        assert_eq!(full.healthcheck_timing.start_period, Duration::from_millis(5));
+        for empty in [image(IMAGES[1]), image(IMAGES[2])] {
+            assert!(empty.labels.is_empty() && empty.repo_digests.is_empty());
+            assert!(empty.entrypoint.is_empty());
+            assert_eq!(empty.healthcheck, None);
+            assert_eq!(empty.healthcheck_timing, HealthTiming::default());
         }
+        let podman = image(IMAGES[3]);
+        assert_eq!(podman.healthcheck, Some(vec!["CMD".to_string(), "true".to_string()]));
+        assert_eq!(podman.healthcheck_timing.retries, 2);
+    }
+
+    #[test]
+    fn containers_read_health_names_and_null_as_empty() {
+        let boxed = container(CONTAINERS[0]);
+        assert_eq!((boxed.name.as_str(), boxed.running), ("box", true));
+        assert_eq!(boxed.labels.get("org.scylla.xtask.role").map(String::as_str), Some("shell"));
+        let health = boxed.health.unwrap();
+        assert_eq!((health.status.as_str(), health.failing_streak), ("unhealthy", 2));
+        assert_eq!(health.log[0].exit_code, 1);
+        let plain = container(CONTAINERS[1]);
+        assert_eq!((plain.status.as_str(), plain.running), ("exited", false));
+        assert!(plain.labels.is_empty() && plain.health.is_none());
+        let starting = container(CONTAINERS[2]).health.unwrap();
+        assert_eq!(starting.status, "starting");
+        assert!(starting.log.is_empty());
+        assert_eq!(starting.interval, Duration::from_secs(2));
+        // Podman's empty health record: no health check.
+        assert_eq!(container(CONTAINERS[3]).health, None);
     }
 }
