@@ -70,11 +70,6 @@ impl GoGlob {
         Ok(GoGlob { tokens })
     }
 
-    /// Whether the pattern contains `*`, `?` or `[` (the engine's "has wildcards" test).
-    pub fn has_wildcards(&self) -> bool {
-        self.tokens.iter().any(|t| !matches!(t, GlobToken::Literal(_)))
-    }
-
     /// Matches the whole of `name`.
     pub fn matches(&self, name: &str) -> bool {
         let text: Vec<char> = name.chars().collect();
@@ -259,14 +254,6 @@ mod tests {
         for pattern in ["[", "[]", "[]a]", "[a-]", "[^]", "a\\", "[a", "[a-b", "[-a]", "x[\\"] {
             assert!(GoGlob::parse(pattern).is_err(), "{pattern} should be rejected");
         }
-    }
-
-    #[test]
-    fn wildcard_detection_respects_escapes() {
-        assert!(GoGlob::parse("src/*.py").unwrap().has_wildcards());
-        assert!(GoGlob::parse("a[bc]").unwrap().has_wildcards());
-        assert!(!GoGlob::parse("a\\*b").unwrap().has_wildcards());
-        assert!(!GoGlob::parse("plain/path.txt").unwrap().has_wildcards());
     }
 
     #[test]

@@ -221,3 +221,15 @@ fn disk_paths(root: &Utf8Path) -> impl Iterator<Item = String> + '_ {
         rel.to_str().map(str::to_owned)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wildcard_detection_respects_escapes() {
+        assert!(super::has_wildcards("src/*.py"));
+        assert!(super::has_wildcards("a[bc]"));
+        assert!(super::has_wildcards("a?"));
+        assert!(!super::has_wildcards("a\\*b"));
+        assert!(!super::has_wildcards("plain/path.txt"));
+    }
+}

@@ -105,11 +105,6 @@ impl ImageRef {
     pub fn is_pinned(&self) -> bool {
         self.sha256().is_some()
     }
-
-    /// The same reference with only the digest replaced (or added).
-    pub fn with_digest(&self, digest: &str) -> ImageRef {
-        ImageRef { digest: Some(digest.to_string()), ..self.clone() }
-    }
 }
 
 impl fmt::Display for ImageRef {
@@ -286,7 +281,8 @@ mod tests {
         assert_eq!(r.sha256(), Some(HEX));
         assert_eq!(r.to_string(), text);
         let other = format!("sha256:{}", "0".repeat(64));
-        assert_eq!(r.with_digest(&other).to_string(), format!("python:3.14.2-slim@{other}"));
+        let replaced = ImageRef { digest: Some(other.clone()), ..r.clone() };
+        assert_eq!(replaced.to_string(), format!("python:3.14.2-slim@{other}"));
         assert!(ImageRef::parse(&format!("python@sha256:{}", &HEX[..63])).is_err());
         assert!(ImageRef::parse(&format!("python@sha256:{}", HEX.to_uppercase())).is_err());
     }

@@ -182,9 +182,4 @@ impl Dockerfile {
     pub fn context_copies(&self) -> Vec<CopySpec> {
         self.copies().into_iter().filter(|c| c.from.is_none()).collect()
     }
-
-    /// The `COPY`/`ADD --from=` instructions (sources come from a stage or an image).
-    pub fn stage_copies(&self) -> Vec<CopySpec> {
-        self.copies().into_iter().filter(|c| c.from.is_some()).collect()
-    }
 }

@@ -139,7 +139,8 @@ fn flags_and_their_positions() {
         d.instructions[2].flag("mount").and_then(|f| f.value.as_deref()),
         Some("type=cache,target=/root/.cache")
     );
-    assert_eq!(d.stage_copies()[0].from.as_deref(), Some("build"));
+    let from_stage = d.copies().into_iter().find(|c| c.from.is_some()).unwrap();
+    assert_eq!(from_stage.from.as_deref(), Some("build"));
     assert!(d.context_copies().is_empty());
 }
 
