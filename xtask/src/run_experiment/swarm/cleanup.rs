@@ -93,7 +93,7 @@ impl SwarmResources {
             .filter(|out| out.status.success())
             .map(|out| out.stdout.trim().to_string())
             .unwrap_or_default();
-        let rm = EngineCommand::action(["service", "rm", name.as_str()]);
+        let rm = super::plan::service_rm(&name);
         if let Ok(out) = exec::output(&self.ctx, &self.engine, &rm) {
             if !out.status.success() && !out.stderr.to_ascii_lowercase().contains("not found") {
                 output::warn(

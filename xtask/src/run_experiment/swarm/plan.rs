@@ -268,9 +268,9 @@ impl SwarmPlan {
         Some(EngineCommand::action(["image", "rm", "--no-prune", tag]))
     }
 
-    /// `service rm NAME`.
+    /// `service rm NAME` of this run's service.
     pub fn service_rm(&self) -> EngineCommand {
-        EngineCommand::action(["service", "rm", self.request.run_name.as_str()])
+        service_rm(&self.request.run_name)
     }
 
     /// The name of the helper container for `purpose` (seed, summary, collect, tidy).
@@ -349,6 +349,11 @@ impl SwarmPlan {
         argv.extend(["-rf".to_string(), self.inputs_dir()]);
         EngineCommand::action(argv)
     }
+}
+
+/// `service rm NAME`: the plan's own service, or one a cleanup finds by name.
+pub fn service_rm(name: &str) -> EngineCommand {
+    EngineCommand::action(["service", "rm", name])
 }
 
 #[cfg(test)]

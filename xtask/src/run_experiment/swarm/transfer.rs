@@ -26,8 +26,9 @@ fn skipped(name: &str) -> bool {
 
 impl InputArchive {
     pub fn new(uid: u32, gid: u32) -> InputArchive {
-        let mut builder = tar::Builder::new(Vec::new());
-        builder.mode(tar::HeaderMode::Deterministic);
+        // Every header is written by `header` below, so the builder's
+        // metadata mode (which applies to files it stats itself) plays no part.
+        let builder = tar::Builder::new(Vec::new());
         InputArchive { builder, uid, gid, dirs: Default::default() }
     }
 
