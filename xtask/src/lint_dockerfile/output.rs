@@ -117,12 +117,9 @@ pub fn render(format: Format, reports: &[FileReport], color: bool) -> String {
     }
 }
 
+/// The crate's one colouring helper, with an SGR code (`"1;31"`) for a style.
 fn paint(text: &str, code: &str, color: bool) -> String {
-    if color {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
+    crate::output::paint(color, &format!("\x1b[{code}m"), text)
 }
 
 fn severity_color(severity: Severity) -> &'static str {

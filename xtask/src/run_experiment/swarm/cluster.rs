@@ -196,7 +196,7 @@ pub fn service_image(
         });
     };
     let repository = repository(registry);
-    let short_id = image.id.trim_start_matches("sha256:").chars().take(12).collect::<String>();
+    let short_id = crate::output::short_digest(&image.id);
     let tag = format!("{repository}:{short_id}");
     let tagged = exec::output(ctx, engine, &EngineCommand::action(["tag", &image.id, &tag]))?;
     if !tagged.status.success() {

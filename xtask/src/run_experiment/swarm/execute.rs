@@ -28,18 +28,10 @@ const LOG_TAIL: &str = "12";
 const DOWN_GRACE: Duration = Duration::from_secs(10);
 
 fn stopped(ctx: &Context, resources: &mut SwarmResources, signal: Signal) -> Outcome {
-    let what = if signal == Signal::Interrupt { "interrupted" } else { "terminated" };
+    let what = signal.past_tense();
     output::warn(ctx, &format!("{what}: removing the job, its secrets and helpers"));
     resources.release();
     Outcome::Code(signal.exit_code())
-}
-
-fn checked(ctx: &Context, engine: &Engine, command: &EngineCommand, what: &str) -> Result<String> {
-    let out = exec::output(ctx, engine, command)?;
-    if !out.status.success() {
-        return Err(anyhow!("cannot {what}: {}", out.stderr.trim()));
-    }
-    Ok(out.stdout)
 }
 
 /// Creates the volume (when the run makes its own) and stages the inputs in it.
@@ -52,7 +44,7 @@ fn prepare_volume(
 ) -> Result<()> {
     let request = &plan.request;
     if request.volume.created_by_run {
-        checked(ctx, engine, &plan.volume_create(), "create the results volume")?;
+        exec::checked(ctx, engine, &plan.volume_create(), "create the results volume")?;
         resources.volume_created(plan.volume_rm());
     } else {
         resources.tidy_with(plan.tidy_helper());
@@ -69,7 +61,12 @@ fn prepare_volume(
     let archive = transfer::input_archive(&inputs, request.uid, request.gid)?;
     let name = plan.helper_name("seed");
     resources.helper_started(&name);
-    checked(ctx, engine, &plan.seed_helper(archive), "stage the inputs in the results volume")?;
+    exec::checked(
+        ctx,
+        engine,
+        &plan.seed_helper(archive),
+        "stage the inputs in the results volume",
+    )?;
     resources.helper_ended(&name);
     Ok(())
 }
@@ -100,16 +97,9 @@ fn create_secrets(
     Ok(())
 }
 
-/// Sleeps one poll interval in small steps; returns a signal if one came.
+/// Sleeps one poll interval; returns a signal if one came.
 fn pause(watch: &SignalWatch) -> Option<Signal> {
-    let until = Instant::now() + POLL_INTERVAL;
-    while Instant::now() < until {
-        if let Some(signal) = watch.received() {
-            return Some(signal);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    watch.received()
+    watch.sleep(POLL_INTERVAL)
 }
 
 /// Follows the job until every shard is done or failed for good.
@@ -134,7 +124,7 @@ fn follow(
         request.run_name.as_str(),
     ]);
     loop {
-        let text = checked(ctx, engine, &ps, "follow the job")?;
+        let text = exec::checked(ctx, engine, &ps, "follow the job")?;
         tracker.update(parse_rows(&text));
         let down = cluster::down_nodes(ctx, engine)?;
         down_since.retain(|node, _| down.contains(node));
@@ -262,7 +252,7 @@ pub fn execute(
     if let Some(signal) = watch.received() {
         return Ok(stopped(ctx, &mut resources, signal));
     }
-    checked(ctx, engine, &plan.service_create(), "create the job")?;
+    exec::checked(ctx, engine, &plan.service_create(), "create the job")?;
     resources.service_created(&plan.request.run_name);
     let request = &plan.request;
     output::note(

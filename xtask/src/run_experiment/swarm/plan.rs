@@ -6,11 +6,11 @@
 
 use camino::Utf8PathBuf;
 
-use crate::container::{Limits, CACHE_VOLUMES, OWNER_LABEL, ROLE_LABEL};
-use crate::engine::EngineCommand;
+use crate::container::{Limits, Role, CACHE_VOLUMES, OWNER_LABEL, ROLE_LABEL};
+use crate::engine::{push_pair, EngineCommand};
 
 /// The role label value of everything a swarm run creates.
-pub const ROLE: &str = "run-experiment-swarm";
+pub const ROLE: &str = Role::RunExperimentSwarm.name();
 /// Label on a swarm secret naming the file it becomes in the container.
 pub const SECRET_TARGET_LABEL: &str = "org.scylla.xtask.secret-target";
 /// Where the results volume is mounted in shards and helpers.
@@ -85,11 +85,6 @@ pub struct SwarmPlan {
     pub secrets: Vec<SwarmSecret>,
 }
 
-fn pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
-    argv.push(flag.to_string());
-    argv.push(value.into());
-}
-
 impl SwarmPlan {
     /// The plan for `request`, with one secret per file name of the bundle.
     pub fn new(request: SwarmRequest, image: ServiceImage, secret_files: &[&str]) -> SwarmPlan {
@@ -106,8 +101,8 @@ impl SwarmPlan {
     }
 
     fn labels(&self, flag: &str, argv: &mut Vec<String>) {
-        pair(argv, flag, format!("{ROLE_LABEL}={ROLE}"));
-        pair(argv, flag, format!("{OWNER_LABEL}={}", self.request.owner_tag));
+        push_pair(argv, flag, format!("{ROLE_LABEL}={ROLE}"));
+        push_pair(argv, flag, format!("{OWNER_LABEL}={}", self.request.owner_tag));
     }
 
     /// The staged inputs inside the volume: the shards' working directory.
@@ -143,7 +138,7 @@ impl SwarmPlan {
     pub fn secret_create(&self, secret: &SwarmSecret, value: &[u8]) -> EngineCommand {
         let mut argv = vec!["secret".to_string(), "create".to_string()];
         self.labels("--label", &mut argv);
-        pair(&mut argv, "--label", format!("{SECRET_TARGET_LABEL}={}", secret.target));
+        push_pair(&mut argv, "--label", format!("{SECRET_TARGET_LABEL}={}", secret.target));
         argv.push(secret.name.clone());
         argv.push("-".to_string());
         EngineCommand::action(argv).with_stdin(value.to_vec())
@@ -158,27 +153,27 @@ impl SwarmPlan {
         let request = &self.request;
         let mut argv: Vec<String> =
             ["service", "create", "--detach", "--quiet"].map(String::from).to_vec();
-        pair(&mut argv, "--name", &request.run_name);
+        push_pair(&mut argv, "--name", &request.run_name);
         self.labels("--label", &mut argv);
         self.labels("--container-label", &mut argv);
-        pair(&mut argv, "--mode", "replicated");
-        pair(&mut argv, "--replicas", request.max_concurrent.to_string());
+        push_pair(&mut argv, "--mode", "replicated");
+        push_pair(&mut argv, "--replicas", request.max_concurrent.to_string());
         self.push_restart_policy(&mut argv);
         for constraint in &request.constraints {
-            pair(&mut argv, "--constraint", constraint);
+            push_pair(&mut argv, "--constraint", constraint);
         }
         argv.push(
             if self.image.local { "--no-resolve-image" } else { "--with-registry-auth" }.into(),
         );
         self.push_limits(&mut argv);
-        pair(&mut argv, "--user", format!("{}:{}", request.uid, request.gid));
+        push_pair(&mut argv, "--user", format!("{}:{}", request.uid, request.gid));
         self.push_mounts(&mut argv);
         // Not the inputs: the engine would create a missing working directory,
         // and a task that a returning node restarts after the run would leave it.
-        pair(&mut argv, "--workdir", VOLUME_MOUNT);
+        push_pair(&mut argv, "--workdir", VOLUME_MOUNT);
         self.push_env(&mut argv);
         for secret in &self.secrets {
-            pair(&mut argv, "--secret", self.secret_mount(secret));
+            push_pair(&mut argv, "--secret", self.secret_mount(secret));
         }
         argv.push(self.image.reference.clone());
         argv.extend(["sh".to_string(), "-c".to_string(), self.task_script(), "task".to_string()]);
@@ -202,7 +197,7 @@ impl SwarmPlan {
     /// The runner's arguments in every shard (the wrapper adds `--shard i/N`).
     pub fn shard_args(&self) -> Vec<String> {
         let mut args = self.request.experiment_args.clone();
-        pair(&mut args, "--experiment-id", &self.request.experiment_id);
+        push_pair(&mut args, "--experiment-id", &self.request.experiment_id);
         if self.request.fresh {
             args.push("--fresh".to_string());
         }
@@ -211,48 +206,48 @@ impl SwarmPlan {
 
     fn push_restart_policy(&self, argv: &mut Vec<String>) {
         if self.request.retries == 0 {
-            pair(argv, "--restart-condition", "none");
+            push_pair(argv, "--restart-condition", "none");
             return;
         }
-        pair(argv, "--restart-condition", "on-failure");
-        pair(argv, "--restart-max-attempts", self.request.retries.to_string());
-        pair(argv, "--restart-delay", "1s");
+        push_pair(argv, "--restart-condition", "on-failure");
+        push_pair(argv, "--restart-max-attempts", self.request.retries.to_string());
+        push_pair(argv, "--restart-delay", "1s");
     }
 
     fn push_limits(&self, argv: &mut Vec<String>) {
         // An init as PID 1 forwards signals and reaps zombies, as in a single-machine run.
         argv.push("--init".to_string());
-        pair(argv, "--cap-drop", "ALL");
-        pair(argv, "--limit-memory", &self.request.limits.memory);
-        pair(argv, "--limit-cpu", &self.request.limits.cpus);
-        pair(argv, "--limit-pids", self.request.limits.pids.to_string());
+        push_pair(argv, "--cap-drop", "ALL");
+        push_pair(argv, "--limit-memory", &self.request.limits.memory);
+        push_pair(argv, "--limit-cpu", &self.request.limits.cpus);
+        push_pair(argv, "--limit-pids", self.request.limits.pids.to_string());
     }
 
     fn push_mounts(&self, argv: &mut Vec<String>) {
         let volume = &self.request.volume.name;
-        pair(argv, "--mount", format!("type=volume,source={volume},target={VOLUME_MOUNT}"));
+        push_pair(argv, "--mount", format!("type=volume,source={volume},target={VOLUME_MOUNT}"));
         if self.request.cache_volumes {
             for (name, target, _) in CACHE_VOLUMES {
-                pair(argv, "--mount", format!("type=volume,source={name},target={target}"));
+                push_pair(argv, "--mount", format!("type=volume,source={name},target={target}"));
             }
         }
     }
 
     fn push_env(&self, argv: &mut Vec<String>) {
         // Templates the engine fills in per task: the node's name goes into result.json.
-        pair(argv, "--env", "SCYLLA_NODE={{.Node.Hostname}}");
-        pair(argv, "--env", "SCYLLA_TASK_SLOT={{.Task.Slot}}");
-        pair(argv, "--env", format!("SCYLLA_TASK_COUNT={}", self.request.max_concurrent));
-        pair(argv, "--env", format!("SCYLLA_SHARD_COUNT={}", self.request.shards));
-        pair(argv, "--env", format!("SCYLLA_IMAGE_ID={}", self.image.id));
+        push_pair(argv, "--env", "SCYLLA_NODE={{.Node.Hostname}}");
+        push_pair(argv, "--env", "SCYLLA_TASK_SLOT={{.Task.Slot}}");
+        push_pair(argv, "--env", format!("SCYLLA_TASK_COUNT={}", self.request.max_concurrent));
+        push_pair(argv, "--env", format!("SCYLLA_SHARD_COUNT={}", self.request.shards));
+        push_pair(argv, "--env", format!("SCYLLA_IMAGE_ID={}", self.image.id));
         let hash = self.image.source_hash.clone().unwrap_or_default();
-        pair(argv, "--env", format!("SCYLLA_SOURCE_HASH={hash}"));
+        push_pair(argv, "--env", format!("SCYLLA_SOURCE_HASH={hash}"));
         for (name, value) in &self.request.plain_env {
-            pair(argv, "--env", format!("{name}={value}"));
+            push_pair(argv, "--env", format!("{name}={value}"));
         }
         if self.request.cache_volumes {
             for (_, target, variable) in CACHE_VOLUMES {
-                pair(argv, "--env", format!("{variable}={target}"));
+                push_pair(argv, "--env", format!("{variable}={target}"));
             }
         }
     }
@@ -282,21 +277,25 @@ impl SwarmPlan {
     /// remove directories whatever their owner.
     fn helper_base(&self, purpose: &str, as_root: bool, read_only: bool) -> Vec<String> {
         let mut argv: Vec<String> = ["run", "--rm"].map(String::from).to_vec();
-        pair(&mut argv, "--name", self.helper_name(purpose));
+        push_pair(&mut argv, "--name", self.helper_name(purpose));
         self.labels("--label", &mut argv);
-        pair(&mut argv, "--pull", if self.image.local { "never" } else { "missing" });
-        pair(&mut argv, "--network", "none");
+        push_pair(&mut argv, "--pull", if self.image.local { "never" } else { "missing" });
+        push_pair(&mut argv, "--network", "none");
         let user = if as_root { "0:0".to_string() } else { self.run_user() };
-        pair(&mut argv, "--user", user);
-        pair(&mut argv, "--cap-drop", "ALL");
+        push_pair(&mut argv, "--user", user);
+        push_pair(&mut argv, "--cap-drop", "ALL");
         if as_root {
             for cap in ["CHOWN", "DAC_OVERRIDE", "FOWNER"] {
-                pair(&mut argv, "--cap-add", cap);
+                push_pair(&mut argv, "--cap-add", cap);
             }
         }
-        pair(&mut argv, "--security-opt", "no-new-privileges");
+        push_pair(&mut argv, "--security-opt", "no-new-privileges");
         let mode = if read_only { ":ro" } else { "" };
-        pair(&mut argv, "--volume", format!("{}:{VOLUME_MOUNT}{mode}", self.request.volume.name));
+        push_pair(
+            &mut argv,
+            "--volume",
+            format!("{}:{VOLUME_MOUNT}{mode}", self.request.volume.name),
+        );
         argv
     }
 
@@ -308,7 +307,7 @@ impl SwarmPlan {
     pub fn seed_helper(&self, archive: Vec<u8>) -> EngineCommand {
         let mut argv = self.helper_base("seed", true, false);
         argv.insert(2, "--interactive".to_string());
-        pair(&mut argv, "--entrypoint", "tar");
+        push_pair(&mut argv, "--entrypoint", "tar");
         argv.push(self.image.reference.clone());
         argv.extend(
             ["-C", VOLUME_MOUNT, "-x", "-f", "-", "--numeric-owner", "--same-owner"]
@@ -322,19 +321,19 @@ impl SwarmPlan {
     /// Writes the summary table and summary.json from every shard's results.
     pub fn summary_helper(&self) -> EngineCommand {
         let mut argv = self.helper_base("summary", false, false);
-        pair(&mut argv, "--workdir", self.inputs_dir());
+        push_pair(&mut argv, "--workdir", self.inputs_dir());
         argv.push(self.image.reference.clone());
         argv.extend(["python".to_string(), ENTRY_SCRIPT.to_string()]);
         argv.extend(self.request.experiment_args.iter().cloned());
         argv.push("--summarize-only".to_string());
-        pair(&mut argv, "--experiment-id", &self.request.experiment_id);
+        push_pair(&mut argv, "--experiment-id", &self.request.experiment_id);
         EngineCommand::action(argv)
     }
 
     /// Streams `results/<id>/` out of the volume as a tar on stdout.
     pub fn collect_helper(&self) -> EngineCommand {
         let mut argv = self.helper_base("collect", false, true);
-        pair(&mut argv, "--entrypoint", "tar");
+        push_pair(&mut argv, "--entrypoint", "tar");
         argv.push(self.image.reference.clone());
         argv.extend(["-C".to_string(), self.results_dir(), "-c".into(), "-f".into(), "-".into()]);
         argv.push(self.request.experiment_id.clone());
@@ -344,7 +343,7 @@ impl SwarmPlan {
     /// Removes this run's staged inputs from a volume the run did not create.
     pub fn tidy_helper(&self) -> EngineCommand {
         let mut argv = self.helper_base("tidy", true, false);
-        pair(&mut argv, "--entrypoint", "rm");
+        push_pair(&mut argv, "--entrypoint", "rm");
         argv.push(self.image.reference.clone());
         argv.extend(["-rf".to_string(), self.inputs_dir()]);
         EngineCommand::action(argv)
