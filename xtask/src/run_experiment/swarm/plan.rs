@@ -22,7 +22,7 @@ pub const SHARD_WRAPPER_SOURCE: &str = include_str!("shard.py");
 /// Exit code of a task that finds no staged inputs: its node lacks the shared volume.
 pub const NO_INPUTS_EXIT: i32 = 97;
 /// The in-container entry point, as in a single-machine run.
-pub const ENTRY_SCRIPT: &str = super::super::plan::ENTRY_SCRIPT;
+pub const ENTRY_SCRIPT: &str = crate::run_experiment::plan::ENTRY_SCRIPT;
 
 /// The image the service runs, as every node will fetch it.
 #[derive(Clone, Debug, PartialEq, Eq)]
