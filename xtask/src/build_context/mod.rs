@@ -42,9 +42,7 @@ mod steps;
 pub mod walk;
 
 #[cfg(test)]
-mod tests_hash;
-#[cfg(test)]
-mod tests_ignore;
+mod tests;
 
 pub use digest::{hash_files, hex, ContentDigests, Sha256Digest};
 pub use glob::{go_clean, BadPattern, GoGlob};

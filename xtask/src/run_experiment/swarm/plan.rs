@@ -356,5 +356,4 @@ pub fn service_rm(name: &str) -> EngineCommand {
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

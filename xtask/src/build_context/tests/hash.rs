@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use camino::{Utf8Path, Utf8PathBuf};
 use sha2::{Digest, Sha256};
 
-use super::*;
+use crate::build_context::*;
 
 /// A temporary directory removed on drop.
 pub(super) struct TempTree(pub Utf8PathBuf);

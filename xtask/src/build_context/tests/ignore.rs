@@ -1,8 +1,8 @@
 //! `.dockerignore` semantics as data: single patterns, whole files, and the three matching
 //! forms the engine uses (reference, walk-with-parent, single-parent).
 
-use super::ignore::IgnoreRules;
-use super::pattern::Pattern;
+use crate::build_context::ignore::IgnoreRules;
+use crate::build_context::pattern::Pattern;
 
 fn pattern(text: &str) -> Pattern {
     Pattern::parse(text).unwrap().unwrap()
