@@ -255,9 +255,8 @@ mod tests {
     #[test]
     fn write_back_is_atomic_private_and_follows_a_symlink() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("xtask-refresh-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let dir = Utf8PathBuf::from_path_buf(dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = Utf8PathBuf::from_path_buf(scratch.path().to_path_buf()).unwrap();
         let real = dir.join("real.json");
         std::fs::write(&real, creds(1)).unwrap();
         std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -271,6 +270,5 @@ mod tests {
         let names: Vec<_> =
             std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 2, "no temporary file is left: {names:?}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

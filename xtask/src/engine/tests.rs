@@ -16,30 +16,18 @@ fn fake_path_with(programs: &[&str]) -> (tempdir::Dir, Env) {
 
 mod tempdir {
     use camino::Utf8PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A temporary directory removed on drop.
     pub struct Dir {
         pub path: Utf8PathBuf,
+        _dir: tempfile::TempDir,
     }
 
     impl Dir {
         pub fn new() -> Dir {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-            let path = Utf8PathBuf::from(format!(
-                "{}/xtask-engine-test-{}-{n}",
-                std::env::temp_dir().display(),
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir { path }
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.path);
+            let dir = tempfile::tempdir().unwrap();
+            let path = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+            Dir { path, _dir: dir }
         }
     }
 }

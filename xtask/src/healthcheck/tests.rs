@@ -74,12 +74,10 @@ fn help_documents_the_exit_codes() {
 
 #[test]
 fn static_mode_reads_the_file_and_reports_findings() {
-    let dir = std::env::temp_dir().join(format!("xtask-healthcheck-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = Utf8PathBuf::from_path_buf(dir.join("Dockerfile")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = Utf8PathBuf::from_path_buf(dir.path().join("Dockerfile")).unwrap();
     std::fs::write(&file, "FROM a\nHEALTHCHECK NONE\n").unwrap();
     let report = check_static(&file).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(report.status, Status::Unhealthy);
     assert_eq!(report.findings.len(), 1);
     assert_eq!(report.findings[0].line, 2);

@@ -106,21 +106,10 @@ fn project_rules() {
     assert_eq!(found, expected);
 }
 
-/// A scratch directory removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn copy_sources_must_be_in_the_context() {
-    let unique =
-        format!("lint-dockerfile-context-{}-{:?}", std::process::id(), std::thread::current().id());
-    let dir = TempDir(std::env::temp_dir().join(unique.replace(['(', ')'], "")));
-    let root = camino::Utf8PathBuf::from_path_buf(dir.0.clone()).expect("a UTF-8 temp dir");
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let root = camino::Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).expect("UTF-8");
     std::fs::create_dir_all(root.join("src")).expect("create the context");
     for (name, text) in [
         (".dockerignore", "secret.txt\n*.md\n!KEEP.md\n"),

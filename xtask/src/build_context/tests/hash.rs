@@ -9,21 +9,14 @@ use sha2::{Digest, Sha256};
 
 use crate::build_context::*;
 
-/// A temporary directory removed on drop.
-pub(super) struct TempTree(pub Utf8PathBuf);
+/// A temporary directory, removed when its `tempfile::TempDir` is dropped.
+pub(super) struct TempTree(pub Utf8PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl TempTree {
     pub(super) fn new(files: &[(&str, &str)]) -> TempTree {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "scylla-ctx-unit-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let root = Utf8PathBuf::from_path_buf(std::env::temp_dir().join(name)).unwrap();
-        std::fs::create_dir_all(&root).unwrap();
-        let tree = TempTree(root);
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+        let tree = TempTree(root, dir);
         for (path, text) in files {
             tree.write(path, text);
         }
@@ -47,12 +40,6 @@ impl TempTree {
             builder: Builder::Classic,
         };
         list_context(&spec).unwrap()
-    }
-}
-
-impl Drop for TempTree {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

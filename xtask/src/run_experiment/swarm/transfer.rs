@@ -206,10 +206,11 @@ pub fn unpack_results(bytes: &[u8], results_dir: &Utf8Path, experiment_id: &str)
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> Utf8PathBuf {
-        let dir = std::env::temp_dir().join(crate::container::host::unique_name(name));
-        std::fs::create_dir_all(&dir).unwrap();
-        Utf8PathBuf::from_path_buf(dir).unwrap()
+    /// A scratch directory (removed when the first value is dropped) and its path.
+    fn temp_dir(name: &str) -> (tempfile::TempDir, Utf8PathBuf) {
+        let dir = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+        let path = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+        (dir, path)
     }
 
     fn listing(bytes: &[u8]) -> Vec<(String, u64, u32)> {
@@ -227,7 +228,7 @@ mod tests {
 
     #[test]
     fn inputs_are_staged_under_the_run_owned_by_the_user_without_caches() {
-        let project = temp_dir("swarm-inputs");
+        let (_scratch, project) = temp_dir("swarm-inputs");
         std::fs::create_dir_all(project.join("scripts/__pycache__")).unwrap();
         std::fs::write(project.join("scripts/run.py"), "print(1)").unwrap();
         std::fs::write(project.join("scripts/__pycache__/run.pyc"), "x").unwrap();
@@ -260,12 +261,11 @@ mod tests {
             ]
         );
         assert!(entries.iter().all(|(_, uid, mode)| *uid == 4321 && mode & 0o022 == 0));
-        std::fs::remove_dir_all(&project).unwrap();
     }
 
     #[test]
     fn earlier_results_are_carried_over_when_resuming() {
-        let project = temp_dir("swarm-resume");
+        let (_scratch, project) = temp_dir("swarm-resume");
         std::fs::create_dir_all(project.join("results/e1/T0/run-1")).unwrap();
         std::fs::write(project.join("results/e1/T0/run-1/result.json"), "{}").unwrap();
         let inputs = Inputs {
@@ -277,7 +277,6 @@ mod tests {
         };
         let entries = listing(&input_archive(&inputs, 1, 1).unwrap());
         assert!(entries.iter().any(|(p, _, _)| p == "results/e1/T0/run-1/result.json"));
-        std::fs::remove_dir_all(&project).unwrap();
     }
 
     #[test]
@@ -286,12 +285,11 @@ mod tests {
         archive.dir("e1").unwrap();
         archive.file("e1/T0/run-1/result.json", 0o644, b"{\"score\": 1}").unwrap();
         let bytes = archive.finish().unwrap();
-        let dest = temp_dir("swarm-unpack");
+        let (_scratch, dest) = temp_dir("swarm-unpack");
         assert_eq!(unpack_results(&bytes, &dest, "e1").unwrap(), 1);
         let text = std::fs::read_to_string(dest.join("e1/T0/run-1/result.json")).unwrap();
         assert_eq!(text, "{\"score\": 1}");
         let message = unpack_results(&bytes, &dest, "other").unwrap_err().to_string();
         assert!(message.contains("unexpected entry e1"), "{message}");
-        std::fs::remove_dir_all(&dest).unwrap();
     }
 }
