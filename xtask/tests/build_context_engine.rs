@@ -162,72 +162,27 @@ struct TarEntry {
     mode: u32,
 }
 
-/// A minimal ustar/PAX/GNU reader: enough for `docker export`.
+/// The entries of a `docker export` stream, with GNU long names and PAX
+/// records already applied by the tar crate.
 fn read_tar(bytes: &[u8]) -> Vec<TarEntry> {
+    let mut archive = tar::Archive::new(bytes);
     let mut entries = Vec::new();
-    let (mut long_path, mut long_link) = (None::<String>, None::<String>);
-    let mut pos = 0;
-    while pos + 512 <= bytes.len() {
-        let header = &bytes[pos..pos + 512];
-        if header.iter().all(|&b| b == 0) {
-            break;
+    for entry in archive.entries().expect("a tar stream") {
+        let entry = entry.expect("a tar entry");
+        let header = entry.header();
+        let kind = header.entry_type().as_byte();
+        if matches!(kind, b'g' | b'x') {
+            continue;
         }
-        let size = octal(&header[124..136]) as usize;
-        let data = &bytes[pos + 512..pos + 512 + size];
-        pos += 512 + size.div_ceil(512) * 512;
-        match header[156] {
-            b'x' => {
-                for (key, value) in pax_records(data) {
-                    match key.as_str() {
-                        "path" => long_path = Some(value),
-                        "linkpath" => long_link = Some(value),
-                        _ => {}
-                    }
-                }
-            }
-            b'L' => long_path = Some(c_string(data)),
-            b'K' => long_link = Some(c_string(data)),
-            b'g' => {}
-            kind => {
-                let prefix = c_string(&header[345..500]);
-                let name = c_string(&header[0..100]);
-                let joined = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-                entries.push(TarEntry {
-                    path: long_path.take().unwrap_or(joined),
-                    kind,
-                    link: long_link.take().unwrap_or_else(|| c_string(&header[157..257])),
-                    mode: octal(&header[100..108]) as u32,
-                });
-            }
-        }
+        let link = entry.link_name().ok().flatten();
+        entries.push(TarEntry {
+            path: entry.path().expect("a path").to_string_lossy().into_owned(),
+            kind,
+            link: link.map(|l| l.to_string_lossy().into_owned()).unwrap_or_default(),
+            mode: header.mode().unwrap_or(0),
+        });
     }
     entries
-}
-
-fn octal(field: &[u8]) -> u64 {
-    let text = c_string(field);
-    u64::from_str_radix(text.trim(), 8).unwrap_or(0)
-}
-
-fn c_string(field: &[u8]) -> String {
-    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    String::from_utf8_lossy(&field[..end]).into_owned()
-}
-
-fn pax_records(data: &[u8]) -> Vec<(String, String)> {
-    let text = String::from_utf8_lossy(data);
-    let mut records = Vec::new();
-    let mut rest: &str = &text;
-    while let Some((length, _)) = rest.split_once(' ') {
-        let Ok(length) = length.parse::<usize>() else { break };
-        let record = &rest[..length];
-        rest = &rest[length..];
-        let body = record.split_once(' ').map_or("", |(_, body)| body).trim_end_matches('\n');
-        if let Some((key, value)) = body.split_once('=') {
-            records.push((key.to_owned(), value.to_owned()));
-        }
-    }
-    records
 }
 
 support::engine_tests! {
