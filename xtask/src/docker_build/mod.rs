@@ -23,7 +23,6 @@ use crate::image::inputs::check_extras;
 use crate::image::{build_if_needed, builder_for, gather_inputs, BuildRequest};
 use crate::output;
 // Swarm still reaches the image through this task (see tests/tidy.rs).
-pub use crate::image::{image_for_run, ImageState};
 
 /// Build the scylla-runner image; skip it when nothing changed.
 #[derive(clap::Args, Debug, Default)]

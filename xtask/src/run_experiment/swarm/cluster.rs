@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::plan::{ServiceImage, SwarmPlan, NO_INPUTS_EXIT};
 use crate::context::Context;
-use crate::docker_build::ImageState;
 use crate::engine::{exec, inspect, Engine, EngineCommand};
 use crate::error::usage;
+use crate::image::ImageState;
 
 /// What `info` says about the engine's swarm.
 #[derive(Clone, Debug, PartialEq, Eq)]

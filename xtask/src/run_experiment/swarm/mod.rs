@@ -24,10 +24,10 @@ pub use plan::{ResultsVolume, ServiceImage, SwarmPlan, SwarmRequest, ROLE};
 use crate::container::host;
 use crate::container::secrets::SecretBundle;
 use crate::context::Context;
-use crate::docker_build;
 use crate::engine::exec::SignalWatch;
 use crate::engine::Engine;
 use crate::error::{usage, Outcome};
+use crate::image;
 
 /// Swarm flags of run-experiment.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -140,7 +140,7 @@ pub fn run(ctx: &Context, args: &super::Args) -> Result<Outcome> {
     )?;
     cleanup::sweep_leftovers(ctx, &engine)?;
     let options = &args.container;
-    let image = docker_build::image_for_run(ctx, &engine, &options.image, options.no_build)?;
+    let image = image::image_for_run(ctx, &engine, &options.image, options.no_build)?;
     if let Some(signal) = watch.received() {
         return Ok(Outcome::Code(signal.exit_code()));
     }
