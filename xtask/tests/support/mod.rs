@@ -151,30 +151,21 @@ pub fn skip_on_podman(why: &str) {
 macro_rules! engine_tests {
     () => {};
     ($(#[$meta:meta])* fn $name:ident($engine:ident) $body:block $($rest:tt)*) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            fn body($engine: $crate::support::Engine) $body
-
-            #[test]
-            fn docker() {
-                if let Some(engine) = $crate::support::engine_named("docker") {
-                    body(engine)
-                }
+        $crate::engine_tests! { @pair $(#[$meta])* $name $engine $body {
+            if let Some(engine) = $crate::support::engine_named("podman") {
+                body(engine)
             }
-
-            #[test]
-            fn podman() {
-                if let Some(engine) = $crate::support::engine_named("podman") {
-                    body(engine)
-                }
-            }
-        }
+        } }
         $crate::engine_tests! { $($rest)* }
     };
     (docker_only = $why:expr; $(#[$meta:meta])* fn $name:ident($engine:ident) $body:block $($rest:tt)*) => {
+        $crate::engine_tests! { @pair $(#[$meta])* $name $engine $body {
+            $crate::support::skip_on_podman($why);
+        } }
+        $crate::engine_tests! { $($rest)* }
+    };
+    // The two tests of one body; the podman half's own body is given.
+    (@pair $(#[$meta:meta])* $name:ident $engine:ident $body:block { $($podman:tt)* }) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
@@ -191,10 +182,9 @@ macro_rules! engine_tests {
 
             #[test]
             fn podman() {
-                $crate::support::skip_on_podman($why);
+                $($podman)*
             }
         }
-        $crate::engine_tests! { $($rest)* }
     };
     // Any other item (a helper, a const) stays as it is.
     ($item:item $($rest:tt)*) => {
