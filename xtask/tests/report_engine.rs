@@ -16,20 +16,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::project::{command, find_program, project_root, run_xtask, test_image, text};
-
-/// A directory or file the test made, removed when the test ends, pass or fail.
-struct ResultsDir(PathBuf);
-
-impl Drop for ResultsDir {
-    fn drop(&mut self) {
-        if self.0.is_dir() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        } else {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
+use support::project::{
+    command, find_program, project_root, run_xtask, test_image, text, ResultsDir,
+};
 
 fn read_json(path: &Path) -> Value {
     let bytes =

@@ -17,41 +17,15 @@ use std::time::{Duration, Instant};
 
 use cluster::Cluster;
 use serde_json::Value;
-use support::project::{fake_project, project_root, run_xtask, text, wait_for, TempDir};
+use support::project::{
+    fake_project, json_file, project_root, run_xtask, text, wait_for, without_timings, ResultsDir,
+    TempDir,
+};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Removes a results directory of the real project on drop.
-struct ResultsDir(std::path::PathBuf);
-
-impl Drop for ResultsDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn json(path: &Path) -> Value {
-    let bytes =
-        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-/// `value` without the timings a run measures (`duration_s`, `*_at`).
-fn without_timings(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(key, _)| !key.ends_with("duration_s") && !key.ends_with("_at"))
-                .map(|(key, v)| (key.clone(), without_timings(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(without_timings).collect()),
-        other => other.clone(),
-    }
 }
 
 fn swarm_run(c: &Cluster, project: Option<&Path>, flags: &[&str], experiment: &[&str]) -> Output {
@@ -95,8 +69,8 @@ fn merged_results_equal_a_local_run_and_come_from_several_nodes() {
     assert_eq!(units(&local.0), units(&sharded.0), "same units");
     let mut nodes = BTreeSet::new();
     for unit in units(&sharded.0) {
-        let a = json(&local.0.join(&unit).join("result.json"));
-        let b = json(&sharded.0.join(&unit).join("result.json"));
+        let a = json_file(&local.0.join(&unit).join("result.json"));
+        let b = json_file(&sharded.0.join(&unit).join("result.json"));
         for field in ["tier", "run", "status", "score", "grade", "passed", "criteria", "error"] {
             assert_eq!(without_timings(&a[field]), without_timings(&b[field]), "{unit}: {field}");
         }
@@ -105,7 +79,8 @@ fn merged_results_equal_a_local_run_and_come_from_several_nodes() {
     let names: BTreeSet<String> = c.node_names().into_iter().collect();
     assert!(nodes.is_subset(&names), "nodes {nodes:?} are not the swarm's {names:?}");
     assert!(nodes.len() >= 2, "every shard ran on {nodes:?}");
-    let (a, b) = (json(&local.0.join("summary.json")), json(&sharded.0.join("summary.json")));
+    let (a, b) =
+        (json_file(&local.0.join("summary.json")), json_file(&sharded.0.join("summary.json")));
     for field in ["complete", "missing"] {
         assert_eq!(a[field], b[field], "summary: {field}");
     }
@@ -179,7 +154,8 @@ fn a_failed_shard_is_named_the_others_kept_no_secret_shows_and_no_node_keeps_any
     assert!(all.contains("shard(s) 1 failed; the others' results are in"), "{all}");
     assert!(!all.contains(&canary), "canary in the run's output");
     for index in [0, 2] {
-        let record = json(&project.path.join(format!("results/{id}/shard-{index}/result.json")));
+        let record =
+            json_file(&project.path.join(format!("results/{id}/shard-{index}/result.json")));
         assert!(record["node"].as_str().is_some_and(|n| n.starts_with("scylla-node-")));
     }
     assert!(support::project::grep_tree(&project.path, &canary).is_empty());
@@ -271,7 +247,8 @@ fn a_worker_that_dies_mid_run_has_its_shard_moved_or_named() {
     assert!(out.status.success(), "{all}");
     assert!(all.contains(&format!("failed on {dead} (node {dead} went down)")), "{all}");
     for index in 0..3 {
-        let record = json(&project.path.join(format!("results/{moved}/shard-{index}/result.json")));
+        let record =
+            json_file(&project.path.join(format!("results/{moved}/shard-{index}/result.json")));
         assert_ne!(record["node"], Value::String(dead.clone()), "shard {index}");
     }
     c.assert_clean(30);

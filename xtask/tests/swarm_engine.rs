@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::project::{
-    fake_project, project_root, run_xtask, test_image, text, wait_for, xtask, TempDir,
+    fake_project, json_file, project_root, run_xtask, test_image, text, wait_for, without_timings,
+    xtask, ResultsDir, TempDir,
 };
 
 const ROLE: &str = "org.scylla.xtask.role=run-experiment-swarm";
@@ -58,15 +59,6 @@ impl Drop for Swarm {
     }
 }
 
-/// Removes a results directory of the real project on drop.
-struct ResultsDir(std::path::PathBuf);
-
-impl Drop for ResultsDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Services, secrets, volumes and containers of swarm runs still present.
 fn leftovers(engine: &support::Engine) -> Vec<String> {
     let filter = format!("label={ROLE}");
@@ -99,26 +91,6 @@ fn swarm_run(project: Option<&Path>, image: &str, flags: &[&str], experiment: &[
     run_xtask(&args)
 }
 
-fn json(path: &Path) -> Value {
-    let bytes =
-        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-/// `value` without the timings a run measures (`duration_s`, `*_at`).
-fn without_timings(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(key, _)| !key.ends_with("duration_s") && !key.ends_with("_at"))
-                .map(|(key, v)| (key.clone(), without_timings(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(without_timings).collect()),
-        other => other.clone(),
-    }
-}
-
 fn files_under(dir: &Path) -> Vec<String> {
     let mut files: Vec<String> = walkdir::WalkDir::new(dir)
         .into_iter()
@@ -137,8 +109,8 @@ fn assert_same_results(single: &Path, sharded: &Path, node: &str) {
     assert_eq!(files_under(single), files_under(sharded), "same layout");
     let uid = std::fs::metadata("/proc/self").unwrap().uid();
     for unit in ["T0/run-1", "T1/run-1"] {
-        let a = json(&single.join(unit).join("result.json"));
-        let b = json(&sharded.join(unit).join("result.json"));
+        let a = json_file(&single.join(unit).join("result.json"));
+        let b = json_file(&sharded.join(unit).join("result.json"));
         for field in ["schema_version", "tier", "run", "unit", "status", "score", "grade", "passed"]
         {
             assert_eq!(a[field], b[field], "{unit}: {field}");
@@ -151,7 +123,8 @@ fn assert_same_results(single: &Path, sharded: &Path, node: &str) {
         let owner = std::fs::metadata(sharded.join(unit).join("result.json")).unwrap().uid();
         assert_eq!(owner, uid, "results belong to the invoking user");
     }
-    let (a, b) = (json(&single.join("summary.json")), json(&sharded.join("summary.json")));
+    let (a, b) =
+        (json_file(&single.join("summary.json")), json_file(&sharded.join("summary.json")));
     for field in ["schema_version", "complete", "missing", "agents"] {
         assert_eq!(a[field], b[field], "summary: {field}");
     }
@@ -214,7 +187,7 @@ fn oracle_experiment_as_a_replicated_job_equals_a_single_machine_run(engine) {
 
     // The same id again resumes: completed units are kept, not redone.
     let started_at =
-        |unit: &str| json(&sharded.0.join(unit).join("result.json"))["started_at"].clone();
+        |unit: &str| json_file(&sharded.0.join(unit).join("result.json"))["started_at"].clone();
     let before = [started_at("T0/run-1"), started_at("T1/run-1")];
     let out = swarm_run(
         None,
@@ -327,7 +300,7 @@ fn a_shard_that_fails_once_is_retried_and_secrets_never_leak(engine) {
             swarm.node_name()
         );
         assert!(all.contains(&line), "missing `{line}` in:\n{all}");
-        let record = json(&project.path.join(format!("results/{id}/shard-{index}/result.json")));
+        let record = json_file(&project.path.join(format!("results/{id}/shard-{index}/result.json")));
         assert_eq!(record["key"], Value::String(sha256(&canary)), "shard {index} got the key");
         assert_eq!(
             record["creds"],
@@ -337,7 +310,7 @@ fn a_shard_that_fails_once_is_retried_and_secrets_never_leak(engine) {
         assert_eq!(record["node"], Value::String(swarm.node_name()));
     }
     assert!(all.contains("shards: 2/2 done, 0 running, 0 failed"), "{all}");
-    let summary = json(&project.path.join(format!("results/{id}/summary.json")));
+    let summary = json_file(&project.path.join(format!("results/{id}/summary.json")));
     assert_eq!(summary["shards"], serde_json::json!(["shard-0", "shard-1"]));
     let found = support::project::grep_tree(&project.path, &canary);
     assert!(found.is_empty(), "canary written to the host: {found:?}");

@@ -167,3 +167,40 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
 pub fn command(program: &str) -> Command {
     Command::new(program)
 }
+
+/// A directory or file a test made under the real project (its `results/<id>`,
+/// a report), removed when the test ends, pass or fail.
+pub struct ResultsDir(pub PathBuf);
+
+impl Drop for ResultsDir {
+    fn drop(&mut self) {
+        if self.0.is_dir() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// The JSON file at `path`.
+pub fn json_file(path: &Path) -> serde_json::Value {
+    let bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// `value` without the timings a run measures (`duration_s`, `*_at`), so that two
+/// runs of one experiment compare equal.
+pub fn without_timings(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| !key.ends_with("duration_s") && !key.ends_with("_at"))
+                .map(|(key, v)| (key.clone(), without_timings(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_timings).collect()),
+        other => other.clone(),
+    }
+}
