@@ -49,6 +49,24 @@ pub fn short_digest(digest: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
+/// Escapes text for XML and HTML, in element content and attribute values alike;
+/// control characters XML cannot hold (all but tab, newline and return) are dropped.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn to_stderr(line: &str) {
     // A closed stderr must not turn into a panic: there is nobody to tell.
     let _ = writeln!(std::io::stderr().lock(), "{line}");
