@@ -371,30 +371,17 @@ mod tests {
     #[test]
     fn podman_gets_the_images_own_probe_restated_before_the_timing() {
         let info = scylla_image();
-        let plan = HealthPlan::new(
-            "scylla-runner:latest",
-            &info,
-            "hc-1",
-            "h:1:2",
-            Duration::from_secs(60),
-        )
-        .unwrap()
-        .for_engine(EngineKind::Podman, &info);
-        let argv = plan.argv();
+        let plan_for = |kind| {
+            HealthPlan::new("scylla-runner:latest", &info, "hc-1", "h:1:2", Duration::from_secs(60))
+                .unwrap()
+                .for_engine(kind, &info)
+        };
+        let argv = plan_for(EngineKind::Podman).argv();
         let at = argv.iter().position(|word| word == "--health-cmd").expect("restated");
         let test: Vec<String> = serde_json::from_str(&argv[at + 1]).unwrap();
         assert_eq!(Some(test), info.healthcheck);
         assert_eq!(argv[at + 2], "--health-interval");
-        let docker = HealthPlan::new(
-            "scylla-runner:latest",
-            &info,
-            "hc-1",
-            "h:1:2",
-            Duration::from_secs(60),
-        )
-        .unwrap()
-        .for_engine(EngineKind::Docker, &info);
-        assert!(!docker.argv().iter().any(|word| word == "--health-cmd"));
+        assert!(!plan_for(EngineKind::Docker).argv().iter().any(|word| word == "--health-cmd"));
     }
 
     #[test]
