@@ -11,6 +11,8 @@ shopt -s inherit_errexit
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 files=${1:-3000}
 cd "$root"
+# shellcheck source=tests/bench/noop_context.sh
+source "$root/tests/bench/noop_context.sh"
 cargo build --release -q -p xtask
 xtask="$root/target/release/xtask"
 python_base=$(sed -n 's/^PYTHON_BASE=//p' .xtask/build-args)
@@ -25,17 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== 1. no-op docker-build vs cached plain build ($files files), docker and podman"
-mkdir -p "$work/ctx/docker" "$work/ctx/src"
-python3 - "$work/ctx/src" "$files" <<'PY'
-import os, sys
-root, count = sys.argv[1], int(sys.argv[2])
-for i in range(count):
-    d = os.path.join(root, f"pkg{i // 100:03d}")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, f"mod{i:05d}.py"), "w") as f:
-        f.write(f"# module {i}\n" + "x = 1\n" * (i % 200))
-PY
-printf 'FROM %s\nCOPY src/ /src/\nRUN find /src -type f | wc -l > /count\n' "$python_base" >"$work/ctx/docker/Dockerfile"
+noop_context "$work/ctx" "$files" "$python_base"
 for engine in docker podman; do
   "$xtask" -q --engine "$engine" --project-dir "$work/ctx" docker-build --tag "$tag" >/dev/null
 done
