@@ -40,9 +40,17 @@ pub fn exit_code(status: ExitStatus) -> i32 {
     status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
+/// Whether `command` will run, or (an action under `--dry-run`) only be printed.
+/// The one place that reads `--dry-run` for engine commands: tasks act on the
+/// answers below (`Acted::Printed`, `Ran::Printed`, `Launched::Printed`) or ask
+/// this, for a precondition of running (a terminal to attach).
+pub fn will_run(ctx: &Context, command: &EngineCommand) -> bool {
+    !(ctx.dry_run && command.effect == Effect::Action)
+}
+
 fn announce(ctx: &Context, engine: &Engine, command: &EngineCommand) -> bool {
     let rendered = command.render(engine.program_str());
-    if ctx.dry_run && command.effect == Effect::Action {
+    if !will_run(ctx, command) {
         output::result_line(&rendered);
         return false;
     }
@@ -114,6 +122,26 @@ pub fn checked(
         return Err(anyhow!("cannot {what}: {}", out.stderr.trim()));
     }
     Ok(out.stdout)
+}
+
+/// What an action did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acted {
+    /// It ran and exited 0; its stdout.
+    Ran(String),
+    /// An action under `--dry-run`: printed, not run, so nothing exists or changed.
+    Printed,
+}
+
+/// Runs an action like [`checked`], and says whether it ran or was only printed:
+/// for the steps whose answer the rest of the task depends on (a container that
+/// now exists, a digest the push returned).
+pub fn act(ctx: &Context, engine: &Engine, command: &EngineCommand, what: &str) -> Result<Acted> {
+    if !will_run(ctx, command) {
+        announce(ctx, engine, command);
+        return Ok(Acted::Printed);
+    }
+    checked(ctx, engine, command, what).map(Acted::Ran)
 }
 
 /// Runs a helper program other than the engine (a linter the task can use when it is
