@@ -129,7 +129,9 @@ impl Args {
             }
             None => host::unique_name("scylla-shell"),
         };
-        if !(ctx.dry_run || ctx.stdin_is_tty && ctx.stdout_is_tty) {
+        let attach = exec_command(&name, self.rm);
+        // A terminal is needed only where the attach will run (not when printed).
+        if exec::will_run(ctx, &attach) && !(ctx.stdin_is_tty && ctx.stdout_is_tty) {
             return Err(usage(
                 "shell needs a terminal, and stdin or stdout is not one\n  \
                  run it from an interactive terminal; from scripts use \
@@ -175,10 +177,9 @@ impl Args {
             ShellAction::Create => create(ctx, &engine, &name, &self.container)?,
         }
         let removal = self.rm.then(|| ContainerGuard::new(ctx, &engine, &name));
-        let code = exec::interactive(ctx, &engine, &exec_command(&name, self.rm));
+        let code = exec::interactive(ctx, &engine, &attach);
         if let Some(mut guard) = removal {
-            guard.remove_now();
-            if !ctx.dry_run {
+            if guard.remove_now() {
                 output::note(ctx, &format!("removed container {name}"));
             }
         }
@@ -216,7 +217,7 @@ fn create(ctx: &Context, engine: &Engine, name: &str, options: &ContainerOptions
     let bundle = collect(ctx, options)?;
     // Until its secrets are in, a failure must not leave a half-made container.
     let mut guard = ContainerGuard::new(ctx, engine, name);
-    let create = EngineCommand::action(spec.create_argv());
+    let create = spec.create_command();
     exec::checked(ctx, engine, &create, &format!("create container {name}"))?;
     start(ctx, engine, name)?;
     deliver_secrets(ctx, engine, name, &spec.user, &bundle, false)?;

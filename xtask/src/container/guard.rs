@@ -16,13 +16,14 @@ pub struct ContainerGuard {
 }
 
 impl ContainerGuard {
-    /// Guards `name`; under `--dry-run` nothing exists, so the guard is inert.
+    /// Guards `name`. Under `--dry-run` its removal is printed like any other
+    /// action, where a run would remove the container.
     pub fn new(ctx: &Context, engine: &Engine, name: &str) -> ContainerGuard {
         ContainerGuard {
             ctx: ctx.clone(),
             engine: engine.clone(),
             name: name.to_string(),
-            armed: !ctx.dry_run,
+            armed: true,
         }
     }
 
@@ -31,12 +32,11 @@ impl ContainerGuard {
         self.armed = false;
     }
 
-    /// Removes the container now (idempotent).
-    pub fn remove_now(&mut self) {
-        if self.armed {
-            remove_quietly(&self.ctx, &self.engine, &self.name);
-            self.armed = false;
-        }
+    /// Removes the container now (idempotent). True when a removal ran: not
+    /// when it was done already, or only printed under `--dry-run`.
+    pub fn remove_now(&mut self) -> bool {
+        let armed = std::mem::replace(&mut self.armed, false);
+        armed && remove_quietly(&self.ctx, &self.engine, &self.name)
     }
 }
 
@@ -47,8 +47,10 @@ impl Drop for ContainerGuard {
 }
 
 /// `rm --force NAME`, ignoring "no such container" (it may be gone already).
-pub fn remove_quietly(ctx: &Context, engine: &Engine, name: &str) {
+/// True when the removal ran (false when it was only printed under `--dry-run`).
+pub fn remove_quietly(ctx: &Context, engine: &Engine, name: &str) -> bool {
     let command = EngineCommand::action(["rm", "--force", name]);
+    let runs = exec::will_run(ctx, &command);
     if let Ok(out) = exec::output(ctx, engine, &command) {
         let gone =
             out.status.success() || out.stderr.to_ascii_lowercase().contains("no such container");
@@ -56,6 +58,7 @@ pub fn remove_quietly(ctx: &Context, engine: &Engine, name: &str) {
             output::warn(ctx, &format!("could not remove container {name}: {}", out.stderr.trim()));
         }
     }
+    runs
 }
 
 /// Removes containers with `role` whose owner process on this host is gone.

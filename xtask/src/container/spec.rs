@@ -4,7 +4,7 @@ use camino::Utf8PathBuf;
 
 use super::secrets::SECRETS_MOUNT;
 use super::WORKSPACE;
-use crate::engine::{push_pair, EngineKind};
+use crate::engine::{push_pair, EngineCommand, EngineKind};
 
 /// How the container's user relates to the invoking user.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,9 +89,20 @@ fn csv_field(field: &str) -> std::borrow::Cow<'_, str> {
 }
 
 impl ContainerSpec {
-    /// `create ...` arguments (after the engine program).
-    pub fn create_argv(&self) -> Vec<String> {
-        let mut argv = vec!["create".to_string()];
+    /// `create ...`: the container, made but not started.
+    pub fn create_command(&self) -> EngineCommand {
+        EngineCommand::action(self.argv("create"))
+    }
+
+    /// `run ...`: the same container, created and started (attached) by one
+    /// engine process, for runs with nothing to deliver before the start.
+    pub fn run_command(&self) -> EngineCommand {
+        EngineCommand::action(self.argv("run"))
+    }
+
+    /// The arguments after the engine program, for `create` or `run`.
+    fn argv(&self, verb: &str) -> Vec<String> {
+        let mut argv = vec![verb.to_string()];
         push_pair(&mut argv, "--name", &self.name);
         for (key, value) in &self.labels {
             push_pair(&mut argv, "--label", format!("{key}={value}"));
@@ -117,14 +128,6 @@ impl ContainerSpec {
         self.push_env(&mut argv);
         argv.push(self.image.clone());
         argv.extend(self.command.iter().cloned());
-        argv
-    }
-
-    /// `run ...` arguments: the same container, created and started (attached)
-    /// by one engine process, for runs with nothing to deliver before the start.
-    pub fn run_argv(&self) -> Vec<String> {
-        let mut argv = self.create_argv();
-        argv[0] = "run".to_string();
         argv
     }
 
@@ -229,7 +232,7 @@ mod tests {
 
     #[test]
     fn create_argv_is_hardened_mapped_and_mounted() {
-        let argv = spec().create_argv();
+        let argv = spec().create_command().args;
         let expected: Vec<&str> = vec![
             "create",
             "--name",
@@ -274,7 +277,7 @@ mod tests {
         let mount = |dir: &str| {
             let mut s = spec();
             s.project_dir = dir.into();
-            let argv = s.create_argv();
+            let argv = s.create_command().args;
             let at = argv.iter().position(|a| a == "--mount").unwrap();
             argv[at + 1].clone()
         };
@@ -287,7 +290,7 @@ mod tests {
     #[test]
     fn run_argv_is_the_create_argv_with_run() {
         let spec = spec();
-        let (run, create) = (spec.run_argv(), spec.create_argv());
+        let (run, create) = (spec.run_command().args, spec.create_command().args);
         assert_eq!(run[0], "run");
         assert_eq!(run[1..], create[1..]);
     }
@@ -301,7 +304,7 @@ mod tests {
         s.network = Some("lab-net".into());
         s.user = UserMapping::for_engine(EngineKind::Podman, 1000, 1000);
         s.engine = EngineKind::Podman;
-        let argv = s.create_argv();
+        let argv = s.create_command().args;
         let joined = argv.join(" ");
         let mount = "--mount type=bind,source=/home/me/scylla,target=/workspace,relabel=shared ";
         assert!(joined.contains(mount), "{joined}");

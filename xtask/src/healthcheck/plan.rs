@@ -1,6 +1,7 @@
 //! The throwaway container for `--image`, as data: which probe timing it runs
-//! with, how it is kept alive, and the `run`/`rm` argv it renders. Pure: no
-//! engine, no clock, so every choice is unit-tested on the argv.
+//! with, how it is kept alive, and the `run` command it renders (the container
+//! guard removes it). Pure: no engine, no clock, so every choice is unit-tested
+//! on the argv.
 //!
 //! # Why the timing is overridden
 //! The image declares `--interval=30s`: the engine runs the first probe only one
@@ -34,7 +35,7 @@ use anyhow::Result;
 
 use crate::container::{Role, OWNER_LABEL};
 use crate::engine::inspect::{HealthTiming, ImageInfo};
-use crate::engine::EngineKind;
+use crate::engine::{EngineCommand, EngineKind};
 use crate::error::usage;
 
 /// The image checked when neither `--image` nor `--container` is given.
@@ -154,8 +155,8 @@ impl HealthPlan {
         self
     }
 
-    /// The engine arguments that start the container (after the program name).
-    pub fn argv(&self) -> Vec<String> {
+    /// `run --detach ...`: starts the container.
+    pub fn run_command(&self) -> EngineCommand {
         let mut args =
             words(&["run", "--detach", "--rm", "--init", "--name", &self.container_name]);
         args.extend(words(&["--label", &Role::Healthcheck.label()]));
@@ -174,18 +175,8 @@ impl HealthPlan {
                 args.extend(words(&["--entrypoint", "sleep", &self.image, &seconds]));
             }
         }
-        args
+        EngineCommand::action(args)
     }
-
-    /// The engine arguments that remove the container, whatever its state.
-    pub fn remove_argv(&self) -> Vec<String> {
-        remove_argv(&self.container_name)
-    }
-}
-
-/// `rm --force NAME`.
-fn remove_argv(container_name: &str) -> Vec<String> {
-    words(&["rm", "--force", container_name])
 }
 
 fn words(items: &[&str]) -> Vec<String> {
@@ -339,7 +330,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            plan.argv(),
+            plan.run_command().args,
             vec![
                 "run",
                 "--detach",
@@ -364,8 +355,7 @@ mod tests {
                 "120",
             ]
         );
-        assert!(!plan.argv().iter().any(|word| word == "--health-cmd"));
-        assert_eq!(plan.remove_argv(), vec!["rm", "--force", "hc-1"]);
+        assert!(!plan.run_command().args.iter().any(|word| word == "--health-cmd"));
     }
 
     #[test]
@@ -376,12 +366,16 @@ mod tests {
                 .unwrap()
                 .for_engine(kind, &info)
         };
-        let argv = plan_for(EngineKind::Podman).argv();
+        let argv = plan_for(EngineKind::Podman).run_command().args;
         let at = argv.iter().position(|word| word == "--health-cmd").expect("restated");
         let test: Vec<String> = serde_json::from_str(&argv[at + 1]).unwrap();
         assert_eq!(Some(test), info.healthcheck);
         assert_eq!(argv[at + 2], "--health-interval");
-        assert!(!plan_for(EngineKind::Docker).argv().iter().any(|word| word == "--health-cmd"));
+        assert!(!plan_for(EngineKind::Docker)
+            .run_command()
+            .args
+            .iter()
+            .any(|word| word == "--health-cmd"));
     }
 
     #[test]
@@ -390,10 +384,13 @@ mod tests {
         let plan = HealthPlan::new("other:1", &info, "hc-2", "h:1:2", Duration::from_millis(1500))
             .unwrap();
         assert_eq!(plan.keep_alive, KeepAlive::ReplaceEntrypoint);
-        assert_eq!(plan.argv()[18..], ["--entrypoint", "sleep", "other:1", "62"].map(String::from));
+        assert_eq!(
+            plan.run_command().args[18..],
+            ["--entrypoint", "sleep", "other:1", "62"].map(String::from)
+        );
         // The probe may not take longer than the whole check.
         assert_eq!(plan.timing.timeout, Duration::from_millis(1500));
-        assert_eq!(plan.argv()[15], "1500ms");
+        assert_eq!(plan.run_command().args[15], "1500ms");
     }
 
     #[test]

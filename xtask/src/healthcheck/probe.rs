@@ -17,7 +17,7 @@ use crate::container::host;
 use crate::context::Context;
 use crate::engine::exec::{self, Signal, SignalWatch};
 use crate::engine::inspect::{self, ProbeResult};
-use crate::engine::{Engine, EngineCommand};
+use crate::engine::Engine;
 use crate::error::usage;
 use crate::output;
 
@@ -45,11 +45,6 @@ pub fn check_image(
         .for_engine(engine.kind, &info);
     sweep_leftovers(ctx, engine, plan::ROLE)?;
     output::detail(ctx, &timing_note(&info.healthcheck_timing, &plan));
-    if ctx.dry_run {
-        exec::output(ctx, engine, &EngineCommand::action(plan.argv()))?;
-        exec::output(ctx, engine, &EngineCommand::action(plan.remove_argv()))?;
-        return Ok(None);
-    }
     let watch = SignalWatch::install()?;
     output::note(
         ctx,
@@ -66,7 +61,7 @@ pub fn check_image(
     let report = start_and_wait(ctx, engine, &plan, &watch, started);
     // Removed before the report is printed, so that the report comes last.
     guard.remove_now();
-    let mut report = report?;
+    let Some(mut report) = report? else { return Ok(None) };
     report.container = Some(plan.container_name.clone());
     Ok(Some(report))
 }
@@ -77,12 +72,17 @@ fn start_and_wait(
     plan: &HealthPlan,
     watch: &SignalWatch,
     started: Instant,
-) -> Result<Report> {
-    let out = exec::output(ctx, engine, &EngineCommand::action(plan.argv()))?;
+) -> Result<Option<Report>> {
+    let run = plan.run_command();
+    let out = exec::output(ctx, engine, &run)?;
+    if !exec::will_run(ctx, &run) {
+        // Printed under --dry-run: there is no container to wait for.
+        return Ok(None);
+    }
     let mut report = Report::new("image", &plan.image, Status::Error);
     if let Some(signal) = watch.received() {
         report.status = Status::Interrupted(signal);
-        return Ok(report);
+        return Ok(Some(report));
     }
     if !out.status.success() {
         return Err(anyhow!(
@@ -115,7 +115,7 @@ fn start_and_wait(
     })?;
     report.duration = started.elapsed();
     log.fill(&mut report);
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// The status a wait ended in; a container that stopped has no verdict and

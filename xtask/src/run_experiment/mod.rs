@@ -65,7 +65,6 @@ impl Args {
         let request = RunRequest::from_args(&self, ctx)?;
         let engine = Engine::from_context(ctx)?;
         let watch = SignalWatch::install()?;
-        guard::sweep_leftovers(ctx, &engine, plan::ROLE)?;
         let image =
             image::image_for_run(ctx, &engine, &self.container.image, self.container.no_build)?;
         if let Some(signal) = watch.received() {
@@ -121,6 +120,7 @@ fn execute(
     secrets: &Secrets,
     watch: &SignalWatch,
 ) -> Result<Outcome> {
+    guard::sweep_leftovers(ctx, engine, plan::ROLE)?;
     std::fs::create_dir_all(plan.results_dir.as_std_path())
         .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
 

@@ -151,14 +151,14 @@ impl RunPlan {
             engine: engine.kind,
             command,
         };
-        let spec_run_argv = spec.run_argv();
+        let run = spec.run_command();
         RunPlan {
             spec,
             forwarding: request.forwarding.clone(),
             credentials: request.credentials.clone(),
             results_dir: request.project_dir.join("results"),
             requested_agent: requested_agent(&request.experiment_args),
-            launch: Launch::Run(EngineCommand::action(spec_run_argv)),
+            launch: Launch::Run(run),
         }
     }
 
@@ -167,7 +167,7 @@ impl RunPlan {
     pub fn with_secrets(mut self, deliver: bool, hand_back: bool) -> RunPlan {
         if deliver {
             self.launch = Launch::CreateDeliverStart {
-                create: EngineCommand::action(self.delivery_spec(hand_back).create_argv()),
+                create: self.delivery_spec(hand_back).create_command(),
                 start: self.start_command(),
                 hand_back,
             };
@@ -237,7 +237,7 @@ mod tests {
     fn runs_the_entry_script_with_the_passthrough_args() {
         let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
         let plan = RunPlan::new(&request(), &engine, &image());
-        let argv = plan.spec.create_argv();
+        let argv = plan.spec.create_command().args;
         let tail: Vec<&str> = argv.iter().rev().take(5).rev().map(String::as_str).collect();
         assert_eq!(tail, ["scylla-runner:latest", "python", ENTRY_SCRIPT, "--tiers", "T0"]);
         assert!(argv.contains(&"SCYLLA_IMAGE_ID=sha256:i".to_string()));
@@ -250,15 +250,15 @@ mod tests {
     fn forwarded_settings_and_the_network_are_on_the_argv() {
         let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
         let plan = RunPlan::new(&request(), &engine, &image());
-        let joined = plan.spec.create_argv().join(" ");
+        let joined = plan.spec.create_command().args.join(" ");
         assert!(joined.contains("--network lab"), "{joined}");
         assert!(joined.contains("--env ANTHROPIC_BASE_URL=http://172.17.0.1:9"), "{joined}");
         assert!(joined.contains("--tmpfs /run/secrets:mode=0700,uid=1000,gid=1000"), "{joined}");
         assert!(!joined.contains("SCYLLA_SECRETS_PENDING"), "{joined}");
-        let delivering = plan.delivery_spec(true).create_argv().join(" ");
+        let delivering = plan.delivery_spec(true).create_command().args.join(" ");
         assert!(delivering.contains("--env SCYLLA_SECRETS_PENDING=1"), "{delivering}");
         assert!(delivering.contains("--env SCYLLA_CREDENTIALS_RETURN=1"), "{delivering}");
-        assert!(!plan.delivery_spec(false).create_argv().join(" ").contains("RETURN"));
+        assert!(!plan.delivery_spec(false).create_command().args.join(" ").contains("RETURN"));
     }
 
     #[test]
@@ -279,7 +279,7 @@ mod tests {
     fn secrets_never_reach_the_argv() {
         let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
         let plan = RunPlan::new(&request(), &engine, &image());
-        let joined = plan.spec.create_argv().join(" ");
+        let joined = plan.spec.create_command().args.join(" ");
         assert!(!joined.contains("ANTHROPIC_API_KEY"), "{joined}");
     }
 
@@ -313,13 +313,13 @@ mod tests {
     fn the_launch_is_run_without_secrets_and_create_then_start_with_them() {
         let engine = Engine { kind: EngineKind::Docker, program: "docker".into() };
         let plan = RunPlan::new(&request(), &engine, &image());
-        assert_eq!(plan.launch, Launch::Run(EngineCommand::action(plan.spec.run_argv())));
+        assert_eq!(plan.launch, Launch::Run(plan.spec.run_command()));
         let Launch::CreateDeliverStart { create, start, hand_back } =
             plan.clone().with_secrets(true, true).launch
         else {
             panic!("secrets to deliver need create, deliver, start");
         };
-        assert_eq!(create.args, plan.delivery_spec(true).create_argv());
+        assert_eq!(create.args, plan.delivery_spec(true).create_command().args);
         assert_eq!(start.args, ["start", "--attach", "scylla-run-1-abcd"]);
         assert!(hand_back);
         assert_eq!(plan.clone().with_secrets(false, false), plan);
