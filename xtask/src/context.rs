@@ -86,7 +86,8 @@ pub struct Context {
     pub verbosity: Verbosity,
     /// Print the engine commands a task would run, secrets redacted, and run none.
     pub dry_run: bool,
-    /// `--engine`, else a valid `CONTAINER_ENGINE` ([`engine_choice`]); detection happens in `engine`.
+    /// `--engine`, else a valid `CONTAINER_ENGINE` ([`engine_choice`]); detection happens in
+    /// `engine`.
     pub engine_choice: Option<String>,
     pub env: Env,
     pub stdout_is_tty: bool,

@@ -24,8 +24,13 @@ pub enum Builder {
 /// ```no_run
 /// # use camino::Utf8Path;
 /// # use xtask::build_context::{select_ignore_file, Builder};
-/// let file = select_ignore_file(Utf8Path::new("."), Utf8Path::new("docker/Dockerfile"), Builder::BuildKit);
-/// // Some("docker/Dockerfile.dockerignore") if that file exists, else Some("./.dockerignore") or None.
+/// let file = select_ignore_file(
+///     Utf8Path::new("."),
+///     Utf8Path::new("docker/Dockerfile"),
+///     Builder::BuildKit,
+/// );
+/// // Some("docker/Dockerfile.dockerignore") if that file exists,
+/// // else Some("./.dockerignore") or None.
 /// ```
 pub fn select_ignore_file(
     context_dir: &Utf8Path,

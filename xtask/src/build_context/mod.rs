@@ -19,7 +19,12 @@
 //! let digests = ContentDigests::compute(&context, Some(Utf8Path::new("target/xtask-cache")))?;
 //! let dockerfile = std::fs::read("docker/Dockerfile")?;
 //! let args = BTreeMap::new();
-//! let input = SourceHashInput { dockerfile: &dockerfile, build_args: &args, target: None, platform: None };
+//! let input = SourceHashInput {
+//!     dockerfile: &dockerfile,
+//!     build_args: &args,
+//!     target: None,
+//!     platform: None,
+//! };
 //! let hash = source_hash(&context, &digests, &input)?;
 //! let deps = step_inputs(&context, &digests, &["pyproject.toml"])?;
 //! # anyhow::Ok(())

@@ -64,7 +64,12 @@ pub struct SourceHashInput<'a> {
 /// let digests = ContentDigests::compute(&context, Some(Utf8Path::new("target/xtask-cache")))?;
 /// let dockerfile = std::fs::read("docker/Dockerfile")?;
 /// let build_args = BTreeMap::from([("EXTRAS".to_owned(), "dev".to_owned())]);
-/// let input = SourceHashInput { dockerfile: &dockerfile, build_args: &build_args, target: None, platform: None };
+/// let input = SourceHashInput {
+///     dockerfile: &dockerfile,
+///     build_args: &build_args,
+///     target: None,
+///     platform: None,
+/// };
 /// let hash: String = source_hash(&context, &digests, &input)?;
 /// # anyhow::Ok(())
 /// ```

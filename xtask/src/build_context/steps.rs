@@ -65,7 +65,11 @@ impl StepInputs {
 /// ```no_run
 /// # use camino::Utf8Path;
 /// # use xtask::build_context::*;
-/// # let spec = ContextSpec { context_dir: Utf8Path::new("."), dockerfile: Utf8Path::new("docker/Dockerfile"), builder: Builder::Classic };
+/// # let spec = ContextSpec {
+/// #     context_dir: Utf8Path::new("."),
+/// #     dockerfile: Utf8Path::new("docker/Dockerfile"),
+/// #     builder: Builder::Classic,
+/// # };
 /// # let context = list_context(&spec)?;
 /// # let digests = ContentDigests::compute(&context, None)?;
 /// let step = step_inputs(&context, &digests, &["pyproject.toml", "src/"])?;

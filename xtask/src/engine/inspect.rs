@@ -1,6 +1,7 @@
 //! Image and container queries through `inspect`, read into the typed wire
-//! structs of [`super::types`] and turned into the few fields the tasks use. "No such object" is `Ok(None)`; an unreachable
-//! daemon is the actionable error from [`Engine::diagnose_unreachable`].
+//! structs of [`super::types`] and turned into the few fields the tasks use.
+//! "No such object" is `Ok(None)`; an unreachable daemon is the actionable
+//! error from [`Engine::diagnose_unreachable`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! the instruction in short, cached or not, the time since the build started)
 //! read from the builder's own output: Docker's legacy builder (`Step 2/4 : COPY ...`,
 //! ` ---> Using cache`), podman's (`STEP 2/4: COPY ...`, `--> Using cache ...`) or
-//! BuildKit's plain progress (`#5 [2/4] COPY ...`, `#5 CACHED`, `#5 DONE 0.3s`). The whole output goes to a log file; `-v`
-//! streams it instead.
+//! BuildKit's plain progress (`#5 [2/4] COPY ...`, `#5 CACHED`, `#5 DONE 0.3s`).
+//! The whole output goes to a log file; `-v` streams it instead.
 
 use std::collections::BTreeMap;
 
