@@ -234,7 +234,8 @@ fn check_repository(repository: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid repository name {repository:?}: use lowercase letters, digits and . _ - separators"
+            "invalid repository name {repository:?}: \
+             use lowercase letters, digits and . _ - separators"
         ))
     }
 }

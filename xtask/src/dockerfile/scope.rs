@@ -121,9 +121,18 @@ mod tests {
 
     #[test]
     fn stage_scopes_follow_docker() {
-        let d = parse(
-            "ARG VERSION=1.0\nARG UNUSED=x\nFROM a AS base\nARG VERSION\nENV HOME_DIR=/home/$VERSION\nARG LOCAL=l\nRUN one\nFROM base AS child\nARG LOCAL\nRUN two\n",
-        );
+        let d = parse(concat!(
+            "ARG VERSION=1.0\n",
+            "ARG UNUSED=x\n",
+            "FROM a AS base\n",
+            "ARG VERSION\n",
+            "ENV HOME_DIR=/home/$VERSION\n",
+            "ARG LOCAL=l\n",
+            "RUN one\n",
+            "FROM base AS child\n",
+            "ARG LOCAL\n",
+            "RUN two\n",
+        ));
         let vars = |index: usize, overrides: &[(&str, &str)]| {
             let overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             d.variables_at(index, &overrides).into_iter().collect::<Vec<_>>()

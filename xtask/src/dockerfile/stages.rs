@@ -255,7 +255,8 @@ fn classify(
     let unset_note = match unset {
         [] => String::new(),
         names => format!(
-            " ({} without a value: give the ARG a default before the first FROM or pass --build-arg {}=...)",
+            " ({} without a value: give the ARG a default before the first FROM \
+             or pass --build-arg {}=...)",
             names.join(", "),
             names[0]
         ),

@@ -45,9 +45,16 @@ fn continuations_skip_comments_and_blank_lines() {
 
 #[test]
 fn directives_and_backtick_escape() {
-    let d = parse(
-        "# syntax=docker/dockerfile:1\n# escape=`\n# check=skip=all\n\nFROM mcr.microsoft.com/windows AS Build\nRUN dir C:\\ `\n  && echo done\n# escape=\\\n",
-    );
+    let d = parse(concat!(
+        "# syntax=docker/dockerfile:1\n",
+        "# escape=`\n",
+        "# check=skip=all\n",
+        "\n",
+        "FROM mcr.microsoft.com/windows AS Build\n",
+        "RUN dir C:\\ `\n",
+        "  && echo done\n",
+        "# escape=\\\n",
+    ));
     assert_eq!(d.directives.syntax.as_deref(), Some("docker/dockerfile:1"));
     assert_eq!(d.directives.escape, '`');
     assert_eq!(d.directives.check.as_deref(), Some("skip=all"));
@@ -70,9 +77,18 @@ fn directives_stop_at_the_first_other_line() {
 
 #[test]
 fn heredocs_several_per_line_tabs_and_quotes() {
-    let d = parse(
-        "FROM alpine\nRUN <<EOF1 cat <<-'EOF2' > /out\necho $HOME\nEOF1\n\tliteral $x\n\tEOF2\nCOPY <<EOF /etc/conf\nkey=1\nEOF\nrun echo after\n",
-    );
+    let d = parse(concat!(
+        "FROM alpine\n",
+        "RUN <<EOF1 cat <<-'EOF2' > /out\n",
+        "echo $HOME\n",
+        "EOF1\n",
+        "\tliteral $x\n",
+        "\tEOF2\n",
+        "COPY <<EOF /etc/conf\n",
+        "key=1\n",
+        "EOF\n",
+        "run echo after\n",
+    ));
     let run = &d.instructions[1];
     assert_eq!((run.line, run.end_line), (2, 6));
     let docs: Vec<(&str, bool, bool, &str, usize, usize)> = run
@@ -123,7 +139,11 @@ fn crlf_lowercase_and_bom() {
 
 #[test]
 fn flags_and_their_positions() {
-    let d = parse("FROM --platform=$BUILDPLATFORM golang AS build\nCOPY --from=build --chmod=755 --link /bin/app /usr/local/bin/\nRUN --mount=type=cache,target=/root/.cache go build\n");
+    let d = parse(concat!(
+        "FROM --platform=$BUILDPLATFORM golang AS build\n",
+        "COPY --from=build --chmod=755 --link /bin/app /usr/local/bin/\n",
+        "RUN --mount=type=cache,target=/root/.cache go build\n",
+    ));
     let copy = &d.instructions[1];
     let flags: Vec<(&str, Option<&str>, usize)> = copy
         .flags
@@ -178,7 +198,14 @@ fn syntax_errors_are_data() {
 
 #[test]
 fn stages_and_scopes() {
-    let d = parse("ARG BASE=python:3.12\nFROM $BASE AS Builder\nRUN make\nFROM builder AS test\nFROM scratch\nCOPY --from=0 /a /b\n");
+    let d = parse(concat!(
+        "ARG BASE=python:3.12\n",
+        "FROM $BASE AS Builder\n",
+        "RUN make\n",
+        "FROM builder AS test\n",
+        "FROM scratch\n",
+        "COPY --from=0 /a /b\n",
+    ));
     assert_eq!(d.global_args().len(), 1);
     let names: Vec<Option<&str>> = d.stages.iter().map(|s| s.name.as_deref()).collect();
     assert_eq!(names, vec![Some("builder"), Some("test"), None]);
@@ -194,7 +221,14 @@ fn stages_and_scopes() {
 fn from_resolution_uses_global_args_and_overrides() {
     let hex = "f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c";
     let src = format!(
-        "ARG PY=3.12\nARG IMAGE=python:${{PY}}-slim@sha256:{hex}\nARG NODE\nFROM ${{IMAGE}} AS builder\nFROM builder\nFROM scratch\nFROM $NODE\nFROM ${{MISSING:-debian}}:12\n"
+        "ARG PY=3.12\n\
+         ARG IMAGE=python:${{PY}}-slim@sha256:{hex}\n\
+         ARG NODE\n\
+         FROM ${{IMAGE}} AS builder\n\
+         FROM builder\n\
+         FROM scratch\n\
+         FROM $NODE\n\
+         FROM ${{MISSING:-debian}}:12\n"
     );
     let d = parse(&src);
     let resolved = d.resolve_froms(&BTreeMap::new());
