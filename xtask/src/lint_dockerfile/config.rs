@@ -129,7 +129,10 @@ fn label_schema(config: &mut Config, value: &Value) -> Result<(), String> {
     for (label, kind) in labels {
         let name = kind.strings().join("");
         let kind = LabelType::parse(&name).ok_or_else(|| {
-            format!("label-schema {label}: {name:?}: use text, url, spdx, rfc3339, semver, hash or email")
+            format!(
+                "label-schema {label}: {name:?}: \
+                 use text, url, spdx, rfc3339, semver, hash or email"
+            )
         })?;
         config.label_schema.push((label.clone(), kind));
     }
@@ -230,9 +233,22 @@ mod tests {
 
     #[test]
     fn reads_the_common_hadolint_keys() {
-        let config = parse(
-            "# project lint settings\n---\nfailure-threshold: warning\nignored:\n  - DL3008\n  - \"dl3015\" # noisy\noverride:\n  error:\n    - DL3001\n  info: [DL3059, SCY004]\ntrustedRegistries:\n- docker.io\n- 'my.registry:5000'\nformat: json\n",
-        )
+        let config = parse(concat!(
+            "# project lint settings\n",
+            "---\n",
+            "failure-threshold: warning\n",
+            "ignored:\n",
+            "  - DL3008\n",
+            "  - \"dl3015\" # noisy\n",
+            "override:\n",
+            "  error:\n",
+            "    - DL3001\n",
+            "  info: [DL3059, SCY004]\n",
+            "trustedRegistries:\n",
+            "- docker.io\n",
+            "- 'my.registry:5000'\n",
+            "format: json\n",
+        ))
         .unwrap();
         assert_eq!(config.failure_threshold, Some(Threshold::At(Severity::Warning)));
         assert_eq!(config.ignored, vec!["DL3008", "DL3015"]);

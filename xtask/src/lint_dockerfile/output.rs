@@ -17,6 +17,10 @@ use serde_json::json;
 use super::catalog::RULES;
 use super::finding::{Finding, Severity};
 
+/// Where SARIF viewers link each rule: the rule reference of the linter.
+const HELP_URI: &str =
+    "https://github.com/HomericIntelligence/ProjectScylla/blob/main/docs/lint-dockerfile.md";
+
 /// The most characters of a source line a `tty` code frame shows.
 pub const FRAME_WIDTH: usize = 100;
 
@@ -192,7 +196,7 @@ fn sarif(reports: &[FileReport]) -> String {
                 "name": r.code,
                 "shortDescription": { "text": r.summary },
                 "fullDescription": { "text": r.summary },
-                "helpUri": "https://github.com/HomericIntelligence/ProjectScylla/blob/main/docs/lint-dockerfile.md",
+                "helpUri": HELP_URI,
                 "defaultConfiguration": { "level": r.default.map_or("none", sarif_level) },
             })
         })
@@ -208,7 +212,10 @@ fn sarif(reports: &[FileReport]) -> String {
                     "locations": [{
                         "physicalLocation": {
                             "artifactLocation": { "uri": r.path, "uriBaseId": "%SRCROOT%" },
-                            "region": { "startLine": f.line.max(1), "startColumn": f.column.max(1) },
+                            "region": {
+                                "startLine": f.line.max(1),
+                                "startColumn": f.column.max(1),
+                            },
                         }
                     }],
                 });
@@ -273,7 +280,8 @@ fn checkstyle(reports: &[FileReport]) -> String {
             };
             let _ = writeln!(
                 out,
-                "    <error line=\"{}\" column=\"1\" severity=\"{severity}\" message=\"{}\" source=\"{}\"/>",
+                "    <error line=\"{}\" column=\"1\" severity=\"{severity}\" \
+                 message=\"{}\" source=\"{}\"/>",
                 f.instruction_line,
                 xml_escape(&f.message),
                 xml_escape(&f.code)

@@ -288,7 +288,10 @@ mod tests {
     fn splits_on_operators_and_drops_assignments_and_redirections() {
         let s = |x: &str| x.to_string();
         assert_eq!(
-            programs("DEBIAN_FRONTEND=noninteractive apt-get install -y a >/dev/null 2>&1 && echo \"x y\"; ls|wc -l"),
+            programs(
+                "DEBIAN_FRONTEND=noninteractive apt-get install -y a >/dev/null 2>&1 \
+                 && echo \"x y\"; ls|wc -l"
+            ),
             vec![
                 vec![s("apt-get"), s("install"), s("-y"), s("a")],
                 vec![s("echo"), s("x y")],

@@ -28,7 +28,11 @@ const FILES_PER_RUN: usize = 2000;
 pub fn find(ctx: &Context) -> Option<Utf8PathBuf> {
     let found = engine::find_on_path(&ctx.env, "shellcheck");
     if found.is_none() {
-        output::detail(ctx, "lint-dockerfile: shellcheck is not installed; RUN scripts are not checked by it (apt-get install shellcheck)");
+        output::detail(
+            ctx,
+            "lint-dockerfile: shellcheck is not installed; \
+             RUN scripts are not checked by it (apt-get install shellcheck)",
+        );
     }
     found
 }
@@ -63,7 +67,8 @@ impl Drop for ScratchDir {
 pub fn check(ctx: &Context, program: &Utf8Path, batch: &Batch) -> Vec<Vec<ShellFinding>> {
     if let Some(&(_, line)) = batch.too_long.first() {
         let message = format!(
-            "lint-dockerfile: {} RUN script(s) over {} KB (the first on line {line}) are not checked by shellcheck",
+            "lint-dockerfile: {} RUN script(s) over {} KB (the first on line {line}) \
+             are not checked by shellcheck",
             batch.too_long.len(),
             MAX_SCRIPT_BYTES / 1024
         );

@@ -54,7 +54,8 @@ pub(crate) fn check(facts: &Facts<'_>, out: &mut Findings<'_>) {
                 .to_string()
         });
         once(facts, out, index, script, noisy_wget, "DL3047", |_| {
-            "wget prints a progress line per chunk in build logs; add -q, -nv or --progress=dot:giga"
+            "wget prints a progress line per chunk in build logs; \
+             add -q, -nv or --progress=dot:giga"
                 .to_string()
         });
         once(facts, out, index, script, replaces_bin_sh, "DL4005", |_| {
@@ -157,7 +158,10 @@ fn pipefail(
         .any(|c| c.program() == "set" && c.args().iter().any(|a| a == "pipefail"));
     if !set_before {
         let at = facts.command_position(index, &script.commands[first_pipe]);
-        let message = "a pipe hides the failure of its left side: start with `set -o pipefail &&` or set SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]".to_string();
+        let message = "a pipe hides the failure of its left side: \
+                       start with `set -o pipefail &&` \
+                       or set SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]"
+            .to_string();
         out.report("DL4006", Some(index), at, message);
     }
 }

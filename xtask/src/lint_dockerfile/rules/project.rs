@@ -38,10 +38,12 @@ fn pinned_bases(facts: &Facts<'_>, out: &mut Findings<'_>) {
             if via.is_empty() { String::new() } else { format!(" (from {})", via.join(", ")) };
         let message = match &from.base {
             Base::Image(image) if !image.is_pinned() => format!(
-                "{image}{via} is not pinned: append @sha256:<digest> so the build cannot change under you"
+                "{image}{via} is not pinned: \
+                 append @sha256:<digest> so the build cannot change under you"
             ),
             Base::Invalid(_) if from.args.iter().any(|a| a.value.is_none()) => format!(
-                "{} has no value without build args{via}: give the ARG a default pinned by @sha256 digest",
+                "{} has no value without build args{via}: \
+                 give the ARG a default pinned by @sha256 digest",
                 from.raw
             ),
             _ => continue,
@@ -125,7 +127,9 @@ fn dependencies_before_sources(facts: &Facts<'_>, out: &mut Findings<'_>) {
             if let Some(command) = script.commands.iter().find(|c| installs_dependencies(c)) {
                 let at = facts.command_position(index, command);
                 let message = format!(
-                    "dependencies are installed after the source COPY on line {copied_at}, so any source change reinstalls them: copy the manifests, install, then copy the source"
+                    "dependencies are installed after the source COPY on line {copied_at}, \
+                     so any source change reinstalls them: \
+                     copy the manifests, install, then copy the source"
                 );
                 out.report("SCY002", Some(index), at, message);
             }
@@ -170,7 +174,9 @@ fn final_stage(facts: &Facts<'_>, out: &mut Findings<'_>) {
     });
     if health.is_none() || disabled {
         let index = health.unwrap_or(last.instruction_index);
-        out.report_at("SCY004", index, "the final stage has no HEALTHCHECK: add one so the engine can tell when the container is broken".into());
+        let message = "the final stage has no HEALTHCHECK: \
+                       add one so the engine can tell when the container is broken";
+        out.report_at("SCY004", index, message.into());
     }
 }
 
@@ -257,7 +263,11 @@ fn download_and_execute(facts: &Facts<'_>, out: &mut Findings<'_>, index: usize,
     });
     if let Some(command) = substituted {
         let at = facts.command_position(index, command);
-        let message = format!("{} runs a script straight from a download: fetch it to a file and verify its checksum first", command.program());
+        let message = format!(
+            "{} runs a script straight from a download: \
+             fetch it to a file and verify its checksum first",
+            command.program()
+        );
         out.report("SCY006", Some(index), at, message);
     }
 }

@@ -65,13 +65,17 @@ pub(crate) fn check(facts: &Facts<'_>, out: &mut Findings<'_>) {
                 // hadolint reports an instruction once, however many names it has.
                 if !std::mem::replace(&mut reported, true) {
                     let message = format!(
-                        "{keyword} {name} may carry sensitive data, which stays in the image history; pass it at run time or with RUN --mount=type=secret"
+                        "{keyword} {name} may carry sensitive data, \
+                         which stays in the image history; \
+                         pass it at run time or with RUN --mount=type=secret"
                     );
                     out.report("DL3064", Some(index), position, message);
                 }
             } else if is_secret_name(&name) {
                 let message = format!(
-                    "{keyword} {name} looks like a secret: values in ENV and ARG stay in the image history; pass it at run time or with RUN --mount=type=secret"
+                    "{keyword} {name} looks like a secret: \
+                     values in ENV and ARG stay in the image history; \
+                     pass it at run time or with RUN --mount=type=secret"
                 );
                 out.report("SCY007", Some(index), position, message);
             }

@@ -17,7 +17,8 @@ pub(crate) fn check(facts: &Facts<'_>, out: &mut Findings<'_>) {
             "ADD" => add(facts, out, index, instruction),
             "CMD" | "ENTRYPOINT" if !instruction.is_json() && !instruction.args.is_empty() => {
                 let message = format!(
-                    "{} in shell form runs under /bin/sh -c, which does not forward signals; write it as a JSON array",
+                    "{} in shell form runs under /bin/sh -c, which does not forward signals; \
+                     write it as a JSON array",
                     instruction.keyword
                 );
                 out.report_at("DL3025", index, message);
@@ -46,7 +47,10 @@ fn workdir(out: &mut Findings<'_>, index: usize, instruction: &Instruction) {
     let path = instruction.words().first().map_or("", |w| w.value.as_str());
     let windows = path.len() >= 2 && path.as_bytes()[1] == b':';
     if !(path.starts_with('/') || path.starts_with('$') || windows || path.is_empty()) {
-        let message = format!("WORKDIR {path} is relative; its meaning depends on the previous WORKDIR, use an absolute path");
+        let message = format!(
+            "WORKDIR {path} is relative; its meaning depends on the previous WORKDIR, \
+             use an absolute path"
+        );
         out.report_at("DL3000", index, message);
     }
 }
@@ -83,7 +87,8 @@ fn add(facts: &Facts<'_>, out: &mut Findings<'_>, index: usize, instruction: &In
     let plain = spec.sources.iter().any(|s| s.kind == SourceKind::Path && !is_archive(&s.text));
     let all_local = spec.sources.iter().all(|s| s.kind != SourceKind::Url);
     if plain && all_local {
-        let message = "ADD of local files: use COPY, which does only that (ADD also fetches URLs and unpacks archives)";
+        let message = "ADD of local files: use COPY, which does only that \
+                       (ADD also fetches URLs and unpacks archives)";
         out.report_at("DL3020", index, message.into());
     }
 }
@@ -101,7 +106,10 @@ fn env_self_reference(out: &mut Findings<'_>, index: usize, instruction: &Instru
         let mut reported: HashSet<&str> = HashSet::new();
         for referenced in referenced_names(raw_value) {
             if defined.contains(referenced) && reported.insert(referenced) {
-                let message = format!("{referenced} is set in this same ENV, so ${referenced} here still has its previous value; split the ENV");
+                let message = format!(
+                    "{referenced} is set in this same ENV, \
+                     so ${referenced} here still has its previous value; split the ENV"
+                );
                 out.report("DL3044", Some(index), word.position, message);
             }
         }
@@ -131,7 +139,10 @@ fn label_keys(out: &mut Findings<'_>, index: usize, instruction: &Instruction) {
             && !key.contains("..")
             && !key.contains("--");
         if !valid {
-            let message = format!("label key {key:?}: use lowercase letters, digits, dots and dashes, starting with a letter");
+            let message = format!(
+                "label key {key:?}: \
+                 use lowercase letters, digits, dots and dashes, starting with a letter"
+            );
             out.report("DL3048", Some(index), position, message);
         }
     }
@@ -151,7 +162,10 @@ fn froms(facts: &Facts<'_>, out: &mut Findings<'_>) {
         }
         if let Some(platform) = &stage.platform {
             if !platform.contains('$') {
-                let message = format!("FROM --platform={platform} fixes the platform; leave it to the build or use $BUILDPLATFORM/$TARGETPLATFORM");
+                let message = format!(
+                    "FROM --platform={platform} fixes the platform; \
+                     leave it to the build or use $BUILDPLATFORM/$TARGETPLATFORM"
+                );
                 out.report_at("DL3029", index, message);
             }
         }
@@ -247,7 +261,8 @@ fn copies(facts: &Facts<'_>, out: &mut Findings<'_>) {
         let whole_tree = spec.sources.iter().any(|s| s.text == "/") && spec.destination == "/";
         if spec.keyword == "COPY" && !spec.onbuild && whole_tree {
             let message = format!(
-                "COPY --from={from} / / copies a whole file system over this stage; copy only what it needs"
+                "COPY --from={from} / / copies a whole file system over this stage; \
+                 copy only what it needs"
             );
             out.report_at("DL3067", index, message);
         }
