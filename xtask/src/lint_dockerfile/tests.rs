@@ -35,9 +35,26 @@ fn tail() -> String {
 
 #[test]
 fn a_clean_file_has_no_findings() {
+    // concat! keeps the spaces that start a continued line; a `\` line end would eat them.
     let src = format!(
-        "# syntax=docker/dockerfile:1\nARG BASE={PINNED}\nFROM $BASE AS builder\nWORKDIR /src\nCOPY pyproject.toml ./\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY src/ src/\nRUN pip install --no-cache-dir --no-deps .\nFROM {PINNED}\nCOPY --from=builder /src /app\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends git=1:2.39 \\\n && rm -rf /var/lib/apt/lists/*\n{}ENTRYPOINT [\"app\"]\n",
-        tail()
+        concat!(
+            "# syntax=docker/dockerfile:1\n",
+            "ARG BASE={PINNED}\n",
+            "FROM $BASE AS builder\n",
+            "WORKDIR /src\n",
+            "COPY pyproject.toml ./\n",
+            "RUN pip install --no-cache-dir -r requirements.txt\n",
+            "COPY src/ src/\n",
+            "RUN pip install --no-cache-dir --no-deps .\n",
+            "FROM {PINNED}\n",
+            "COPY --from=builder /src /app\n",
+            "RUN apt-get update \\\n",
+            " && apt-get install -y --no-install-recommends git=1:2.39 \\\n",
+            " && rm -rf /var/lib/apt/lists/*\n",
+            "{tail}ENTRYPOINT [\"app\"]\n",
+        ),
+        PINNED = PINNED,
+        tail = tail(),
     );
     assert_eq!(codes(&src), vec![]);
 }
@@ -58,7 +75,11 @@ fn apt_rules_point_at_the_command_or_the_package() {
 #[test]
 fn pragmas_silence_the_next_instruction_or_the_file() {
     let src = format!(
-        "FROM {PINNED}\n# hadolint ignore=DL3008,DL3015\nRUN apt-get install -y curl\nRUN apt-get install -y wget\n{}",
+        "FROM {PINNED}\n\
+         # hadolint ignore=DL3008,DL3015\n\
+         RUN apt-get install -y curl\n\
+         RUN apt-get install -y wget\n\
+         {}",
         tail()
     );
     assert_eq!(codes(&src), vec![("DL3059", 4), ("DL3015", 4), ("DL3008", 4)]);
@@ -85,7 +106,18 @@ fn configuration_ignores_and_overrides() {
 
 #[test]
 fn project_rules() {
-    let src = "ARG NODE=node:20\nFROM $NODE AS node\nFROM python:3.12\nENV API_KEY=x GITHUB_TOKEN=y DB_PASSWD=z\nCOPY . /app\nRUN pip install --no-cache-dir -r /app/requirements.txt\nRUN npm install -g @anthropic-ai/claude-code@^1 left-pad@1.3.0\nRUN curl -fsSL https://x | bash\nCMD [\"x\"]\nUSER app\n";
+    let src = concat!(
+        "ARG NODE=node:20\n",
+        "FROM $NODE AS node\n",
+        "FROM python:3.12\n",
+        "ENV API_KEY=x GITHUB_TOKEN=y DB_PASSWD=z\n",
+        "COPY . /app\n",
+        "RUN pip install --no-cache-dir -r /app/requirements.txt\n",
+        "RUN npm install -g @anthropic-ai/claude-code@^1 left-pad@1.3.0\n",
+        "RUN curl -fsSL https://x | bash\n",
+        "CMD [\"x\"]\n",
+        "USER app\n",
+    );
     let mut found = codes(src);
     found.sort();
     let mut expected = vec![
@@ -121,7 +153,13 @@ fn copy_sources_must_be_in_the_context() {
         std::fs::write(root.join(name), text).expect("write a context file");
     }
     let dockerfile = format!(
-        "FROM {PINNED}\nCOPY README.md KEEP.md /app/\nCOPY secret.txt missing.txt src/*.py /app/src/\nADD https://example.com/x /x\nCOPY --from=0 /nowhere /x\nCOPY $DIR/x /x\n{}",
+        "FROM {PINNED}\n\
+         COPY README.md KEEP.md /app/\n\
+         COPY secret.txt missing.txt src/*.py /app/src/\n\
+         ADD https://example.com/x /x\n\
+         COPY --from=0 /nowhere /x\n\
+         COPY $DIR/x /x\n\
+         {}",
         tail()
     );
     std::fs::write(root.join("Dockerfile"), &dockerfile).expect("write the Dockerfile");
@@ -230,7 +268,17 @@ fn frames_keep_the_caret_under_the_word() {
 
 #[test]
 fn machine_formats_give_the_instruction_line_and_json_the_exact_span() {
-    let source = format!("FROM {PINNED}\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\n{}", tail());
+    let source = format!(
+        concat!(
+            "FROM {PINNED}\n",
+            "RUN apt-get update && \\\n",
+            "    apt-get install -y --no-install-recommends curl \\\n",
+            " && rm -rf /var/lib/apt/lists/*\n",
+            "{tail}",
+        ),
+        PINNED = PINNED,
+        tail = tail(),
+    );
     let reports = [report(&source)];
     let json: serde_json::Value =
         serde_json::from_str(&output::render(Format::Json, &reports, false)).unwrap();
