@@ -15,7 +15,8 @@ pub fn escape(text: &str) -> String {
 
 const STYLE: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px;color:#1d2430;}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:18px 0 8px}h3{font-size:15px;margin:14px 0 6px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:18px 0 8px}\
+h3{font-size:15px;margin:14px 0 6px}
 .meta{color:#555;font-size:13px;margin:0 0 12px}
 .columns{display:grid;gap:24px;grid-template-columns:repeat(var(--n),minmax(0,1fr))}
 .charts{display:flex;flex-wrap:wrap;gap:10px}

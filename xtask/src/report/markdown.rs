@@ -8,7 +8,8 @@ use super::tables::{self, Table};
 pub fn render(experiments: &[Experiment], prefixes: &[String], generated_at: &str) -> String {
     let ids: Vec<&str> = experiments.iter().map(|e| e.id.as_str()).collect();
     let mut out = format!(
-        "# Experiment report: {}\n\nGenerated {generated_at} by `cargo xtask report` from results/.\n",
+        "# Experiment report: {}\n\n\
+         Generated {generated_at} by `cargo xtask report` from results/.\n",
         ids.join(" vs ")
     );
     for (experiment, prefix) in experiments.iter().zip(prefixes) {

@@ -28,11 +28,13 @@ use crate::error::{usage, Outcome};
 use crate::output;
 use results::Experiment;
 
-/// Write an experiment's report (HTML with charts, Markdown), or export it for ProjectScylla's analysis.
+/// Write an experiment's report (HTML with charts, Markdown), or export it for ProjectScylla's
+/// analysis.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
     cargo xtask report                              # the most recent experiment\n  \
-    cargo xtask report test-001-T0                  # results/test-001-T0/report.html and report.md\n  \
+    cargo xtask report test-001-T0                  # results/test-001-T0/report.html \
+                                                      and report.md\n  \
     cargo xtask report test-001-T0 test-001-T0-T1   # side by side: results/report-<a>+<b>.html\n  \
     cargo xtask report --export-analysis fullruns test-001-T0\n\n\
     The page needs no network and runs no script; open it in any browser or print it.\n\
@@ -76,7 +78,8 @@ impl ReportPlan {
             let latest = results::most_recent(&results_dir, SystemTime::UNIX_EPOCH);
             vec![latest.ok_or_else(|| {
                 usage(format!(
-                    "no experiment results in {results_dir}; run one first: cargo xtask run-experiment -- --tiers T0"
+                    "no experiment results in {results_dir}; \
+                     run one first: cargo xtask run-experiment -- --tiers T0"
                 ))
             })?]
         } else {

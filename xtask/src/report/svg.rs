@@ -49,7 +49,11 @@ pub fn bar_chart(id: &str, title: &str, bars: &[Bar], max: f64) -> String {
         if bar.value.is_some() {
             let _ = write!(
                 svg,
-                r#"<rect x="{LABEL_WIDTH}" y="{y:.1}" width="{length:.1}" height="{BAR_HEIGHT}" fill="{BAR_COLOUR}"><title>{}: {}</title></rect>"#,
+                r#"<rect x="{LABEL_WIDTH}" y="{y:.1}" width="{length:.1}" height="{BAR_HEIGHT}""#
+            );
+            let _ = write!(
+                svg,
+                r#" fill="{BAR_COLOUR}"><title>{}: {}</title></rect>"#,
                 escape(&bar.label),
                 escape(&bar.text)
             );
@@ -90,12 +94,12 @@ pub fn score_histogram(id: &str, title: &str, scores: &[f64], threshold: Option<
         let x = left + index as f64 * bin_width;
         let _ = write!(
             svg,
-            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{bar:.1}" fill="{colour}"><title>{low:.1}–{:.1}: {count} run(s)</title></rect>"#,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{bar:.1}" fill="{colour}">"#,
             x + 1.0,
             bottom - bar,
-            bin_width - 2.0,
-            low + 0.1
+            bin_width - 2.0
         );
+        let _ = write!(svg, r#"<title>{low:.1}–{:.1}: {count} run(s)</title></rect>"#, low + 0.1);
         if *count > 0 {
             let _ = write!(
                 svg,
@@ -120,8 +124,9 @@ pub fn score_histogram(id: &str, title: &str, scores: &[f64], threshold: Option<
         let x = left + threshold.clamp(0.0, 1.0) * (right - left);
         let _ = write!(
             svg,
-            r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}" class="threshold"><title>pass threshold {threshold}</title></line>"#
+            r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}" class="threshold">"#
         );
+        let _ = write!(svg, "<title>pass threshold {threshold}</title></line>");
     }
     let _ = write!(svg, r#"<text x="{right}" y="14" class="tick end">n = {}</text>"#, scores.len());
     svg.push_str("</svg>");
@@ -129,10 +134,11 @@ pub fn score_histogram(id: &str, title: &str, scores: &[f64], threshold: Option<
 }
 
 fn open(id: &str, title: &str, height: f64) -> String {
-    format!(
-        r#"<svg id="{}" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0}" width="{WIDTH}" height="{height:.0}" role="img" aria-label="{}"><text x="0" y="14" class="title">{}</text>"#,
-        escape(id),
-        escape(title),
-        escape(title)
-    )
+    let mut svg =
+        format!(r#"<svg id="{}" class="chart" xmlns="http://www.w3.org/2000/svg""#, escape(id));
+    let _ =
+        write!(svg, r#" viewBox="0 0 {WIDTH} {height:.0}" width="{WIDTH}" height="{height:.0}""#);
+    let _ = write!(svg, r#" role="img" aria-label="{}">"#, escape(title));
+    let _ = write!(svg, r#"<text x="0" y="14" class="title">{}</text>"#, escape(title));
+    svg
 }
