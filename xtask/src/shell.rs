@@ -42,7 +42,7 @@ const ENTRYPOINT: &str = "/usr/local/bin/scylla-entrypoint";
 pub struct Args {
     /// Container name: attached to if running, started if stopped, created if absent
     pub name: Option<String>,
-    /// Remove the container when the shell exits (without it, the container stays for the next shell)
+    /// Remove the container when the shell exits (by default it stays for the next shell)
     #[arg(long)]
     pub rm: bool,
     /// List the shell containers (name, state, status, image) and exit

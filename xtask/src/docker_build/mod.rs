@@ -29,7 +29,8 @@ use crate::output;
 #[command(after_help = "Examples:\n  \
     cargo xtask docker-build                      # build or say `up to date`\n  \
     cargo xtask docker-build --explain            # which step a change invalidates\n  \
-    cargo xtask docker-build --check-pins         # are the base digests and Claude Code current?\n  \
+    cargo xtask docker-build --check-pins         # are the base digests \
+                                                    and Claude Code current?\n  \
     cargo xtask docker-build --update-pins        # rewrite stale pins in place\n  \
     cargo xtask docker-build --list-context       # files the engine would receive\n  \
     cargo xtask docker-build --extras dev --format json\n\n\

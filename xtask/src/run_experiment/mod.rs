@@ -33,11 +33,13 @@ pub use crate::container::auth::{self, warn_about_credentials, Purpose};
     cargo xtask run-experiment -- --tiers T0\n  \
     cargo xtask run-experiment --memory 16g -- --tiers T0 T1 --runs 3\n  \
     cargo xtask run-experiment --env GITHUB_TOKEN --env MY_SETTING=1 -- --tiers T2\n  \
-    ANTHROPIC_BASE_URL=http://172.17.0.1:8080 cargo xtask run-experiment --network lab -- --tiers T0\n  \
+    ANTHROPIC_BASE_URL=http://172.17.0.1:8080 \
+    cargo xtask run-experiment --network lab -- --tiers T0\n  \
     cargo xtask --dry-run run-experiment -- --tiers T0\n  \
     cargo xtask run-experiment --swarm --shards 8 --max-concurrent 4 -- --tiers T0 T1\n\n\
     Exit code: the experiment's own; 130/143 after Ctrl-C/SIGTERM; 2 for usage errors.\n\
-    With --swarm: 0 when every shard succeeded, 1 when a shard failed (the others' results are kept).")]
+    With --swarm: 0 when every shard succeeded, \
+    1 when a shard failed (the others' results are kept).")]
 pub struct Args {
     #[command(flatten)]
     pub container: ContainerOptions,
