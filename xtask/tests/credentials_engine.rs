@@ -50,9 +50,10 @@ fn run_args<'a>(image: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 fn credentials(token: &str, expires_at: u64) -> String {
-    format!(
-        r#"{{"claudeAiOauth":{{"accessToken":"{token}","refreshToken":"r-{token}","expiresAt":{expires_at}}}}}"#
-    )
+    let oauth = format!(
+        r#"{{"accessToken":"{token}","refreshToken":"r-{token}","expiresAt":{expires_at}}}"#
+    );
+    format!(r#"{{"claudeAiOauth":{oauth}}}"#)
 }
 
 /// A HOME holding `~/.claude/.credentials.json` (mode 0600) with `content`.
@@ -172,7 +173,8 @@ fn secrets_never_reach_the_engines_data_root(engine) {
     let started = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
     let script = "import os, time\n\
                   assert os.environ['ANTHROPIC_API_KEY'].startswith('canary-')\n\
-                  assert 'canary-' in open(os.path.expanduser('~/.claude/.credentials.json')).read()\n\
+                  assert 'canary-' in open(\
+                      os.path.expanduser('~/.claude/.credentials.json')).read()\n\
                   open('results/ready', 'w').write('1')\n\
                   while not os.path.exists('results/go'): time.sleep(0.1)\n";
     let project = fake_project(script);
@@ -235,7 +237,8 @@ fn a_refreshed_token_is_written_back_atomically_and_privately(engine) {
     let project = fake_project(PARALLEL_REFRESHES);
     let (home, file) = home_with_credentials(&credentials("old-token", 1000));
     let before = std::fs::metadata(&file).unwrap();
-    let out = hermetic(&engine, &project.path, &home.path).args(run_args(image, &[])).output().unwrap();
+    let out =
+        hermetic(&engine, &project.path, &home.path).args(run_args(image, &[])).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let expiry = |bytes: &[u8]| {
         let value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
@@ -309,7 +312,8 @@ fn nothing_is_written_back_when_not_newer_or_without_a_file(engine) {
     let project = fake_project(&refresh_snippet("older-token", 500));
     let original = credentials("current-token", 1000);
     let (home, file) = home_with_credentials(&original);
-    let out = hermetic(&engine, &project.path, &home.path).args(run_args(image, &[])).output().unwrap();
+    let out =
+        hermetic(&engine, &project.path, &home.path).args(run_args(image, &[])).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
     assert!(!text(&out.stderr).contains("were refreshed"), "{}", text(&out.stderr));

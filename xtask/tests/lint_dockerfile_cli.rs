@@ -31,7 +31,8 @@ fn json(stdout: &[u8]) -> Vec<(String, u64)> {
     found
 }
 
-const BASE: &str = "FROM python:3.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c\n";
+const BASE: &str = "FROM python:3.12-slim\
+                    @sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c\n";
 const TAIL: &str = "USER 1000\nHEALTHCHECK CMD [\"true\"]\n";
 
 #[test]
@@ -45,7 +46,11 @@ fn shellcheck_findings_use_hadolint_mapping_pragmas_and_one_process() {
     let first = dir.path.join("a.Dockerfile");
     let second = dir.path.join("b.Dockerfile");
     // ARG names are exported to the script, so $VERSION is not an unquoted unknown.
-    let script = "ARG VERSION=1\nRUN echo $VERSION && echo `date` > /tmp/out\n# hadolint ignore=SC2164,DL3003\nRUN cd /tmp\nRUN echo $UNSET_ONE {fresh}";
+    let script = "ARG VERSION=1\n\
+                  RUN echo $VERSION && echo `date` > /tmp/out\n\
+                  # hadolint ignore=SC2164,DL3003\n\
+                  RUN cd /tmp\n\
+                  RUN echo $UNSET_ONE {fresh}";
     let script = script.replace("{fresh}", &fresh);
     std::fs::write(&first, format!("{BASE}{script}{TAIL}")).unwrap();
     let marker = format!("RUN [ -f $MARKER ] && echo found {fresh}");

@@ -89,7 +89,8 @@ fn rootless_results_belong_to_the_user_through_keep_id() {
     let me = std::fs::metadata("/proc/self").unwrap().uid();
     let Some((uid, gid, home)) = account(&user).filter(|_| me == 0) else {
         let why = format!(
-            "needs root and the user {user} (made by: bash tests/offline/prepare.sh --engine podman)"
+            "needs root and the user {user} \
+             (made by: bash tests/offline/prepare.sh --engine podman)"
         );
         assert!(!required, "{}=1 but the rootless test {why}", support::REQUIRE_PODMAN);
         support::skip_on_podman(&why);
@@ -98,7 +99,9 @@ fn rootless_results_belong_to_the_user_through_keep_id() {
     let image = test_image(&engine);
     load_image_for(&user, &home, &engine, image);
     let project = fake_project(
-        "import os\nopen('results/out.txt', 'w').write(str(os.getuid()))\nprint('uid', os.getuid())\n",
+        "import os\n\
+         open('results/out.txt', 'w').write(str(os.getuid()))\n\
+         print('uid', os.getuid())\n",
     );
     chown_tree(&project.path, uid, gid);
 

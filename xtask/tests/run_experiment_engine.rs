@@ -304,8 +304,12 @@ fn project_paths_with_colons_commas_quotes_spaces_and_non_ascii_are_mounted(engi
 fn experiment_id_and_fresh_work_without_swarm(engine) {
     let image = test_image(&engine);
     let project = fake_project("import sys\nprint(' '.join(sys.argv[1:]))\n");
-    let out =
-        run_in(&engine, &project.path, image, &["--experiment-id", "x1", "--fresh", "--", "--tiers", "T0"]);
+    let out = run_in(
+        &engine,
+        &project.path,
+        image,
+        &["--experiment-id", "x1", "--fresh", "--", "--tiers", "T0"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "--tiers T0 --experiment-id x1 --fresh");
 }

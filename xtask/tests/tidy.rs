@@ -140,8 +140,14 @@ fn first_argument_end(text: &str) -> Option<usize> {
 
 #[test]
 fn the_message_scan_sees_calls_over_several_lines() {
-    let source = "output::warn(\n    &self.ctx,\n    &format!(\"could not remove service {name}\"),\n);\n\
-                  eprintln!(\"lint-dockerfile: configuration key\");\nfn warn(ctx: &Context, m: &str) {}";
+    let source = concat!(
+        "output::warn(\n",
+        "    &self.ctx,\n",
+        "    &format!(\"could not remove service {name}\"),\n",
+        ");\n",
+        "eprintln!(\"lint-dockerfile: configuration key\");\n",
+        "fn warn(ctx: &Context, m: &str) {}",
+    );
     assert_eq!(
         message_prefixes(source),
         vec!["lint-dockerfile: configuration key", "could not remove service"]

@@ -124,7 +124,8 @@ fn podman_problem() -> Option<String> {
                 Some(format!("`podman info` failed: {last}"))
             }
             Err(error) => Some(format!(
-                "cannot run podman: {error} (set it up: bash tests/offline/prepare.sh --engine podman)"
+                "cannot run podman: {error} \
+                 (set it up: bash tests/offline/prepare.sh --engine podman)"
             )),
         }
     };
@@ -158,7 +159,8 @@ macro_rules! engine_tests {
         } }
         $crate::engine_tests! { $($rest)* }
     };
-    (docker_only = $why:expr; $(#[$meta:meta])* fn $name:ident($engine:ident) $body:block $($rest:tt)*) => {
+    (docker_only = $why:expr;
+     $(#[$meta:meta])* fn $name:ident($engine:ident) $body:block $($rest:tt)*) => {
         $crate::engine_tests! { @pair $(#[$meta])* $name $engine $body {
             $crate::support::skip_on_podman($why);
         } }

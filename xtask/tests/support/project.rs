@@ -63,7 +63,8 @@ pub fn test_image(engine: &Engine) -> &'static str {
         let build_args = project_root().join(".xtask/build-args");
         assert!(
             build_args.exists(),
-            "{} is missing: run `bash tests/offline/prepare.sh` first (it builds the offline bases)",
+            "{} is missing: run `bash tests/offline/prepare.sh` first \
+             (it builds the offline bases)",
             build_args.display()
         );
         let output = engine.run_xtask(&["-q", "docker-build", "--tag", tag]);
