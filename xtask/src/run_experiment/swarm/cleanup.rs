@@ -11,6 +11,7 @@ use anyhow::Result;
 use super::plan::ROLE;
 use crate::container::{guard, host, OWNER_LABEL, ROLE_LABEL};
 use crate::context::Context;
+use crate::engine::types::{json_lines, WireTask, JSON_LINES};
 use crate::engine::{exec, Engine, EngineCommand};
 use crate::output;
 
@@ -152,20 +153,19 @@ fn task_containers(ctx: &Context, engine: &Engine, service: &str) -> Vec<String>
 /// node up); the engines remove a task's container before the manager forgets
 /// the task. A removed service's tasks are named after its id.
 fn tasks_left(ctx: &Context, engine: &Engine, service: &str, id: &str) -> Vec<(String, bool)> {
-    let nodes = EngineCommand::query(["node", "ls", "--format", "{{.ID}}\t{{.Status}}"]);
-    let Ok(out) = exec::output(ctx, engine, &nodes) else { return Vec::new() };
+    let Ok(nodes) = super::cluster::nodes(ctx, engine) else { return Vec::new() };
+    let listing = format!("{} node ps", engine.program_str());
     let mut left = Vec::new();
-    for line in out.stdout.lines() {
-        let Some((node, status)) = line.split_once('\t') else { continue };
-        let ps = EngineCommand::query(["node", "ps", node, "--format", "{{.Name}}\t{{.Node}}"]);
-        let Ok(tasks) = exec::output(ctx, engine, &ps) else { continue };
-        let up = !status.trim().eq_ignore_ascii_case("down");
-        for task in tasks.stdout.lines().filter_map(|l| l.split_once('\t')) {
-            let name = task.0.trim_start_matches(['\\', '_', ' ']);
+    for node in nodes {
+        let ps = EngineCommand::query(["node", "ps", node.id.as_str(), "--format", JSON_LINES]);
+        let Ok(out) = exec::output(ctx, engine, &ps) else { continue };
+        let Ok(tasks) = json_lines::<WireTask>(&listing, &out.stdout) else { continue };
+        for task in tasks {
+            let name = task.task_name();
             let ours = name.starts_with(&format!("{service}."))
                 || (!id.is_empty() && name.starts_with(&format!("{id}.")));
             if ours {
-                left.push((task.1.to_string(), up));
+                left.push((task.node.clone(), !node.is_down()));
             }
         }
     }

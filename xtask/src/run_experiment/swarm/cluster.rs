@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::plan::{ServiceImage, SwarmPlan, NO_INPUTS_EXIT};
 use crate::context::Context;
+use crate::engine::types::{json_lines, WireNode, JSON_LINES};
 use crate::engine::{exec, inspect, Engine, EngineCommand};
 use crate::error::usage;
 use crate::image::ImageState;
@@ -96,22 +97,27 @@ pub fn require_multi_node_inputs(
     Ok(())
 }
 
-/// Host names of the swarm's nodes whose status is `down`.
-pub fn down_nodes(ctx: &Context, engine: &Engine) -> Result<Vec<String>> {
-    let ls = EngineCommand::query(["node", "ls", "--format", "{{.Hostname}}\t{{.Status}}"]);
+/// The swarm's nodes, as the manager lists them.
+pub fn nodes(ctx: &Context, engine: &Engine) -> Result<Vec<WireNode>> {
+    let ls = EngineCommand::query(["node", "ls", "--format", JSON_LINES]);
     let out = exec::output(ctx, engine, &ls)?;
     if !out.status.success() {
         return Err(anyhow!("cannot list the swarm's nodes: {}", out.stderr.trim()));
     }
-    Ok(parse_down_nodes(&out.stdout))
+    json_lines(&format!("{} node ls", engine.program_str()), &out.stdout)
 }
 
-/// The `down` nodes of `node ls --format '{{.Hostname}}\t{{.Status}}'`.
-pub fn parse_down_nodes(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| line.split_once('\t'))
-        .filter(|(_, status)| status.trim().eq_ignore_ascii_case("down"))
-        .map(|(host, _)| host.trim().to_string())
+/// Host names of the swarm's nodes whose status is `down`.
+pub fn down_nodes(ctx: &Context, engine: &Engine) -> Result<Vec<String>> {
+    Ok(down_hostnames(&nodes(ctx, engine)?))
+}
+
+/// The host names of the `down` nodes among `nodes`.
+pub fn down_hostnames(nodes: &[WireNode]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter(|node| node.is_down())
+        .map(|node| node.hostname.trim().to_string())
         .collect()
 }
 
@@ -267,6 +273,18 @@ mod tests {
         let message = require_multi_node_inputs(2, Some("r:5000"), None).unwrap_err().to_string();
         assert!(message.contains("--results-volume NAME"), "{message}");
         assert!(require_multi_node_inputs(2, Some("r:5000"), Some("v")).is_ok());
+    }
+
+    #[test]
+    fn down_nodes_are_named_by_host() {
+        let nodes: Vec<WireNode> = json_lines(
+            "docker node ls",
+            r#"{"Hostname":"a","ID":"1","Status":"Ready"}
+               {"Hostname":"b","ID":"2","Status":"Down"}
+               {"Hostname":"c","ID":"3","Status":"Unknown"}"#,
+        )
+        .unwrap();
+        assert_eq!(down_hostnames(&nodes), ["b"]);
     }
 
     #[test]

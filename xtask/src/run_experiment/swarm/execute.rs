@@ -10,11 +10,12 @@ use anyhow::{anyhow, Result};
 use super::cleanup::SwarmResources;
 use super::cluster;
 use super::plan::{SwarmPlan, SHARD_WRAPPER_SOURCE};
-use super::progress::{event, parse_rows, ShardState, ShardView, Tracker, PS_FORMAT};
+use super::progress::{event, task_rows, ShardState, ShardView, Tracker};
 use super::transfer::{self, Inputs};
 use crate::container::secrets::SecretBundle;
 use crate::context::Context;
 use crate::engine::exec::{self, Signal, SignalWatch};
+use crate::engine::types::{json_lines, WireTask, JSON_LINES};
 use crate::engine::{Engine, EngineCommand};
 use crate::error::Outcome;
 use crate::output;
@@ -120,12 +121,13 @@ fn follow(
         "ps",
         "--no-trunc",
         "--format",
-        PS_FORMAT,
+        JSON_LINES,
         request.run_name.as_str(),
     ]);
+    let listing = format!("{} service ps", engine.program_str());
     loop {
         let text = exec::checked(ctx, engine, &ps, "follow the job")?;
-        tracker.update(parse_rows(&text));
+        tracker.update(task_rows(json_lines::<WireTask>(&listing, &text)?));
         let down = cluster::down_nodes(ctx, engine)?;
         down_since.retain(|node, _| down.contains(node));
         for node in down {

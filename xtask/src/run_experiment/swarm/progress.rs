@@ -1,5 +1,5 @@
-//! Progress of the run's service from `service ps` (pure: text in, views and
-//! lines out). Every task ever seen is remembered, so attempts are counted
+//! Progress of the run's service from `service ps` (pure: the engine's typed
+//! task rows in, views and lines out). Every task ever seen is remembered, so attempts are counted
 //! even after the engine prunes its task history.
 //!
 //! Each slot of the service is one task that runs its shards once. The engine
@@ -10,9 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// `service ps --format` for [`parse_rows`]: tab-separated fields.
-pub const PS_FORMAT: &str =
-    "{{.ID}}\t{{.Name}}\t{{.Node}}\t{{.DesiredState}}\t{{.CurrentState}}\t{{.Error}}";
+use crate::engine::types::WireTask;
 
 /// One task as `service ps` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,21 +29,16 @@ pub fn slot_of(task_name: &str) -> u32 {
     task_name.rsplit('.').next().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
-/// Parses `service ps --no-trunc --format PS_FORMAT` output.
-pub fn parse_rows(text: &str) -> Vec<TaskRow> {
-    text.lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let [id, name, node, _desired, current, rest @ ..] = fields.as_slice() else {
-                return None;
-            };
-            Some(TaskRow {
-                id: id.trim().to_string(),
-                slot: slot_of(name.trim()),
-                node: node.trim().to_string(),
-                state: current.split_whitespace().next().unwrap_or("").to_ascii_lowercase(),
-                error: rest.join("\t").trim().trim_matches('"').to_string(),
-            })
+/// The rows of `service ps --no-trunc` (tasks without an id are skipped).
+pub fn task_rows(tasks: Vec<WireTask>) -> Vec<TaskRow> {
+    tasks
+        .into_iter()
+        .map(|task| TaskRow {
+            id: task.id.trim().to_string(),
+            slot: slot_of(task.task_name()),
+            node: task.node.trim().to_string(),
+            state: task.current_state.split_whitespace().next().unwrap_or("").to_ascii_lowercase(),
+            error: task.error_message().to_string(),
         })
         .filter(|row| !row.id.is_empty())
         .collect()
@@ -246,9 +239,16 @@ pub fn event(before: Option<&ShardView>, now: &ShardView, retries: u32) -> Optio
 mod tests {
     use super::*;
 
-    const PS: &str = "t1\tjob.2\tvm\tShutdown\tFailed 3 seconds ago\t\"task: non-zero exit (3)\"\n\
-                      t2\tjob.2\tvm\tRunning\tRunning 1 second ago\t\n\
-                      t3\tjob.1\tvm\tShutdown\tComplete 2 seconds ago\t\n";
+    /// `service ps --no-trunc --format '{{json .}}'` lines (`Image` and `Ports` left out).
+    const PS: &str = r#"
+{"ID":"t1","Name":"job.2","Node":"vm","DesiredState":"Shutdown","CurrentState":"Failed 3 seconds ago","Error":"\"task: non-zero exit (3)\""}
+{"ID":"t2","Name":"job.2","Node":"vm","DesiredState":"Running","CurrentState":"Running 1 second ago","Error":""}
+{"ID":"t3","Name":"job.1","Node":"vm","DesiredState":"Shutdown","CurrentState":"Complete 2 seconds ago","Error":""}
+"#;
+
+    fn parse_rows(text: &str) -> Vec<TaskRow> {
+        task_rows(crate::engine::types::json_lines("docker service ps", text).unwrap())
+    }
 
     #[test]
     fn rows_are_parsed_with_their_slots() {
@@ -273,7 +273,7 @@ mod tests {
         assert_eq!(one.last_failed_task.as_deref(), Some("t1"));
         assert!(!tracker.finished());
         assert_eq!(tracker.counts_line(), "shards: 1/2 done, 1 running, 0 failed, 0 waiting");
-        tracker.update(parse_rows("t2\tjob.2\tvm\tShutdown\tComplete now\t\n"));
+        tracker.update(parse_rows(r#"{"ID":"t2","Name":"job.2","Node":"vm","DesiredState":"Shutdown","CurrentState":"Complete now","Error":""}"#));
         assert!(tracker.finished());
         assert_eq!(tracker.shard(1).node, "vm");
     }
@@ -281,8 +281,8 @@ mod tests {
     #[test]
     fn a_shard_fails_for_good_after_its_retries() {
         let mut tracker = Tracker::new(1, 1, 1);
-        let rows = "a\tjob.1\tn1\tShutdown\tFailed 9 s ago\t\"task: non-zero exit (1)\"\n\
-                    b\tjob.1\tn2\tShutdown\tFailed 5 s ago\t\"task: non-zero exit (1)\"\n";
+        let rows = r#"{"ID":"a","Name":"job.1","Node":"n1","DesiredState":"Shutdown","CurrentState":"Failed 9 s ago","Error":"\"task: non-zero exit (1)\""}
+{"ID":"b","Name":"job.1","Node":"n2","DesiredState":"Shutdown","CurrentState":"Failed 5 s ago","Error":"\"task: non-zero exit (1)\""}"#;
         tracker.update(parse_rows(rows));
         let view = tracker.shard(0);
         assert_eq!(view.state, ShardState::Failed);
@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn a_task_of_a_node_that_went_down_is_an_attempt_or_a_failure_naming_the_node() {
         let mut tracker = Tracker::new(2, 2, 1);
-        tracker.update(parse_rows("a\tjob.1\tn3\tRunning\tRunning 9 s ago\t\n"));
+        tracker.update(parse_rows(r#"{"ID":"a","Name":"job.1","Node":"n3","DesiredState":"Running","CurrentState":"Running 9 s ago","Error":""}"#));
         tracker.down_nodes.insert("n3".into());
         let lost = tracker.shard(0);
         assert_eq!(lost.state, ShardState::Failed);
@@ -306,7 +306,7 @@ mod tests {
             ("node n3 is down", "n3")
         );
         // The engine moved it: the old attempt counts, the new one runs.
-        tracker.update(parse_rows("b\tjob.1\tn1\tRunning\tRunning now\t\n"));
+        tracker.update(parse_rows(r#"{"ID":"b","Name":"job.1","Node":"n1","DesiredState":"Running","CurrentState":"Running now","Error":""}"#));
         let moved = tracker.shard(0);
         assert_eq!((moved.state, moved.failed_attempts), (ShardState::Running, 1));
         assert_eq!(moved.last_failure, "node n3 went down");
@@ -341,7 +341,8 @@ mod tests {
         // The retry is not placed yet: the failure still names the node it failed on.
         let mut unplaced = Tracker::new(2, 2, 2);
         unplaced.update(parse_rows(
-            "t1\tjob.2\tvm\tShutdown\tFailed now\t\"boom\"\nt9\tjob.2\t\tRunning\tPending now\t\n",
+            r#"{"ID":"t1","Name":"job.2","Node":"vm","DesiredState":"Shutdown","CurrentState":"Failed now","Error":"\"boom\""}
+{"ID":"t9","Name":"job.2","Node":"","DesiredState":"Running","CurrentState":"Pending now","Error":""}"#,
         ));
         let line = event(Some(&waiting), &unplaced.shard(1), 2).unwrap();
         assert_eq!(line, "shard 1 failed on vm (boom); the engine retries it (1 of 2)");
