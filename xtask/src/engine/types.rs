@@ -282,10 +282,24 @@ mod tests {
     }
 
     /// `service ps --no-trunc --format '{{json .}}'` of Docker 20.10 (client 28).
-    const TASKS: &str = r#"
-{"CurrentState":"Failed 5 seconds ago","DesiredState":"Shutdown","Error":"\"task: non-zero exit (3)\"","ID":"x5cw7jf76mtwmk0kqrbzlq1s9","Image":"scylla-runner:latest","Name":"job.1","Node":"vm","Ports":""}
-{"CurrentState":"Pending 1 second ago","DesiredState":"Running","Error":"","ID":"ehwzvblvgb6o","Image":"i","Name":" \\_ job.2","Node":"","Ports":""}
-"#;
+    const TASKS: &str = concat!(
+        r#"{"CurrentState":"Failed 5 seconds ago","DesiredState":"Shutdown","#,
+        r#""Error":"\"task: non-zero exit (3)\"","ID":"x5cw7jf76mtwmk0kqrbzlq1s9","#,
+        r#""Image":"scylla-runner:latest","Name":"job.1","Node":"vm","Ports":""}"#,
+        "\n",
+        r#"{"CurrentState":"Pending 1 second ago","DesiredState":"Running","Error":"","#,
+        r#""ID":"ehwzvblvgb6o","Image":"i","Name":" \\_ job.2","Node":"","Ports":""}"#,
+        "\n",
+    );
+
+    /// `node ls --format '{{json .}}'`.
+    const NODES: &str = concat!(
+        r#"{"Availability":"Active","EngineVersion":"20.10.24+dfsg1","Hostname":"vm","#,
+        r#""ID":"s0z1","ManagerStatus":"Leader","Self":true,"Status":"Ready","#,
+        r#""TLSStatus":"Ready"}"#,
+        "\n",
+        r#"{"Hostname":"n2","ID":"s0z2","Self":false,"Status":"Down"}"#,
+    );
 
     #[test]
     fn listings_read_one_object_per_line() {
@@ -299,12 +313,7 @@ mod tests {
         assert_eq!(tasks[0].current_state, "Failed 5 seconds ago");
         assert_eq!((tasks[1].task_name(), tasks[1].node.as_str()), ("job.2", ""));
         assert_eq!(tasks[1].error_message(), "");
-        let nodes: Vec<WireNode> = json_lines(
-            "docker node ls",
-            r#"{"Availability":"Active","Hostname":"vm","ID":"s0z1","ManagerStatus":"Leader","Self":true,"Status":"Ready","TLSStatus":"Ready"}
-               {"Hostname":"n2","ID":"s0z2","Self":false,"Status":"Down"}"#,
-        )
-        .unwrap();
+        let nodes: Vec<WireNode> = json_lines("docker node ls", NODES).unwrap();
         assert_eq!((nodes[0].hostname.as_str(), nodes[0].is_down()), ("vm", false));
         assert_eq!((nodes[1].id.as_str(), nodes[1].is_down()), ("s0z2", true));
         assert!(json_lines::<WireNode>("docker node ls", "").unwrap().is_empty());

@@ -36,20 +36,23 @@ pub fn parse_swarm(value: &Value) -> SwarmState {
 }
 
 const HOW_TO_POINT_AT_A_MANAGER: &str = "or point at a manager of an existing swarm: \
-     DOCKER_HOST=ssh://user@manager cargo xtask ..., or `docker context create` + `docker context use`";
+     DOCKER_HOST=ssh://user@manager cargo xtask ..., \
+     or `docker context create` + `docker context use`";
 
 /// The swarm must be active and this engine one of its managers.
 pub fn require_manager(state: &SwarmState) -> Result<()> {
     match state.local_node_state.as_str() {
         "active" if state.control_available => Ok(()),
         "active" => Err(usage(format!(
-            "this engine is a swarm worker; services are created on a manager\n  {HOW_TO_POINT_AT_A_MANAGER}"
+            "this engine is a swarm worker; services are created on a manager\n  \
+             {HOW_TO_POINT_AT_A_MANAGER}"
         ))),
-        "locked" => Err(usage(
-            "the swarm is locked; unlock it with `docker swarm unlock` and run again",
-        )),
+        "locked" => {
+            Err(usage("the swarm is locked; unlock it with `docker swarm unlock` and run again"))
+        }
         other => {
-            let detail = if state.error.is_empty() { String::new() } else { format!(": {}", state.error) };
+            let detail =
+                if state.error.is_empty() { String::new() } else { format!(": {}", state.error) };
             Err(usage(format!(
                 "this engine is not in a swarm (state {}{detail})\n  \
                  create a one-node swarm here: docker swarm init --advertise-addr 127.0.0.1\n  \
@@ -85,8 +88,8 @@ pub fn require_multi_node_inputs(
     if registry.is_none() {
         return Err(usage(format!(
             "this swarm has {nodes} nodes, so every node must pull the image from a registry\n  \
-             pass --registry HOST:PORT (e.g. --registry registry.example:5000); the image is pushed \
-             there and the service runs it by digest"
+             pass --registry HOST:PORT (e.g. --registry registry.example:5000); the image is \
+             pushed there and the service runs it by digest"
         )));
     }
     if results_volume.is_none() {

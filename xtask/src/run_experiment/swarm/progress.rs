@@ -239,20 +239,35 @@ pub fn event(before: Option<&ShardView>, now: &ShardView, retries: u32) -> Optio
 mod tests {
     use super::*;
 
-    /// `service ps --no-trunc --format '{{json .}}'` lines (`Image` and `Ports` left out).
-    const PS: &str = r#"
-{"ID":"t1","Name":"job.2","Node":"vm","DesiredState":"Shutdown","CurrentState":"Failed 3 seconds ago","Error":"\"task: non-zero exit (3)\""}
-{"ID":"t2","Name":"job.2","Node":"vm","DesiredState":"Running","CurrentState":"Running 1 second ago","Error":""}
-{"ID":"t3","Name":"job.1","Node":"vm","DesiredState":"Shutdown","CurrentState":"Complete 2 seconds ago","Error":""}
-"#;
+    /// A task as (id, name, node, current state, error).
+    type Task<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
 
-    fn parse_rows(text: &str) -> Vec<TaskRow> {
-        task_rows(crate::engine::types::json_lines("docker service ps", text).unwrap())
+    const PS: [Task; 3] = [
+        ("t1", "job.2", "vm", "Failed 3 seconds ago", "task: non-zero exit (3)"),
+        ("t2", "job.2", "vm", "Running 1 second ago", ""),
+        ("t3", "job.1", "vm", "Complete 2 seconds ago", ""),
+    ];
+
+    /// `tasks` as `service ps --no-trunc --format '{{json .}}'` prints them (the
+    /// error quoted as the client quotes it; `Image` and `Ports` left out), read
+    /// back as the tracker's rows.
+    fn parse_rows(tasks: &[Task]) -> Vec<TaskRow> {
+        let text: String = tasks
+            .iter()
+            .map(|(id, name, node, current, error)| {
+                let error = if error.is_empty() { String::new() } else { format!("\"{error}\"") };
+                let line = serde_json::json!({
+                    "ID": id, "Name": name, "Node": node, "CurrentState": current, "Error": error
+                });
+                format!("{line}\n")
+            })
+            .collect();
+        task_rows(crate::engine::types::json_lines("docker service ps", &text).unwrap())
     }
 
     #[test]
     fn rows_are_parsed_with_their_slots() {
-        let rows = parse_rows(PS);
+        let rows = parse_rows(&PS);
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].slot, 2);
         assert_eq!(rows[0].state, "failed");
@@ -266,14 +281,14 @@ mod tests {
     #[test]
     fn a_retried_shard_runs_then_finishes() {
         let mut tracker = Tracker::new(2, 2, 1);
-        tracker.update(parse_rows(PS));
+        tracker.update(parse_rows(&PS));
         assert_eq!(tracker.shard(0).state, ShardState::Done);
         let one = tracker.shard(1);
         assert_eq!((one.state, one.failed_attempts), (ShardState::Running, 1));
         assert_eq!(one.last_failed_task.as_deref(), Some("t1"));
         assert!(!tracker.finished());
         assert_eq!(tracker.counts_line(), "shards: 1/2 done, 1 running, 0 failed, 0 waiting");
-        tracker.update(parse_rows(r#"{"ID":"t2","Name":"job.2","Node":"vm","DesiredState":"Shutdown","CurrentState":"Complete now","Error":""}"#));
+        tracker.update(parse_rows(&[("t2", "job.2", "vm", "Complete now", "")]));
         assert!(tracker.finished());
         assert_eq!(tracker.shard(1).node, "vm");
     }
@@ -281,9 +296,11 @@ mod tests {
     #[test]
     fn a_shard_fails_for_good_after_its_retries() {
         let mut tracker = Tracker::new(1, 1, 1);
-        let rows = r#"{"ID":"a","Name":"job.1","Node":"n1","DesiredState":"Shutdown","CurrentState":"Failed 9 s ago","Error":"\"task: non-zero exit (1)\""}
-{"ID":"b","Name":"job.1","Node":"n2","DesiredState":"Shutdown","CurrentState":"Failed 5 s ago","Error":"\"task: non-zero exit (1)\""}"#;
-        tracker.update(parse_rows(rows));
+        let rows = [
+            ("a", "job.1", "n1", "Failed 9 s ago", "task: non-zero exit (1)"),
+            ("b", "job.1", "n2", "Failed 5 s ago", "task: non-zero exit (1)"),
+        ];
+        tracker.update(parse_rows(&rows));
         let view = tracker.shard(0);
         assert_eq!(view.state, ShardState::Failed);
         assert_eq!(view.failed_attempts, 2);
@@ -297,7 +314,7 @@ mod tests {
     #[test]
     fn a_task_of_a_node_that_went_down_is_an_attempt_or_a_failure_naming_the_node() {
         let mut tracker = Tracker::new(2, 2, 1);
-        tracker.update(parse_rows(r#"{"ID":"a","Name":"job.1","Node":"n3","DesiredState":"Running","CurrentState":"Running 9 s ago","Error":""}"#));
+        tracker.update(parse_rows(&[("a", "job.1", "n3", "Running 9 s ago", "")]));
         tracker.down_nodes.insert("n3".into());
         let lost = tracker.shard(0);
         assert_eq!(lost.state, ShardState::Failed);
@@ -306,7 +323,7 @@ mod tests {
             ("node n3 is down", "n3")
         );
         // The engine moved it: the old attempt counts, the new one runs.
-        tracker.update(parse_rows(r#"{"ID":"b","Name":"job.1","Node":"n1","DesiredState":"Running","CurrentState":"Running now","Error":""}"#));
+        tracker.update(parse_rows(&[("b", "job.1", "n1", "Running now", "")]));
         let moved = tracker.shard(0);
         assert_eq!((moved.state, moved.failed_attempts), (ShardState::Running, 1));
         assert_eq!(moved.last_failure, "node n3 went down");
@@ -330,7 +347,7 @@ mod tests {
         let mut tracker = Tracker::new(2, 2, 2);
         let waiting = tracker.shard(1);
         assert_eq!(event(None, &waiting, 2), None);
-        tracker.update(parse_rows(PS));
+        tracker.update(parse_rows(&PS));
         let now = tracker.shard(1);
         let line = event(Some(&waiting), &now, 2).unwrap();
         assert_eq!(
@@ -340,10 +357,10 @@ mod tests {
         assert_eq!(event(Some(&now), &now, 2), None);
         // The retry is not placed yet: the failure still names the node it failed on.
         let mut unplaced = Tracker::new(2, 2, 2);
-        unplaced.update(parse_rows(
-            r#"{"ID":"t1","Name":"job.2","Node":"vm","DesiredState":"Shutdown","CurrentState":"Failed now","Error":"\"boom\""}
-{"ID":"t9","Name":"job.2","Node":"","DesiredState":"Running","CurrentState":"Pending now","Error":""}"#,
-        ));
+        unplaced.update(parse_rows(&[
+            ("t1", "job.2", "vm", "Failed now", "boom"),
+            ("t9", "job.2", "", "Pending now", ""),
+        ]));
         let line = event(Some(&waiting), &unplaced.shard(1), 2).unwrap();
         assert_eq!(line, "shard 1 failed on vm (boom); the engine retries it (1 of 2)");
         assert_eq!(event(None, &tracker.shard(0), 2).unwrap(), "shard 0 done on vm");

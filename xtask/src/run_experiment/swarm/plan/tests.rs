@@ -109,9 +109,15 @@ fn one_replicated_service_with_secrets_volume_and_the_shard_wrapper() {
         "--env",
         "SCYLLA_SOURCE_HASH=h",
         "--secret",
-        "source=scylla-swarm-1-abcd-secret-0,target=scylla-env-ANTHROPIC_API_KEY,uid=1000,gid=100,mode=0400",
+        concat!(
+            "source=scylla-swarm-1-abcd-secret-0,target=scylla-env-ANTHROPIC_API_KEY,",
+            "uid=1000,gid=100,mode=0400"
+        ),
         "--secret",
-        "source=scylla-swarm-1-abcd-secret-1,target=scylla-claude-credentials,uid=1000,gid=100,mode=0400",
+        concat!(
+            "source=scylla-swarm-1-abcd-secret-1,target=scylla-claude-credentials,",
+            "uid=1000,gid=100,mode=0400"
+        ),
         "127.0.0.1:5000/scylla-runner@sha256:2222",
         "sh",
         "-c",
