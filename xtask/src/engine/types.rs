@@ -5,10 +5,17 @@
 //!
 //! `inspect` reads its output as `Vec<WireImage>` / `Vec<WireContainer>` and
 //! converts the first element with `ImageInfo::from` / `ContainerInfo::from`.
+//!
+//! Swarm listings (`service ps`, `node ps`, `node ls`) are read the same way,
+//! one [`WireTask`] or [`WireNode`] per line of `--format '{{json .}}'`, with
+//! [`json_lines`]. Only Docker has them (podman has no swarm); the client
+//! renders them, so their shape is the CLI's (checked with clients 20.10 and 28).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use anyhow::{Context as _, Result};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::inspect::{ContainerInfo, Health, HealthTiming, ImageInfo, ProbeResult};
@@ -91,6 +98,78 @@ pub struct WireContainerConfig {
     pub labels: Option<BTreeMap<String, String>>,
     /// The container's check, run flags included.
     pub healthcheck: Option<WireHealthConfig>,
+}
+
+/// `--format` of a listing that prints one JSON object per line, for [`json_lines`].
+pub const JSON_LINES: &str = "{{json .}}";
+
+/// Reads a listing printed with [`JSON_LINES`]: one `T` per non-empty line. A
+/// line of another shape is an error that quotes it, naming the `listing`
+/// (`docker service ps`).
+pub fn json_lines<T: DeserializeOwned>(listing: &str, text: &str) -> Result<Vec<T>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::from_str(line).with_context(|| {
+                let start: String = line.chars().take(200).collect();
+                format!("cannot parse the output of `{listing}`: {start}")
+            })
+        })
+        .collect()
+}
+
+/// One line of `service ps` / `node ps`: a swarm task as the client prints it.
+/// Every field is a string (`Ports` too, not read). `Error` is quoted when there
+/// is one (`"task: non-zero exit (3)"`, quotes included), and clients that
+/// indent earlier attempts of a slot write their `Name` as ` \_ name`; use
+/// [`WireTask::task_name`] and [`WireTask::error_message`].
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct WireTask {
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// `SERVICE.SLOT`, or `SERVICE-ID.SLOT` once the service is removed.
+    pub name: String,
+    pub image: String,
+    /// The node's host name; empty while the task is not placed.
+    pub node: String,
+    /// `Running`, `Shutdown`, ...
+    pub desired_state: String,
+    /// The state and its age: `Running 3 seconds ago`, `Failed 1 second ago`.
+    pub current_state: String,
+    pub error: String,
+}
+
+impl WireTask {
+    /// The task's name without the indent of an earlier attempt.
+    pub fn task_name(&self) -> &str {
+        self.name.trim().trim_start_matches(['\\', '_', ' '])
+    }
+
+    /// The task's error without the quotes the client adds; empty when none.
+    pub fn error_message(&self) -> &str {
+        self.error.trim().trim_matches('"')
+    }
+}
+
+/// One line of `node ls`: a node of the swarm (the fields read here; the client
+/// also prints `Availability`, `ManagerStatus`, `EngineVersion`, `Self`, `TLSStatus`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct WireNode {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub hostname: String,
+    /// `Ready`, `Down`, `Unknown` or `Disconnected`.
+    pub status: String,
+}
+
+impl WireNode {
+    /// The manager has marked the node down.
+    pub fn is_down(&self) -> bool {
+        self.status.trim().eq_ignore_ascii_case("down")
+    }
 }
 
 impl From<WireImage> for ImageInfo {
@@ -200,6 +279,54 @@ mod tests {
         let podman = image(IMAGES[3]);
         assert_eq!(podman.healthcheck, Some(vec!["CMD".to_string(), "true".to_string()]));
         assert_eq!(podman.healthcheck_timing.retries, 2);
+    }
+
+    /// `service ps --no-trunc --format '{{json .}}'` of Docker 20.10 (client 28).
+    const TASKS: &str = concat!(
+        r#"{"CurrentState":"Failed 5 seconds ago","DesiredState":"Shutdown","#,
+        r#""Error":"\"task: non-zero exit (3)\"","ID":"x5cw7jf76mtwmk0kqrbzlq1s9","#,
+        r#""Image":"scylla-runner:latest","Name":"job.1","Node":"vm","Ports":""}"#,
+        "\n",
+        r#"{"CurrentState":"Pending 1 second ago","DesiredState":"Running","Error":"","#,
+        r#""ID":"ehwzvblvgb6o","Image":"i","Name":" \\_ job.2","Node":"","Ports":""}"#,
+        "\n",
+    );
+
+    /// `node ls --format '{{json .}}'`.
+    const NODES: &str = concat!(
+        r#"{"Availability":"Active","EngineVersion":"20.10.24+dfsg1","Hostname":"vm","#,
+        r#""ID":"s0z1","ManagerStatus":"Leader","Self":true,"Status":"Ready","#,
+        r#""TLSStatus":"Ready"}"#,
+        "\n",
+        r#"{"Hostname":"n2","ID":"s0z2","Self":false,"Status":"Down"}"#,
+    );
+
+    #[test]
+    fn listings_read_one_object_per_line() {
+        let tasks: Vec<WireTask> = json_lines("docker service ps", TASKS).unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(
+            (tasks[0].id.as_str(), tasks[0].task_name()),
+            ("x5cw7jf76mtwmk0kqrbzlq1s9", "job.1")
+        );
+        assert_eq!(tasks[0].error_message(), "task: non-zero exit (3)");
+        assert_eq!(tasks[0].current_state, "Failed 5 seconds ago");
+        assert_eq!((tasks[1].task_name(), tasks[1].node.as_str()), ("job.2", ""));
+        assert_eq!(tasks[1].error_message(), "");
+        let nodes: Vec<WireNode> = json_lines("docker node ls", NODES).unwrap();
+        assert_eq!((nodes[0].hostname.as_str(), nodes[0].is_down()), ("vm", false));
+        assert_eq!((nodes[1].id.as_str(), nodes[1].is_down()), ("s0z2", true));
+        assert!(json_lines::<WireNode>("docker node ls", "").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_listing_of_another_shape_is_an_error_that_quotes_it() {
+        let error = json_lines::<WireTask>("docker service ps", "abc\tjob.1\tvm").unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.starts_with("cannot parse the output of `docker service ps`: abc\tjob.1\tvm"),
+            "{message}"
+        );
     }
 
     #[test]

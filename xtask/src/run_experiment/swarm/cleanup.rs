@@ -3,6 +3,10 @@
 //! that is up), its secrets, helper containers, staged inputs and the volume
 //! it made, on every exit path; and a sweep on start removes what runs whose
 //! owner process died left behind.
+//!
+//! The guard holds only what the engine layer says it created (an action that
+//! returned `Acted::Ran`, a helper that will run): under `--dry-run` nothing
+//! was created, so it has nothing to remove and prints nothing.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +15,7 @@ use anyhow::Result;
 use super::plan::ROLE;
 use crate::container::{guard, host, OWNER_LABEL, ROLE_LABEL};
 use crate::context::Context;
+use crate::engine::types::{json_lines, WireTask, JSON_LINES};
 use crate::engine::{exec, Engine, EngineCommand};
 use crate::output;
 
@@ -43,10 +48,6 @@ impl SwarmResources {
         }
     }
 
-    fn armed(&self) -> bool {
-        !self.ctx.dry_run
-    }
-
     pub fn service_created(&mut self, name: &str) {
         self.service = Some(name.to_string());
     }
@@ -55,9 +56,12 @@ impl SwarmResources {
         self.secrets.push(name.to_string());
     }
 
-    /// A helper container about to run (removed if the run is cut short).
-    pub fn helper_started(&mut self, name: &str) {
-        self.helpers.push(name.to_string());
+    /// A helper container about to run as `command` (removed if the run is
+    /// cut short); one that is only printed (`--dry-run`) leaves nothing.
+    pub fn helper_starting(&mut self, name: &str, command: &EngineCommand) {
+        if exec::will_run(&self.ctx, command) {
+            self.helpers.push(name.to_string());
+        }
     }
 
     /// The helper ended; the engine removed it (`--rm`).
@@ -76,17 +80,14 @@ impl SwarmResources {
     }
 
     /// The command that drops the image tag made for the push.
-    pub fn untag_with(&mut self, command: Option<EngineCommand>) {
-        self.untag = command;
+    pub fn untag_with(&mut self, command: EngineCommand) {
+        self.untag = Some(command);
     }
 
     /// Removes the service and waits (bounded) until its task containers are
     /// gone: this node's are removed at once, the other nodes' by their engines.
     pub fn remove_service(&mut self) {
         let Some(name) = self.service.take() else { return };
-        if !self.armed() {
-            return;
-        }
         let id = EngineCommand::query(["service", "inspect", "--format", "{{.ID}}", name.as_str()]);
         let id = exec::output(&self.ctx, &self.engine, &id)
             .ok()
@@ -102,15 +103,16 @@ impl SwarmResources {
                 );
             }
         }
+        if !exec::will_run(&self.ctx, &rm) {
+            // Only printed (a leftover found under --dry-run): nothing goes away to wait for.
+            return;
+        }
         wait_for_task_containers(&self.ctx, &self.engine, &name, &id);
     }
 
     /// Removes everything left, in dependency order.
     pub fn release(&mut self) {
         self.remove_service();
-        if !self.armed() {
-            return;
-        }
         for name in std::mem::take(&mut self.helpers) {
             guard::remove_quietly(&self.ctx, &self.engine, &name);
         }
@@ -152,20 +154,19 @@ fn task_containers(ctx: &Context, engine: &Engine, service: &str) -> Vec<String>
 /// node up); the engines remove a task's container before the manager forgets
 /// the task. A removed service's tasks are named after its id.
 fn tasks_left(ctx: &Context, engine: &Engine, service: &str, id: &str) -> Vec<(String, bool)> {
-    let nodes = EngineCommand::query(["node", "ls", "--format", "{{.ID}}\t{{.Status}}"]);
-    let Ok(out) = exec::output(ctx, engine, &nodes) else { return Vec::new() };
+    let Ok(nodes) = super::cluster::nodes(ctx, engine) else { return Vec::new() };
+    let listing = format!("{} node ps", engine.program_str());
     let mut left = Vec::new();
-    for line in out.stdout.lines() {
-        let Some((node, status)) = line.split_once('\t') else { continue };
-        let ps = EngineCommand::query(["node", "ps", node, "--format", "{{.Name}}\t{{.Node}}"]);
-        let Ok(tasks) = exec::output(ctx, engine, &ps) else { continue };
-        let up = !status.trim().eq_ignore_ascii_case("down");
-        for task in tasks.stdout.lines().filter_map(|l| l.split_once('\t')) {
-            let name = task.0.trim_start_matches(['\\', '_', ' ']);
+    for node in nodes {
+        let ps = EngineCommand::query(["node", "ps", node.id.as_str(), "--format", JSON_LINES]);
+        let Ok(out) = exec::output(ctx, engine, &ps) else { continue };
+        let Ok(tasks) = json_lines::<WireTask>(&listing, &out.stdout) else { continue };
+        for task in tasks {
+            let name = task.task_name();
             let ours = name.starts_with(&format!("{service}."))
                 || (!id.is_empty() && name.starts_with(&format!("{id}.")));
             if ours {
-                left.push((task.1.to_string(), up));
+                left.push((task.node.clone(), !node.is_down()));
             }
         }
     }

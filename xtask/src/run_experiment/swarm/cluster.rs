@@ -1,15 +1,18 @@
-//! The swarm the engine belongs to, and the image every node will run: pushed
-//! to a registry and named by the digest the registry returned, or, on a
-//! one-node swarm without a registry, the local image by id.
+//! The swarm the engine belongs to (queries made before the plan), and the
+//! delivery of the image the plan chose: pushed to a registry and named by the
+//! digest the registry returned, or, on a one-node swarm without a registry,
+//! the local image by id.
 
 use anyhow::{anyhow, Result};
 use serde_json::Value;
 
-use super::plan::{ServiceImage, SwarmPlan, NO_INPUTS_EXIT};
+use super::cleanup::SwarmResources;
+use super::plan::{Delivery, PlannedPush, SwarmPlan, NO_INPUTS_EXIT};
 use crate::context::Context;
+use crate::engine::exec::Acted;
+use crate::engine::types::{json_lines, WireNode, JSON_LINES};
 use crate::engine::{exec, inspect, Engine, EngineCommand};
 use crate::error::usage;
-use crate::image::ImageState;
 
 /// What `info` says about the engine's swarm.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,20 +36,23 @@ pub fn parse_swarm(value: &Value) -> SwarmState {
 }
 
 const HOW_TO_POINT_AT_A_MANAGER: &str = "or point at a manager of an existing swarm: \
-     DOCKER_HOST=ssh://user@manager cargo xtask ..., or `docker context create` + `docker context use`";
+     DOCKER_HOST=ssh://user@manager cargo xtask ..., \
+     or `docker context create` + `docker context use`";
 
 /// The swarm must be active and this engine one of its managers.
 pub fn require_manager(state: &SwarmState) -> Result<()> {
     match state.local_node_state.as_str() {
         "active" if state.control_available => Ok(()),
         "active" => Err(usage(format!(
-            "this engine is a swarm worker; services are created on a manager\n  {HOW_TO_POINT_AT_A_MANAGER}"
+            "this engine is a swarm worker; services are created on a manager\n  \
+             {HOW_TO_POINT_AT_A_MANAGER}"
         ))),
-        "locked" => Err(usage(
-            "the swarm is locked; unlock it with `docker swarm unlock` and run again",
-        )),
+        "locked" => {
+            Err(usage("the swarm is locked; unlock it with `docker swarm unlock` and run again"))
+        }
         other => {
-            let detail = if state.error.is_empty() { String::new() } else { format!(": {}", state.error) };
+            let detail =
+                if state.error.is_empty() { String::new() } else { format!(": {}", state.error) };
             Err(usage(format!(
                 "this engine is not in a swarm (state {}{detail})\n  \
                  create a one-node swarm here: docker swarm init --advertise-addr 127.0.0.1\n  \
@@ -82,8 +88,8 @@ pub fn require_multi_node_inputs(
     if registry.is_none() {
         return Err(usage(format!(
             "this swarm has {nodes} nodes, so every node must pull the image from a registry\n  \
-             pass --registry HOST:PORT (e.g. --registry registry.example:5000); the image is pushed \
-             there and the service runs it by digest"
+             pass --registry HOST:PORT (e.g. --registry registry.example:5000); the image is \
+             pushed there and the service runs it by digest"
         )));
     }
     if results_volume.is_none() {
@@ -96,22 +102,27 @@ pub fn require_multi_node_inputs(
     Ok(())
 }
 
-/// Host names of the swarm's nodes whose status is `down`.
-pub fn down_nodes(ctx: &Context, engine: &Engine) -> Result<Vec<String>> {
-    let ls = EngineCommand::query(["node", "ls", "--format", "{{.Hostname}}\t{{.Status}}"]);
+/// The swarm's nodes, as the manager lists them.
+pub fn nodes(ctx: &Context, engine: &Engine) -> Result<Vec<WireNode>> {
+    let ls = EngineCommand::query(["node", "ls", "--format", JSON_LINES]);
     let out = exec::output(ctx, engine, &ls)?;
     if !out.status.success() {
         return Err(anyhow!("cannot list the swarm's nodes: {}", out.stderr.trim()));
     }
-    Ok(parse_down_nodes(&out.stdout))
+    json_lines(&format!("{} node ls", engine.program_str()), &out.stdout)
 }
 
-/// The `down` nodes of `node ls --format '{{.Hostname}}\t{{.Status}}'`.
-pub fn parse_down_nodes(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| line.split_once('\t'))
-        .filter(|(_, status)| status.trim().eq_ignore_ascii_case("down"))
-        .map(|(host, _)| host.trim().to_string())
+/// Host names of the swarm's nodes whose status is `down`.
+pub fn down_nodes(ctx: &Context, engine: &Engine) -> Result<Vec<String>> {
+    Ok(down_hostnames(&nodes(ctx, engine)?))
+}
+
+/// The host names of the `down` nodes among `nodes`.
+pub fn down_hostnames(nodes: &[WireNode]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter(|node| node.is_down())
+        .map(|node| node.hostname.trim().to_string())
         .collect()
 }
 
@@ -126,10 +137,10 @@ const PULL_ERRORS: [&str; 7] = [
     "i/o timeout",
 ];
 
-/// The fix for a shard that failed because of its node, from the task's error.
-pub fn node_fix(failure: &str, node: &str, plan: &SwarmPlan) -> Option<String> {
+/// The fix for a shard that failed because of its node, from the task's error;
+/// `image` is the reference the service runs.
+pub fn node_fix(failure: &str, node: &str, plan: &SwarmPlan, image: &str) -> Option<String> {
     let volume = &plan.request.volume.name;
-    let image = &plan.image.reference;
     if failure.contains(&format!("non-zero exit ({NO_INPUTS_EXIT})")) {
         return Some(format!(
             "node {node} has no shared results volume {volume} (the engine made an empty local \
@@ -166,64 +177,56 @@ pub fn valid_registry(registry: &str) -> bool {
         && registry.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
 }
 
-/// The repository the image is pushed to.
-pub fn repository(registry: &str) -> String {
-    format!("{registry}/scylla-runner")
-}
-
 /// The repo digest for `repository` among an image's `RepoDigests`.
 pub fn digest_for(repo_digests: &[String], repository: &str) -> Option<String> {
     let prefix = format!("{repository}@sha256:");
     repo_digests.iter().find(|d| d.starts_with(&prefix)).cloned()
 }
 
-/// The image the service runs. With a registry: tagged by image id, pushed,
-/// and named `repo@sha256:...` as the registry returned it. Without: the local
-/// image id, which only a one-node swarm can run.
-pub fn service_image(
+/// Gets the image to the nodes as the plan says, and returns the reference the
+/// service runs: the local image id, or `repo@sha256:...` as the registry
+/// returned it (the plan's placeholder when the push was only printed). The
+/// tag made for the push is left to `resources` to remove.
+pub fn deliver_image(
     ctx: &Context,
     engine: &Engine,
-    image: &ImageState,
-    registry: Option<&str>,
-) -> Result<ServiceImage> {
-    let Some(registry) = registry else {
-        return Ok(ServiceImage {
-            reference: image.id.clone(),
-            id: image.id.clone(),
-            source_hash: image.source_hash.clone(),
-            local: true,
-            pushed_tag: None,
-        });
+    plan: &SwarmPlan,
+    resources: &mut SwarmResources,
+) -> Result<String> {
+    let Delivery::Push(push) = &plan.image.delivery else {
+        return Ok(plan.image.id.clone());
     };
-    let repository = repository(registry);
-    let short_id = crate::output::short_digest(&image.id);
-    let tag = format!("{repository}:{short_id}");
-    let tagged = exec::output(ctx, engine, &EngineCommand::action(["tag", &image.id, &tag]))?;
-    if !tagged.status.success() {
-        return Err(anyhow!("cannot tag the image as {tag}: {}", tagged.stderr.trim()));
+    let tag = &push.tag;
+    let tagged = push.tag_command(&plan.image.id);
+    if let Acted::Ran(_) = exec::act(ctx, engine, &tagged, &format!("tag the image as {tag}"))? {
+        resources.untag_with(push.untag_command());
     }
-    let pushed = exec::output(ctx, engine, &EngineCommand::action(["push", &tag]))?;
+    if push_image(ctx, engine, push)? == Acted::Printed {
+        return Ok(push.placeholder_reference());
+    }
+    let digests = inspect::image(ctx, engine, tag)?.map(|i| i.repo_digests).unwrap_or_default();
+    digest_for(&digests, &push.repository)
+        .ok_or_else(|| anyhow!("the registry returned no digest for {tag}"))
+}
+
+/// `push TAG`; a refusal is a usage error that says what to check.
+fn push_image(ctx: &Context, engine: &Engine, push: &PlannedPush) -> Result<Acted> {
+    let command = push.push_command();
+    if !exec::will_run(ctx, &command) {
+        // --dry-run: `act` prints it and answers `Printed`.
+        return exec::act(ctx, engine, &command, "push the image");
+    }
+    let pushed = exec::output(ctx, engine, &command)?;
     if !pushed.status.success() {
         return Err(usage(format!(
-            "cannot push {tag}: {}\n  is the registry {registry} running and reachable from this \
+            "cannot push {}: {}\n  is the registry {} running and reachable from this \
              engine? (a plain-HTTP registry must be listed in the daemon's insecure-registries)",
-            pushed.stderr.trim()
+            push.tag,
+            pushed.stderr.trim(),
+            push.registry
         )));
     }
-    let digests = inspect::image(ctx, engine, &tag)?.map(|i| i.repo_digests).unwrap_or_default();
-    let reference = match digest_for(&digests, &repository) {
-        Some(reference) => reference,
-        // Only under --dry-run, where nothing was pushed.
-        None if ctx.dry_run => format!("{repository}@sha256:<digest returned by the push>"),
-        None => return Err(anyhow!("the registry returned no digest for {tag}")),
-    };
-    Ok(ServiceImage {
-        reference,
-        id: image.id.clone(),
-        source_hash: image.source_hash.clone(),
-        local: false,
-        pushed_tag: Some(tag),
-    })
+    Ok(Acted::Ran(pushed.stdout))
 }
 
 #[cfg(test)]
@@ -267,6 +270,18 @@ mod tests {
         let message = require_multi_node_inputs(2, Some("r:5000"), None).unwrap_err().to_string();
         assert!(message.contains("--results-volume NAME"), "{message}");
         assert!(require_multi_node_inputs(2, Some("r:5000"), Some("v")).is_ok());
+    }
+
+    #[test]
+    fn down_nodes_are_named_by_host() {
+        let nodes: Vec<WireNode> = json_lines(
+            "docker node ls",
+            r#"{"Hostname":"a","ID":"1","Status":"Ready"}
+               {"Hostname":"b","ID":"2","Status":"Down"}
+               {"Hostname":"c","ID":"3","Status":"Unknown"}"#,
+        )
+        .unwrap();
+        assert_eq!(down_hostnames(&nodes), ["b"]);
     }
 
     #[test]

@@ -1,20 +1,27 @@
-//! Runs a [`SwarmPlan`]: volume, staged inputs, secrets, the replicated job
-//! followed to its end, failed shards explained, the summary written, results
-//! copied back — with [`SwarmResources`] removing everything on every path.
+//! Runs a [`SwarmPlan`]: leftovers of dead runs swept, the image delivered,
+//! volume, staged inputs, secrets, the replicated job followed to its end,
+//! failed shards explained, the summary written, results copied back — with
+//! [`SwarmResources`] removing everything on every path.
+//!
+//! Each step follows what the engine layer did, not `--dry-run`: an action
+//! that was only printed created nothing to record for removal, and a job that
+//! was only printed has nothing to follow, so the helpers that would end it are
+//! printed too and the run ends there.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
-use super::cleanup::SwarmResources;
+use super::cleanup::{self, SwarmResources};
 use super::cluster;
 use super::plan::{SwarmPlan, SHARD_WRAPPER_SOURCE};
-use super::progress::{event, parse_rows, ShardState, ShardView, Tracker, PS_FORMAT};
+use super::progress::{event, task_rows, ShardState, ShardView, Tracker};
 use super::transfer::{self, Inputs};
 use crate::container::secrets::SecretBundle;
 use crate::context::Context;
-use crate::engine::exec::{self, Signal, SignalWatch};
+use crate::engine::exec::{self, Acted, Signal, SignalWatch};
+use crate::engine::types::{json_lines, WireTask, JSON_LINES};
 use crate::engine::{Engine, EngineCommand};
 use crate::error::Outcome;
 use crate::output;
@@ -34,21 +41,17 @@ fn stopped(ctx: &Context, resources: &mut SwarmResources, signal: Signal) -> Out
     Outcome::Code(signal.exit_code())
 }
 
-/// Creates the volume (when the run makes its own) and stages the inputs in it.
+/// Creates the volume (when the run makes its own) and stages the inputs in
+/// it with a helper running `image`.
 fn prepare_volume(
     ctx: &Context,
     engine: &Engine,
     plan: &SwarmPlan,
+    image: &str,
     extra_paths: Vec<camino::Utf8PathBuf>,
     resources: &mut SwarmResources,
 ) -> Result<()> {
     let request = &plan.request;
-    if request.volume.created_by_run {
-        exec::checked(ctx, engine, &plan.volume_create(), "create the results volume")?;
-        resources.volume_created(plan.volume_rm());
-    } else {
-        resources.tidy_with(plan.tidy_helper());
-    }
     let resume =
         (!request.fresh).then(|| (plan.host_experiment_dir(), request.experiment_id.clone()));
     let inputs = Inputs {
@@ -59,14 +62,19 @@ fn prepare_volume(
         resume_from: resume,
     };
     let archive = transfer::input_archive(&inputs, request.uid, request.gid)?;
+    let seed = plan.seed_helper(image, archive);
+    if request.volume.created_by_run {
+        let created = exec::act(ctx, engine, &plan.volume_create(), "create the results volume")?;
+        if let Acted::Ran(_) = created {
+            resources.volume_created(plan.volume_rm());
+        }
+    } else if exec::will_run(ctx, &seed) {
+        // Staging can stop half-way: whatever part of the inputs landed goes.
+        resources.tidy_with(plan.tidy_helper(image));
+    }
     let name = plan.helper_name("seed");
-    resources.helper_started(&name);
-    exec::checked(
-        ctx,
-        engine,
-        &plan.seed_helper(archive),
-        "stage the inputs in the results volume",
-    )?;
+    resources.helper_starting(&name, &seed);
+    exec::checked(ctx, engine, &seed, "stage the inputs in the results volume")?;
     resources.helper_ended(&name);
     Ok(())
 }
@@ -79,16 +87,11 @@ fn create_secrets(
     resources: &mut SwarmResources,
 ) -> Result<()> {
     for (secret, (_, value)) in plan.secrets.iter().zip(bundle.files()) {
-        let out = exec::output(ctx, engine, &plan.secret_create(secret, value))?;
-        if !out.status.success() {
-            // The engine's message names the secret, never its value.
-            return Err(anyhow!(
-                "cannot create swarm secret {}: {}",
-                secret.name,
-                out.stderr.trim()
-            ));
+        // The engine's message names the secret, never its value.
+        let what = format!("create swarm secret {}", secret.name);
+        if let Acted::Ran(_) = exec::act(ctx, engine, &plan.secret_create(secret, value), &what)? {
+            resources.secret_created(&secret.name);
         }
-        resources.secret_created(&secret.name);
     }
     if !plan.secrets.is_empty() {
         let targets: Vec<&str> = plan.secrets.iter().map(|s| s.target.as_str()).collect();
@@ -120,12 +123,13 @@ fn follow(
         "ps",
         "--no-trunc",
         "--format",
-        PS_FORMAT,
+        JSON_LINES,
         request.run_name.as_str(),
     ]);
+    let listing = format!("{} service ps", engine.program_str());
     loop {
         let text = exec::checked(ctx, engine, &ps, "follow the job")?;
-        tracker.update(parse_rows(&text));
+        tracker.update(task_rows(json_lines::<WireTask>(&listing, &text)?));
         let down = cluster::down_nodes(ctx, engine)?;
         down_since.retain(|node, _| down.contains(node));
         for node in down {
@@ -163,6 +167,7 @@ fn report_failures(
     ctx: &Context,
     engine: &Engine,
     plan: &SwarmPlan,
+    image: &str,
     tracker: &Tracker,
 ) -> Vec<u32> {
     let mut failed = Vec::new();
@@ -173,7 +178,7 @@ fn report_failures(
             "{} failed on {node} after {} attempt(s): {}",
             view.label, view.failed_attempts, view.last_failure
         );
-        if let Some(fix) = cluster::node_fix(&view.last_failure, node, plan) {
+        if let Some(fix) = cluster::node_fix(&view.last_failure, node, plan, image) {
             message.push_str(&format!("\n  {fix}"));
         }
         if let Some(task) = &view.last_failed_task {
@@ -195,11 +200,13 @@ fn collect(
     ctx: &Context,
     engine: &Engine,
     plan: &SwarmPlan,
+    image: &str,
     resources: &mut SwarmResources,
 ) -> Result<usize> {
     let name = plan.helper_name("collect");
-    resources.helper_started(&name);
-    let (status, bytes, stderr) = exec::output_bytes(ctx, engine, &plan.collect_helper())?;
+    let command = plan.collect_helper(image);
+    resources.helper_starting(&name, &command);
+    let (status, bytes, stderr) = exec::output_bytes(ctx, engine, &command)?;
     resources.helper_ended(&name);
     if !status.success() {
         if stderr.contains("Cannot stat") || stderr.contains("No such file") {
@@ -217,12 +224,14 @@ fn finish(
     ctx: &Context,
     engine: &Engine,
     plan: &SwarmPlan,
+    image: &str,
     resources: &mut SwarmResources,
 ) -> Result<(i32, usize)> {
     let name = plan.helper_name("summary");
-    resources.helper_started(&name);
+    let command = plan.summary_helper(image);
+    resources.helper_starting(&name, &command);
     // Captured, then printed: the table is a result (stdout), the log is not.
-    let summary = exec::output(ctx, engine, &plan.summary_helper())?;
+    let summary = exec::output(ctx, engine, &command)?;
     resources.helper_ended(&name);
     if !summary.stdout.is_empty() {
         output::result_line(summary.stdout.trim_end());
@@ -231,8 +240,21 @@ fn finish(
         output::note(ctx, summary.stderr.trim_end());
     }
     let summary_code = summary.code();
-    let files = collect(ctx, engine, plan, resources)?;
+    let files = collect(ctx, engine, plan, image, resources)?;
     Ok((summary_code, files))
+}
+
+/// The job was only printed (`--dry-run`): there is nothing to follow, so
+/// the helpers that would end it are printed too.
+fn after_a_printed_job(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &SwarmPlan,
+    image: &str,
+) -> Result<()> {
+    exec::act(ctx, engine, &plan.summary_helper(image), "write the summary")?;
+    exec::act(ctx, engine, &plan.collect_helper(image), "copy the results out of the volume")?;
+    Ok(())
 }
 
 /// Runs the plan; secret values come from `bundle`, in the plan's order.
@@ -245,38 +267,54 @@ pub fn execute(
     watch: &SignalWatch,
 ) -> Result<Outcome> {
     let started = Instant::now();
+    cleanup::sweep_leftovers(ctx, engine)?;
     let mut resources = SwarmResources::new(ctx, engine);
-    resources.untag_with(plan.untag());
-    prepare_volume(ctx, engine, plan, extra_paths, &mut resources)?;
+    let image = cluster::deliver_image(ctx, engine, plan, &mut resources)?;
+    prepare_volume(ctx, engine, plan, &image, extra_paths, &mut resources)?;
     create_secrets(ctx, engine, plan, bundle, &mut resources)?;
     if let Some(signal) = watch.received() {
         return Ok(stopped(ctx, &mut resources, signal));
     }
-    exec::checked(ctx, engine, &plan.service_create(), "create the job")?;
-    resources.service_created(&plan.request.run_name);
+    let created = exec::act(ctx, engine, &plan.service_create(&image), "create the job")?;
+    if let Acted::Ran(_) = created {
+        resources.service_created(&plan.request.run_name);
+    }
     let request = &plan.request;
     output::note(
         ctx,
         &format!(
-            "job {}: {} shard(s), at most {} at a time, image {}",
-            request.run_name, request.shards, request.max_concurrent, plan.image.reference
+            "job {}: {} shard(s), at most {} at a time, image {image}",
+            request.run_name, request.shards, request.max_concurrent
         ),
     );
-    if ctx.dry_run {
-        finish(ctx, engine, plan, &mut resources)?;
+    if created == Acted::Printed {
+        after_a_printed_job(ctx, engine, plan, &image)?;
         return Ok(Outcome::Success);
     }
     let tracker = match follow(ctx, engine, plan, watch)? {
         Ok(tracker) => tracker,
         Err(signal) => return Ok(stopped(ctx, &mut resources, signal)),
     };
-    let failed = report_failures(ctx, engine, plan, &tracker);
+    let failed = report_failures(ctx, engine, plan, &image, &tracker);
     resources.remove_service();
-    let (summary_code, files) = finish(ctx, engine, plan, &mut resources)?;
+    let (summary_code, files) = finish(ctx, engine, plan, &image, &mut resources)?;
     resources.release();
     if let Some(signal) = watch.received() {
         return Ok(Outcome::Code(signal.exit_code()));
     }
+    Ok(conclude(ctx, plan, &failed, summary_code, files, started))
+}
+
+/// The final word: the failed shards, or the count of files and the time.
+fn conclude(
+    ctx: &Context,
+    plan: &SwarmPlan,
+    failed: &[u32],
+    summary_code: i32,
+    files: usize,
+    started: Instant,
+) -> Outcome {
+    let request = &plan.request;
     let elapsed = started.elapsed().as_secs_f64();
     let place = plan.host_experiment_dir();
     if !failed.is_empty() {
@@ -289,11 +327,15 @@ pub fn execute(
                 list.join(", ")
             ),
         );
-        return Ok(Outcome::Code(crate::error::EXIT_FAILURE));
+        return Outcome::Code(crate::error::EXIT_FAILURE);
     }
     output::success(
         ctx,
         &format!("{} shard(s) done in {elapsed:.1} s; {files} file(s) in {place}", request.shards),
     );
-    Ok(if summary_code == 0 { Outcome::Success } else { Outcome::Code(summary_code) })
+    if summary_code == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Code(summary_code)
+    }
 }

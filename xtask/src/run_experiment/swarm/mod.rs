@@ -2,11 +2,16 @@
 //! Docker Swarm replicated job (`--mode replicated-job`), so the engine does
 //! the scheduling, placement and retries.
 //!
-//! Flags become a [`SwarmPlan`] (pure, printable with `--dry-run`); `execute`
-//! stages the project's inputs in a results volume, turns secrets into swarm
-//! secrets, follows the job, and copies `results/<experiment-id>/` back with a
-//! short helper container streaming a tar — so the layout and the summary
-//! equal a single-machine run's. See docs/scale-out.md.
+//! Flags → plan → execute: [`run`] validates the flags, asks the engine
+//! (queries only: the swarm's state, the image) and collects the secrets, all
+//! into a [`SwarmPlan`] — pure, unit-tested as data, and what `--dry-run`
+//! prints. Only then does `execute` act: it sweeps what dead runs left, pushes
+//! the image (with `--registry`), stages the project's inputs in a results
+//! volume, turns secrets into swarm secrets, creates and follows the job, and
+//! copies `results/<experiment-id>/` back with a short helper container
+//! streaming a tar — so the layout and the summary equal a single-machine
+//! run's. It follows the engine layer's answers (`Acted::Printed` under
+//! `--dry-run`), never the flag. See docs/scale-out.md.
 
 mod cleanup;
 mod cluster;
@@ -138,13 +143,12 @@ pub fn run(ctx: &Context, args: &super::Args) -> Result<Outcome> {
         swarm.registry.as_deref(),
         swarm.results_volume.as_deref(),
     )?;
-    cleanup::sweep_leftovers(ctx, &engine)?;
     let options = &args.container;
     let image = image::image_for_run(ctx, &engine, &options.image, options.no_build)?;
     if let Some(signal) = watch.received() {
         return Ok(Outcome::Code(signal.exit_code()));
     }
-    let image = cluster::service_image(ctx, &engine, &image, swarm.registry.as_deref())?;
+    let image = ServiceImage::new(&image.id, image.source_hash, swarm.registry.as_deref());
     let forwarding = options.forwarding(&ctx.env)?;
     let (mut bundle, status) =
         SecretBundle::collect(&ctx.env, &forwarding.secret_names, options.credentials.as_deref())?;

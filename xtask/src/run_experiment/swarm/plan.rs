@@ -1,8 +1,14 @@
 //! The swarm plan: validated flags and facts rendered as engine commands with
-//! no I/O — the results volume, one secret per value, the ONE replicated
-//! service whose tasks run the shards once, and the short helper containers
-//! that move inputs and results through the engine. Secret values never appear
-//! here: commands carry names only.
+//! no I/O — how the image reaches the nodes ([`Delivery`]: the local image, or
+//! a tag pushed to a registry), the results volume, one secret per value, the
+//! ONE replicated service whose tasks run the shards once, and the short helper
+//! containers that move inputs and results through the engine. Secret values
+//! never appear here: commands carry names only.
+//!
+//! The commands that name the image take it as an argument: with a registry
+//! the nodes run it by the digest the push returns, which exists only once the
+//! push has run (the executor passes [`PlannedPush::placeholder_reference`]
+//! when the push was only printed).
 
 use camino::Utf8PathBuf;
 
@@ -24,17 +30,75 @@ pub const NO_INPUTS_EXIT: i32 = 97;
 /// The in-container entry point, as in a single-machine run.
 pub const ENTRY_SCRIPT: &str = crate::run_experiment::plan::ENTRY_SCRIPT;
 
-/// The image the service runs, as every node will fetch it.
+/// The image the service runs, and how it reaches every node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceImage {
-    /// `registry/repo@sha256:...` after a push, or the local image id.
-    pub reference: String,
+    /// The local image id (`sha256:...`).
     pub id: String,
     pub source_hash: Option<String>,
-    /// A local image on a one-node swarm: never resolved against a registry.
-    pub local: bool,
+    pub delivery: Delivery,
+}
+
+/// How the nodes get the image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// A one-node swarm without a registry: the local image by id, never
+    /// resolved against a registry.
+    Local,
+    /// Tagged, pushed, and run by the digest the registry returns.
+    Push(PlannedPush),
+}
+
+/// The push of the image to `--registry`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedPush {
+    pub registry: String,
+    /// `registry/scylla-runner`: the service runs `repository@sha256:...`.
+    pub repository: String,
     /// The local tag made for the push (`registry/scylla-runner:<id>`), removed after the run.
-    pub pushed_tag: Option<String>,
+    pub tag: String,
+}
+
+impl ServiceImage {
+    /// The image `id`, pushed to `registry` when one is given.
+    pub fn new(id: &str, source_hash: Option<String>, registry: Option<&str>) -> ServiceImage {
+        let delivery = match registry {
+            None => Delivery::Local,
+            Some(registry) => {
+                let repository = format!("{registry}/scylla-runner");
+                let tag = format!("{repository}:{}", crate::output::short_digest(id));
+                Delivery::Push(PlannedPush { registry: registry.to_string(), repository, tag })
+            }
+        };
+        ServiceImage { id: id.to_string(), source_hash, delivery }
+    }
+
+    /// A local image on a one-node swarm.
+    pub fn is_local(&self) -> bool {
+        self.delivery == Delivery::Local
+    }
+}
+
+impl PlannedPush {
+    /// `tag ID TAG`.
+    pub fn tag_command(&self, image_id: &str) -> EngineCommand {
+        EngineCommand::action(["tag", image_id, self.tag.as_str()])
+    }
+
+    /// `push TAG`.
+    pub fn push_command(&self) -> EngineCommand {
+        EngineCommand::action(["push", self.tag.as_str()])
+    }
+
+    /// `image rm --no-prune TAG`: drops the tag made for the push.
+    pub fn untag_command(&self) -> EngineCommand {
+        EngineCommand::action(["image", "rm", "--no-prune", self.tag.as_str()])
+    }
+
+    /// What the commands name the image by when the push was only printed.
+    pub fn placeholder_reference(&self) -> String {
+        format!("{}@sha256:<digest returned by the push>", self.repository)
+    }
 }
 
 /// The volume shards write results to.
@@ -149,7 +213,9 @@ impl SwarmPlan {
     /// engine places them, restarts failed ones and reschedules those of a
     /// node that goes down, and removing the service removes every task
     /// container on every node (Docker 20.10 does neither for `replicated-job`).
-    pub fn service_create(&self) -> EngineCommand {
+    /// `image` is the reference the nodes run: the local id, or the
+    /// `repository@sha256:...` the push returned.
+    pub fn service_create(&self, image: &str) -> EngineCommand {
         let request = &self.request;
         let mut argv: Vec<String> =
             ["service", "create", "--detach", "--quiet"].map(String::from).to_vec();
@@ -163,7 +229,8 @@ impl SwarmPlan {
             push_pair(&mut argv, "--constraint", constraint);
         }
         argv.push(
-            if self.image.local { "--no-resolve-image" } else { "--with-registry-auth" }.into(),
+            if self.image.is_local() { "--no-resolve-image" } else { "--with-registry-auth" }
+                .into(),
         );
         self.push_limits(&mut argv);
         push_pair(&mut argv, "--user", format!("{}:{}", request.uid, request.gid));
@@ -175,7 +242,7 @@ impl SwarmPlan {
         for secret in &self.secrets {
             push_pair(&mut argv, "--secret", self.secret_mount(secret));
         }
-        argv.push(self.image.reference.clone());
+        argv.push(image.to_string());
         argv.extend(["sh".to_string(), "-c".to_string(), self.task_script(), "task".to_string()]);
         argv.extend(self.shard_args());
         EngineCommand::action(argv)
@@ -257,10 +324,17 @@ impl SwarmPlan {
         format!("source={},target={},uid={uid},gid={gid},mode=0400", secret.name, secret.target)
     }
 
+    /// The push of the image, when it goes through a registry.
+    pub fn push(&self) -> Option<&PlannedPush> {
+        match &self.image.delivery {
+            Delivery::Local => None,
+            Delivery::Push(push) => Some(push),
+        }
+    }
+
     /// `image rm --no-prune TAG`: drops the tag made for the push.
     pub fn untag(&self) -> Option<EngineCommand> {
-        let tag = self.image.pushed_tag.as_deref()?;
-        Some(EngineCommand::action(["image", "rm", "--no-prune", tag]))
+        self.push().map(PlannedPush::untag_command)
     }
 
     /// `service rm NAME` of this run's service.
@@ -279,7 +353,7 @@ impl SwarmPlan {
         let mut argv: Vec<String> = ["run", "--rm"].map(String::from).to_vec();
         push_pair(&mut argv, "--name", self.helper_name(purpose));
         self.labels("--label", &mut argv);
-        push_pair(&mut argv, "--pull", if self.image.local { "never" } else { "missing" });
+        push_pair(&mut argv, "--pull", if self.image.is_local() { "never" } else { "missing" });
         push_pair(&mut argv, "--network", "none");
         let user = if as_root { "0:0".to_string() } else { self.run_user() };
         push_pair(&mut argv, "--user", user);
@@ -304,11 +378,11 @@ impl SwarmPlan {
     }
 
     /// Unpacks the input tar (stdin) into the volume, keeping what is there.
-    pub fn seed_helper(&self, archive: Vec<u8>) -> EngineCommand {
+    pub fn seed_helper(&self, image: &str, archive: Vec<u8>) -> EngineCommand {
         let mut argv = self.helper_base("seed", true, false);
         argv.insert(2, "--interactive".to_string());
         push_pair(&mut argv, "--entrypoint", "tar");
-        argv.push(self.image.reference.clone());
+        argv.push(image.to_string());
         argv.extend(
             ["-C", VOLUME_MOUNT, "-x", "-f", "-", "--numeric-owner", "--same-owner"]
                 .map(String::from),
@@ -319,10 +393,10 @@ impl SwarmPlan {
     }
 
     /// Writes the summary table and summary.json from every shard's results.
-    pub fn summary_helper(&self) -> EngineCommand {
+    pub fn summary_helper(&self, image: &str) -> EngineCommand {
         let mut argv = self.helper_base("summary", false, false);
         push_pair(&mut argv, "--workdir", self.inputs_dir());
-        argv.push(self.image.reference.clone());
+        argv.push(image.to_string());
         argv.extend(["python".to_string(), ENTRY_SCRIPT.to_string()]);
         argv.extend(self.request.experiment_args.iter().cloned());
         argv.push("--summarize-only".to_string());
@@ -331,20 +405,20 @@ impl SwarmPlan {
     }
 
     /// Streams `results/<id>/` out of the volume as a tar on stdout.
-    pub fn collect_helper(&self) -> EngineCommand {
+    pub fn collect_helper(&self, image: &str) -> EngineCommand {
         let mut argv = self.helper_base("collect", false, true);
         push_pair(&mut argv, "--entrypoint", "tar");
-        argv.push(self.image.reference.clone());
+        argv.push(image.to_string());
         argv.extend(["-C".to_string(), self.results_dir(), "-c".into(), "-f".into(), "-".into()]);
         argv.push(self.request.experiment_id.clone());
         EngineCommand::action(argv)
     }
 
     /// Removes this run's staged inputs from a volume the run did not create.
-    pub fn tidy_helper(&self) -> EngineCommand {
+    pub fn tidy_helper(&self, image: &str) -> EngineCommand {
         let mut argv = self.helper_base("tidy", true, false);
         push_pair(&mut argv, "--entrypoint", "rm");
-        argv.push(self.image.reference.clone());
+        argv.push(image.to_string());
         argv.extend(["-rf".to_string(), self.inputs_dir()]);
         EngineCommand::action(argv)
     }

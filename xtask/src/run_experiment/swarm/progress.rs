@@ -1,5 +1,5 @@
-//! Progress of the run's service from `service ps` (pure: text in, views and
-//! lines out). Every task ever seen is remembered, so attempts are counted
+//! Progress of the run's service from `service ps` (pure: the engine's typed
+//! task rows in, views and lines out). Every task ever seen is remembered, so attempts are counted
 //! even after the engine prunes its task history.
 //!
 //! Each slot of the service is one task that runs its shards once. The engine
@@ -10,9 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// `service ps --format` for [`parse_rows`]: tab-separated fields.
-pub const PS_FORMAT: &str =
-    "{{.ID}}\t{{.Name}}\t{{.Node}}\t{{.DesiredState}}\t{{.CurrentState}}\t{{.Error}}";
+use crate::engine::types::WireTask;
 
 /// One task as `service ps` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,21 +29,16 @@ pub fn slot_of(task_name: &str) -> u32 {
     task_name.rsplit('.').next().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
-/// Parses `service ps --no-trunc --format PS_FORMAT` output.
-pub fn parse_rows(text: &str) -> Vec<TaskRow> {
-    text.lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let [id, name, node, _desired, current, rest @ ..] = fields.as_slice() else {
-                return None;
-            };
-            Some(TaskRow {
-                id: id.trim().to_string(),
-                slot: slot_of(name.trim()),
-                node: node.trim().to_string(),
-                state: current.split_whitespace().next().unwrap_or("").to_ascii_lowercase(),
-                error: rest.join("\t").trim().trim_matches('"').to_string(),
-            })
+/// The rows of `service ps --no-trunc` (tasks without an id are skipped).
+pub fn task_rows(tasks: Vec<WireTask>) -> Vec<TaskRow> {
+    tasks
+        .into_iter()
+        .map(|task| TaskRow {
+            id: task.id.trim().to_string(),
+            slot: slot_of(task.task_name()),
+            node: task.node.trim().to_string(),
+            state: task.current_state.split_whitespace().next().unwrap_or("").to_ascii_lowercase(),
+            error: task.error_message().to_string(),
         })
         .filter(|row| !row.id.is_empty())
         .collect()
@@ -246,13 +239,35 @@ pub fn event(before: Option<&ShardView>, now: &ShardView, retries: u32) -> Optio
 mod tests {
     use super::*;
 
-    const PS: &str = "t1\tjob.2\tvm\tShutdown\tFailed 3 seconds ago\t\"task: non-zero exit (3)\"\n\
-                      t2\tjob.2\tvm\tRunning\tRunning 1 second ago\t\n\
-                      t3\tjob.1\tvm\tShutdown\tComplete 2 seconds ago\t\n";
+    /// A task as (id, name, node, current state, error).
+    type Task<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+
+    const PS: [Task; 3] = [
+        ("t1", "job.2", "vm", "Failed 3 seconds ago", "task: non-zero exit (3)"),
+        ("t2", "job.2", "vm", "Running 1 second ago", ""),
+        ("t3", "job.1", "vm", "Complete 2 seconds ago", ""),
+    ];
+
+    /// `tasks` as `service ps --no-trunc --format '{{json .}}'` prints them (the
+    /// error quoted as the client quotes it; `Image` and `Ports` left out), read
+    /// back as the tracker's rows.
+    fn parse_rows(tasks: &[Task]) -> Vec<TaskRow> {
+        let text: String = tasks
+            .iter()
+            .map(|(id, name, node, current, error)| {
+                let error = if error.is_empty() { String::new() } else { format!("\"{error}\"") };
+                let line = serde_json::json!({
+                    "ID": id, "Name": name, "Node": node, "CurrentState": current, "Error": error
+                });
+                format!("{line}\n")
+            })
+            .collect();
+        task_rows(crate::engine::types::json_lines("docker service ps", &text).unwrap())
+    }
 
     #[test]
     fn rows_are_parsed_with_their_slots() {
-        let rows = parse_rows(PS);
+        let rows = parse_rows(&PS);
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].slot, 2);
         assert_eq!(rows[0].state, "failed");
@@ -266,14 +281,14 @@ mod tests {
     #[test]
     fn a_retried_shard_runs_then_finishes() {
         let mut tracker = Tracker::new(2, 2, 1);
-        tracker.update(parse_rows(PS));
+        tracker.update(parse_rows(&PS));
         assert_eq!(tracker.shard(0).state, ShardState::Done);
         let one = tracker.shard(1);
         assert_eq!((one.state, one.failed_attempts), (ShardState::Running, 1));
         assert_eq!(one.last_failed_task.as_deref(), Some("t1"));
         assert!(!tracker.finished());
         assert_eq!(tracker.counts_line(), "shards: 1/2 done, 1 running, 0 failed, 0 waiting");
-        tracker.update(parse_rows("t2\tjob.2\tvm\tShutdown\tComplete now\t\n"));
+        tracker.update(parse_rows(&[("t2", "job.2", "vm", "Complete now", "")]));
         assert!(tracker.finished());
         assert_eq!(tracker.shard(1).node, "vm");
     }
@@ -281,9 +296,11 @@ mod tests {
     #[test]
     fn a_shard_fails_for_good_after_its_retries() {
         let mut tracker = Tracker::new(1, 1, 1);
-        let rows = "a\tjob.1\tn1\tShutdown\tFailed 9 s ago\t\"task: non-zero exit (1)\"\n\
-                    b\tjob.1\tn2\tShutdown\tFailed 5 s ago\t\"task: non-zero exit (1)\"\n";
-        tracker.update(parse_rows(rows));
+        let rows = [
+            ("a", "job.1", "n1", "Failed 9 s ago", "task: non-zero exit (1)"),
+            ("b", "job.1", "n2", "Failed 5 s ago", "task: non-zero exit (1)"),
+        ];
+        tracker.update(parse_rows(&rows));
         let view = tracker.shard(0);
         assert_eq!(view.state, ShardState::Failed);
         assert_eq!(view.failed_attempts, 2);
@@ -297,7 +314,7 @@ mod tests {
     #[test]
     fn a_task_of_a_node_that_went_down_is_an_attempt_or_a_failure_naming_the_node() {
         let mut tracker = Tracker::new(2, 2, 1);
-        tracker.update(parse_rows("a\tjob.1\tn3\tRunning\tRunning 9 s ago\t\n"));
+        tracker.update(parse_rows(&[("a", "job.1", "n3", "Running 9 s ago", "")]));
         tracker.down_nodes.insert("n3".into());
         let lost = tracker.shard(0);
         assert_eq!(lost.state, ShardState::Failed);
@@ -306,7 +323,7 @@ mod tests {
             ("node n3 is down", "n3")
         );
         // The engine moved it: the old attempt counts, the new one runs.
-        tracker.update(parse_rows("b\tjob.1\tn1\tRunning\tRunning now\t\n"));
+        tracker.update(parse_rows(&[("b", "job.1", "n1", "Running now", "")]));
         let moved = tracker.shard(0);
         assert_eq!((moved.state, moved.failed_attempts), (ShardState::Running, 1));
         assert_eq!(moved.last_failure, "node n3 went down");
@@ -330,7 +347,7 @@ mod tests {
         let mut tracker = Tracker::new(2, 2, 2);
         let waiting = tracker.shard(1);
         assert_eq!(event(None, &waiting, 2), None);
-        tracker.update(parse_rows(PS));
+        tracker.update(parse_rows(&PS));
         let now = tracker.shard(1);
         let line = event(Some(&waiting), &now, 2).unwrap();
         assert_eq!(
@@ -340,9 +357,10 @@ mod tests {
         assert_eq!(event(Some(&now), &now, 2), None);
         // The retry is not placed yet: the failure still names the node it failed on.
         let mut unplaced = Tracker::new(2, 2, 2);
-        unplaced.update(parse_rows(
-            "t1\tjob.2\tvm\tShutdown\tFailed now\t\"boom\"\nt9\tjob.2\t\tRunning\tPending now\t\n",
-        ));
+        unplaced.update(parse_rows(&[
+            ("t1", "job.2", "vm", "Failed now", "boom"),
+            ("t9", "job.2", "", "Pending now", ""),
+        ]));
         let line = event(Some(&waiting), &unplaced.shard(1), 2).unwrap();
         assert_eq!(line, "shard 1 failed on vm (boom); the engine retries it (1 of 2)");
         assert_eq!(event(None, &tracker.shard(0), 2).unwrap(), "shard 0 done on vm");

@@ -24,16 +24,24 @@ fn request() -> SwarmRequest {
 }
 
 fn image(local: bool) -> ServiceImage {
-    ServiceImage {
-        reference: if local {
-            "sha256:1111".into()
-        } else {
-            "127.0.0.1:5000/scylla-runner@sha256:2222".into()
-        },
-        id: "sha256:1111".into(),
-        source_hash: Some("h".into()),
-        local,
-        pushed_tag: (!local).then(|| "127.0.0.1:5000/scylla-runner:111122223333".into()),
+    let delivery = if local {
+        Delivery::Local
+    } else {
+        Delivery::Push(PlannedPush {
+            registry: "127.0.0.1:5000".into(),
+            repository: "127.0.0.1:5000/scylla-runner".into(),
+            tag: "127.0.0.1:5000/scylla-runner:111122223333".into(),
+        })
+    };
+    ServiceImage { id: "sha256:1111".into(), source_hash: Some("h".into()), delivery }
+}
+
+/// What the commands name the image by: the local id, or the digest the push returned.
+fn reference(local: bool) -> &'static str {
+    if local {
+        "sha256:1111"
+    } else {
+        "127.0.0.1:5000/scylla-runner@sha256:2222"
     }
 }
 
@@ -44,7 +52,7 @@ fn plan(local: bool) -> SwarmPlan {
 
 #[test]
 fn one_replicated_service_with_secrets_volume_and_the_shard_wrapper() {
-    let command = plan(false).service_create();
+    let command = plan(false).service_create(reference(false));
     let expected = [
         "service",
         "create",
@@ -101,9 +109,15 @@ fn one_replicated_service_with_secrets_volume_and_the_shard_wrapper() {
         "--env",
         "SCYLLA_SOURCE_HASH=h",
         "--secret",
-        "source=scylla-swarm-1-abcd-secret-0,target=scylla-env-ANTHROPIC_API_KEY,uid=1000,gid=100,mode=0400",
+        concat!(
+            "source=scylla-swarm-1-abcd-secret-0,target=scylla-env-ANTHROPIC_API_KEY,",
+            "uid=1000,gid=100,mode=0400"
+        ),
         "--secret",
-        "source=scylla-swarm-1-abcd-secret-1,target=scylla-claude-credentials,uid=1000,gid=100,mode=0400",
+        concat!(
+            "source=scylla-swarm-1-abcd-secret-1,target=scylla-claude-credentials,",
+            "uid=1000,gid=100,mode=0400"
+        ),
         "127.0.0.1:5000/scylla-runner@sha256:2222",
         "sh",
         "-c",
@@ -126,7 +140,7 @@ fn a_local_image_is_not_resolved_and_no_retries_means_no_restart() {
     let mut p = plan(true);
     p.request.retries = 0;
     p.request.fresh = true;
-    let args = p.service_create().args;
+    let args = p.service_create(reference(true)).args;
     let joined = args.join(" ");
     assert!(joined
         .contains("--restart-condition none --constraint node.role==worker --no-resolve-image"));
@@ -163,7 +177,7 @@ fn secret_values_go_on_stdin_only() {
 #[test]
 fn helpers_are_short_labelled_and_offline() {
     let p = plan(true);
-    let seed = p.seed_helper(b"tar".to_vec());
+    let seed = p.seed_helper(reference(true), b"tar".to_vec());
     let joined = seed.args.join(" ");
     assert!(
         joined.starts_with("run --rm --interactive --name scylla-swarm-1-abcd-seed"),
@@ -175,19 +189,19 @@ fn helpers_are_short_labelled_and_offline() {
         "--entrypoint tar sha256:1111 -C /scylla -x -f - --numeric-owner --same-owner \
          --skip-old-files"
     ));
-    let collect = p.collect_helper().args.join(" ");
+    let collect = p.collect_helper(reference(true)).args.join(" ");
     assert!(collect.contains("--user 1000:100 --cap-drop ALL --security-opt no-new-privileges"));
     assert!(collect.contains("--volume scylla-swarm-1-abcd:/scylla:ro --entrypoint tar"));
     assert!(collect.ends_with("-C /scylla/results -c -f - test-001-T0-T1"), "{collect}");
-    let summary = p.summary_helper().args.join(" ");
+    let summary = p.summary_helper(reference(true)).args.join(" ");
     assert!(summary.contains("--workdir /scylla/inputs/scylla-swarm-1-abcd sha256:1111 python"));
     assert!(summary.ends_with(
         "scripts/run_e2e_experiment.py --tiers T0 T1 --summarize-only \
          --experiment-id test-001-T0-T1"
     ));
-    let remote = plan(false).collect_helper().args.join(" ");
+    let remote = plan(false).collect_helper(reference(false)).args.join(" ");
     assert!(remote.contains("--pull missing"), "{remote}");
-    let tidy = p.tidy_helper().args.join(" ");
+    let tidy = p.tidy_helper(reference(true)).args.join(" ");
     assert!(tidy.ends_with("--entrypoint rm sha256:1111 -rf /scylla/inputs/scylla-swarm-1-abcd"));
 }
 
@@ -220,7 +234,7 @@ fn volume_and_service_removal() {
 fn cache_volumes_are_mounted_with_their_variables() {
     let mut p = plan(true);
     p.request.cache_volumes = true;
-    let joined = p.service_create().args.join(" ");
+    let joined = p.service_create(reference(true)).args.join(" ");
     assert!(joined.contains("--mount type=volume,source=scylla-pip-cache,target=/cache/pip"));
     assert!(joined.contains("--env PIP_CACHE_DIR=/cache/pip"), "{joined}");
 }
@@ -230,6 +244,27 @@ fn forwarded_plain_settings_reach_the_service() {
     let mut request = request();
     request.plain_env = vec![("ANTHROPIC_BASE_URL".into(), "http://gw:8080".into())];
     let plan = SwarmPlan::new(request, image(true), &[]);
-    let joined = plan.service_create().args.join(" ");
+    let joined = plan.service_create(reference(true)).args.join(" ");
     assert!(joined.contains("--env ANTHROPIC_BASE_URL=http://gw:8080"), "{joined}");
+}
+
+#[test]
+fn a_registry_means_a_planned_push_by_image_id() {
+    let image = ServiceImage::new("sha256:0123456789abcdef", None, Some("127.0.0.1:5000"));
+    let Delivery::Push(push) = &image.delivery else { panic!("no push planned: {image:?}") };
+    assert_eq!(push.repository, "127.0.0.1:5000/scylla-runner");
+    assert_eq!(
+        push.tag_command(&image.id).args,
+        ["tag", "sha256:0123456789abcdef", "127.0.0.1:5000/scylla-runner:0123456789ab"]
+    );
+    assert_eq!(push.push_command().args, ["push", "127.0.0.1:5000/scylla-runner:0123456789ab"]);
+    assert_eq!(
+        push.placeholder_reference(),
+        "127.0.0.1:5000/scylla-runner@sha256:<digest returned by the push>"
+    );
+    assert!(!image.is_local());
+    let local = ServiceImage::new("sha256:0123", Some("h".into()), None);
+    assert_eq!(local.delivery, Delivery::Local);
+    let plan = SwarmPlan::new(request(), local, &[]);
+    assert_eq!(plan.push(), None);
 }
