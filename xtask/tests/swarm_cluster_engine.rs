@@ -107,7 +107,10 @@ if index == "1":
 sha = lambda text: hashlib.sha256(text.encode()).hexdigest()
 out = results / f"shard-{index}"
 out.mkdir(parents=True, exist_ok=True)
-record = {"key": sha(os.environ.get("ANTHROPIC_API_KEY", "")), "node": os.environ.get("SCYLLA_NODE")}
+record = {
+    "key": sha(os.environ.get("ANTHROPIC_API_KEY", "")),
+    "node": os.environ.get("SCYLLA_NODE"),
+}
 (out / "result.json").write_text(json.dumps(record))
 "#;
 

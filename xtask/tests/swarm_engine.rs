@@ -300,7 +300,8 @@ fn a_shard_that_fails_once_is_retried_and_secrets_never_leak(engine) {
             swarm.node_name()
         );
         assert!(all.contains(&line), "missing `{line}` in:\n{all}");
-        let record = json_file(&project.path.join(format!("results/{id}/shard-{index}/result.json")));
+        let result = format!("results/{id}/shard-{index}/result.json");
+        let record = json_file(&project.path.join(result));
         assert_eq!(record["key"], Value::String(sha256(&canary)), "shard {index} got the key");
         assert_eq!(
             record["creds"],

@@ -69,12 +69,6 @@ fn no_line_is_wider_than_rustfmt_formats() {
     let mut wide = Vec::new();
     for path in rust_files_under("xtask/src").into_iter().chain(rust_files_under("xtask/tests")) {
         let file = relative(&path);
-        // TODO(merge): remove this exclusion once the swarm rewrite has its lines fitted.
-        if file.starts_with("xtask/src/run_experiment/swarm/")
-            || file.starts_with("xtask/tests/swarm")
-        {
-            continue;
-        }
         let text = std::fs::read_to_string(&path).unwrap();
         for (index, line) in text.lines().enumerate() {
             let width = line.chars().count();
@@ -88,6 +82,30 @@ fn no_line_is_wider_than_rustfmt_formats() {
         "lines wider than max_width = {max_width} (split the literal with a \\ continuation \
          or concat!, rewrap the comment):\n{}",
         wide.join("\n")
+    );
+}
+
+#[test]
+fn only_the_engine_layer_and_the_report_read_dry_run() {
+    // engine::exec prints actions instead of running them and tells the task what it did;
+    // the report is the one task that writes files itself, with no engine command.
+    let allowed = ["context.rs", "main.rs", "engine/exec.rs", "report/mod.rs"];
+    let offenders: Vec<String> = rust_sources()
+        .into_iter()
+        .filter(|p| !allowed.iter().any(|a| p.ends_with(a)))
+        .filter(|p| !p.to_string_lossy().contains("tests"))
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default().to_string();
+            code.lines()
+                .any(|line| !line.trim_start().starts_with("//") && line.contains("dry_run"))
+        })
+        .map(|p| relative(&p))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "act on engine::exec's answers (Acted::Printed, Ran::Printed, will_run) instead of \
+         reading --dry-run: {offenders:?}"
     );
 }
 
