@@ -33,7 +33,10 @@ fn main() -> anyhow::Result<()> {
         Some("files") => files(&args[1..]),
         Some("source") => source(&args[1..]),
         Some("make-tree") => make_tree(&args[1..]),
-        _ => bail!("usage: hash_bench files FILE... | source CONTEXT [DOCKERFILE] [--cache DIR] | make-tree DIR COUNT MIN_KIB MAX_KIB"),
+        _ => bail!(
+            "usage: hash_bench files FILE... | source CONTEXT [DOCKERFILE] [--cache DIR] \
+             | make-tree DIR COUNT MIN_KIB MAX_KIB"
+        ),
     }
 }
 

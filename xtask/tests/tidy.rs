@@ -67,7 +67,8 @@ fn no_line_is_wider_than_rustfmt_formats() {
     // is wider than max_width, so a long line hides unformatted code around it.
     let max_width = rustfmt_max_width();
     let mut wide = Vec::new();
-    for path in rust_files_under("xtask/src").into_iter().chain(rust_files_under("xtask/tests")) {
+    let dirs = ["xtask/src", "xtask/tests", "xtask/examples", "fuzz/fuzz_targets"];
+    for path in dirs.into_iter().flat_map(rust_files_under) {
         let file = relative(&path);
         let text = std::fs::read_to_string(&path).unwrap();
         for (index, line) in text.lines().enumerate() {
