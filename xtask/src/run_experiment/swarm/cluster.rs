@@ -4,7 +4,6 @@
 //! the local image by id.
 
 use anyhow::{anyhow, Result};
-use serde_json::Value;
 
 use super::cleanup::SwarmResources;
 use super::plan::{Delivery, PlannedPush, SwarmPlan, NO_INPUTS_EXIT};
@@ -14,8 +13,10 @@ use crate::engine::types::{json_lines, WireNode, JSON_LINES};
 use crate::engine::{exec, inspect, Engine, EngineCommand};
 use crate::error::usage;
 
-/// What `info` says about the engine's swarm.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What `info --format '{{json .Swarm}}'` says about the engine's swarm (the
+/// fields read, by their wire names; the others are ignored).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct SwarmState {
     /// `inactive`, `pending`, `active`, `error` or `locked`.
     pub local_node_state: String,
@@ -23,16 +24,6 @@ pub struct SwarmState {
     pub control_available: bool,
     pub nodes: u64,
     pub error: String,
-}
-
-/// Parses `info --format '{{json .Swarm}}'`.
-pub fn parse_swarm(value: &Value) -> SwarmState {
-    SwarmState {
-        local_node_state: value["LocalNodeState"].as_str().unwrap_or_default().to_string(),
-        control_available: value["ControlAvailable"].as_bool().unwrap_or(false),
-        nodes: value["Nodes"].as_u64().unwrap_or(0),
-        error: value["Error"].as_str().unwrap_or_default().to_string(),
-    }
 }
 
 const HOW_TO_POINT_AT_A_MANAGER: &str = "or point at a manager of an existing swarm: \
@@ -70,9 +61,8 @@ pub fn swarm_state(ctx: &Context, engine: &Engine) -> Result<SwarmState> {
     if !out.status.success() {
         return Err(engine.diagnose_unreachable(&ctx.env, &out.stderr));
     }
-    let value: Value = serde_json::from_str(out.stdout.trim())
-        .map_err(|e| anyhow!("cannot read the swarm state from `info`: {e}"))?;
-    Ok(parse_swarm(&value))
+    serde_json::from_str(out.stdout.trim())
+        .map_err(|e| anyhow!("cannot read the swarm state from `info`: {e}"))
 }
 
 /// More than one node needs a registry (every node pulls the same bytes) and
@@ -234,7 +224,7 @@ mod tests {
     use super::*;
 
     fn state(json: &str) -> SwarmState {
-        parse_swarm(&serde_json::from_str(json).unwrap())
+        serde_json::from_str(json).unwrap()
     }
 
     #[test]
