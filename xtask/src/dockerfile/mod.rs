@@ -165,6 +165,32 @@ impl Dockerfile {
         (index < self.stages[stage].end_index).then_some(stage)
     }
 
+    /// The `HEALTHCHECK`s that decide the health probe of stage `stage_index`'s
+    /// image, as indices into [`Dockerfile::instructions`], the effective one last
+    /// (the earlier ones are overridden): the stage's own or, when it has none, those
+    /// of the stage it is built on (`FROM <stage>`), and so on, as the image inherits
+    /// them. Empty when no stage of the chain has one (a probe inherited from an
+    /// external base image cannot be seen in the Dockerfile).
+    pub fn healthchecks_of(&self, stage_index: usize) -> Vec<usize> {
+        let froms = self.resolve_froms(&Default::default());
+        let mut index = stage_index;
+        // Each step goes to an earlier stage, so the chain ends.
+        loop {
+            let Some(stage) = self.stages.get(index) else { return Vec::new() };
+            let end = stage.end_index.min(self.instructions.len());
+            let own: Vec<usize> = (stage.instruction_index.min(end)..end)
+                .filter(|&i| self.instructions[i].keyword == "HEALTHCHECK")
+                .collect();
+            if !own.is_empty() {
+                return own;
+            }
+            match froms.get(index).map(|from| &from.base) {
+                Some(Base::Stage(base)) if *base < index => index = *base,
+                _ => return Vec::new(),
+            }
+        }
+    }
+
     /// Resolves every `FROM` with the global `ARG`s and these build-arg overrides.
     pub fn resolve_froms(
         &self,

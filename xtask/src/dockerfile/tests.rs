@@ -345,3 +345,24 @@ fn odd_inputs_do_not_panic() {
         let _ = d.copies();
     }
 }
+
+#[test]
+fn healthchecks_follow_the_from_chain_to_the_stage_that_sets_them() {
+    let d = parse(concat!(
+        "FROM a AS base\n",
+        "HEALTHCHECK CMD one\n",
+        "HEALTHCHECK CMD two\n",
+        "FROM base AS mid\n",
+        "RUN x\n",
+        "FROM mid\n",
+        "FROM other\n",
+        "FROM base\n",
+        "HEALTHCHECK NONE\n",
+    ));
+    assert_eq!(d.healthchecks_of(0), vec![1, 2]);
+    assert_eq!(d.healthchecks_of(1), vec![1, 2]);
+    assert_eq!(d.healthchecks_of(2), vec![1, 2]);
+    assert!(d.healthchecks_of(3).is_empty());
+    assert_eq!(d.healthchecks_of(4), vec![8]);
+    assert!(d.healthchecks_of(9).is_empty());
+}

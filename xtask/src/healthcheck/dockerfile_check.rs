@@ -7,7 +7,7 @@
 
 use super::plan::parse_duration;
 use super::report::Finding;
-use crate::dockerfile::{self, Base, Dockerfile, Instruction};
+use crate::dockerfile::{self, Dockerfile, Instruction};
 
 /// The HEALTHCHECK flags the project documents, with their values.
 pub const DOCUMENTED_FLAGS: [(&str, &str); 4] =
@@ -38,37 +38,24 @@ pub fn check(src: &str) -> Vec<Finding> {
     findings
 }
 
-/// The last HEALTHCHECK of the stage or, failing that, of the stage it builds on.
-/// Earlier HEALTHCHECKs of the same stage are reported as overridden.
+/// The HEALTHCHECK the stage's image gets (its own or inherited from the stage it
+/// builds on, as `Dockerfile::healthchecks_of` finds it); earlier HEALTHCHECKs of
+/// the deciding stage are reported as overridden.
 fn effective_healthcheck<'a>(
     parsed: &'a Dockerfile,
     stage_index: usize,
     findings: &mut Vec<Finding>,
 ) -> Option<&'a Instruction> {
-    let froms = parsed.resolve_froms(&Default::default());
-    let mut index = stage_index;
-    // Each step goes to an earlier stage, so the chain ends.
-    loop {
-        let stage = parsed.stages.get(index)?;
-        let healthchecks: Vec<&Instruction> = parsed
-            .stage_instructions(stage)
-            .iter()
-            .filter(|instruction| instruction.keyword == "HEALTHCHECK")
-            .collect();
-        if let Some((last, earlier)) = healthchecks.split_last() {
-            for overridden in earlier {
-                findings.push(finding(
-                    overridden.line,
-                    format!("this HEALTHCHECK is overridden by the one on line {}", last.line),
-                ));
-            }
-            return Some(last);
-        }
-        match froms.get(index).map(|from| &from.base) {
-            Some(Base::Stage(base)) if *base < index => index = *base,
-            _ => return None,
-        }
+    let healthchecks = parsed.healthchecks_of(stage_index);
+    let (&last, earlier) = healthchecks.split_last()?;
+    let last = &parsed.instructions[last];
+    for &overridden in earlier {
+        findings.push(finding(
+            parsed.instructions[overridden].line,
+            format!("this HEALTHCHECK is overridden by the one on line {}", last.line),
+        ));
     }
+    Some(last)
 }
 
 /// Checks one HEALTHCHECK instruction: not NONE, documented timing, a real probe.

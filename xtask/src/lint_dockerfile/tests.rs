@@ -105,6 +105,20 @@ fn configuration_ignores_and_overrides() {
 }
 
 #[test]
+fn scy004_sees_the_healthcheck_the_final_image_inherits_from_its_stage() {
+    // The same answer as `healthcheck --static`: a probe set in the stage the final
+    // stage builds on is in the final image; HEALTHCHECK NONE there disables it.
+    let inherited =
+        format!("FROM {PINNED} AS base\nHEALTHCHECK CMD [\"true\"]\nFROM base\nUSER 1000\n");
+    assert!(!codes(&inherited).iter().any(|(code, _)| *code == "SCY004"), "{inherited}");
+    let disabled = format!("FROM {PINNED} AS base\nHEALTHCHECK NONE\nFROM base\nUSER 1000\n");
+    assert!(codes(&disabled).contains(&("SCY004", 2)), "{:?}", codes(&disabled));
+    let external =
+        format!("FROM {PINNED} AS base\nHEALTHCHECK CMD [\"true\"]\nFROM {PINNED}\nUSER 1\n");
+    assert!(codes(&external).contains(&("SCY004", 3)), "{:?}", codes(&external));
+}
+
+#[test]
 fn project_rules() {
     let src = concat!(
         "ARG NODE=node:20\n",

@@ -168,7 +168,9 @@ fn final_stage(facts: &Facts<'_>, out: &mut Findings<'_>) {
             out.report_at("SCY003", user, message);
         }
     }
-    let health = find_last("HEALTHCHECK");
+    // The image's probe, inherited from the stage it builds on too (as `healthcheck
+    // --static` reads it): a HEALTHCHECK there is in the final image.
+    let health = d.healthchecks_of(last.index).last().copied();
     let disabled = health.is_some_and(|i| {
         d.instructions[i].words().first().is_some_and(|w| w.value.eq_ignore_ascii_case("none"))
     });
