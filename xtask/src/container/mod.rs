@@ -13,7 +13,7 @@ pub mod refresh;
 pub mod secrets;
 mod spec;
 
-pub use spec::{ContainerSpec, Limits, UserMapping, CACHE_VOLUMES};
+pub use spec::{push_cache_env, ContainerSpec, Limits, UserMapping, CACHE_VOLUMES};
 
 use crate::engine::EngineCommand;
 use crate::image::ImageState;

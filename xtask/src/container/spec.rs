@@ -78,6 +78,15 @@ pub const CACHE_VOLUMES: [(&str, &str, &str); 2] = [
     ("scylla-npm-cache", "/cache/npm", "npm_config_cache"),
 ];
 
+/// `--env VARIABLE=TARGET` for each cache volume, so pip and npm use them: the same
+/// for a container and a swarm service (their mounts are written differently:
+/// `service create` takes only `--mount`).
+pub fn push_cache_env(argv: &mut Vec<String>) {
+    for (_, target, variable) in CACHE_VOLUMES {
+        push_pair(argv, "--env", format!("{variable}={target}"));
+    }
+}
+
 /// One field of a CSV record as Go's `encoding/csv` reads it: quoted, with
 /// inner quotes doubled, when it holds a comma, a quote or a line break.
 fn csv_field(field: &str) -> std::borrow::Cow<'_, str> {
@@ -195,9 +204,7 @@ impl ContainerSpec {
             push_pair(argv, "--env", format!("{name}={value}"));
         }
         if self.cache_volumes {
-            for (_, target, variable) in CACHE_VOLUMES {
-                push_pair(argv, "--env", format!("{variable}={target}"));
-            }
+            push_cache_env(argv);
         }
     }
 }

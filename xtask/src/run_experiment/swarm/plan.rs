@@ -12,7 +12,7 @@
 
 use camino::Utf8PathBuf;
 
-use crate::container::{Limits, Role, CACHE_VOLUMES, OWNER_LABEL, ROLE_LABEL};
+use crate::container::{self, Limits, Role, CACHE_VOLUMES, OWNER_LABEL, ROLE_LABEL};
 use crate::engine::{push_pair, EngineCommand};
 
 /// The role label value of everything a swarm run creates.
@@ -313,9 +313,7 @@ impl SwarmPlan {
             push_pair(argv, "--env", format!("{name}={value}"));
         }
         if self.request.cache_volumes {
-            for (_, target, variable) in CACHE_VOLUMES {
-                push_pair(argv, "--env", format!("{variable}={target}"));
-            }
+            container::push_cache_env(argv);
         }
     }
 
