@@ -48,7 +48,6 @@ fn prepare_volume(
     engine: &Engine,
     plan: &SwarmPlan,
     image: &str,
-    extra_paths: Vec<camino::Utf8PathBuf>,
     resources: &mut SwarmResources,
 ) -> Result<()> {
     let request = &plan.request;
@@ -57,7 +56,7 @@ fn prepare_volume(
     let inputs = Inputs {
         project_dir: &request.project_dir,
         run_name: &request.run_name,
-        extra_paths,
+        extra_paths: request.extra_paths.clone(),
         wrapper: SHARD_WRAPPER_SOURCE,
         resume_from: resume,
     };
@@ -263,14 +262,13 @@ pub fn execute(
     engine: &Engine,
     plan: &SwarmPlan,
     bundle: &SecretBundle,
-    extra_paths: Vec<camino::Utf8PathBuf>,
     watch: &SignalWatch,
 ) -> Result<Outcome> {
     let started = Instant::now();
     cleanup::sweep_leftovers(ctx, engine)?;
     let mut resources = SwarmResources::new(ctx, engine);
     let image = cluster::deliver_image(ctx, engine, plan, &mut resources)?;
-    prepare_volume(ctx, engine, plan, &image, extra_paths, &mut resources)?;
+    prepare_volume(ctx, engine, plan, &image, &mut resources)?;
     create_secrets(ctx, engine, plan, bundle, &mut resources)?;
     if let Some(signal) = watch.received() {
         return Ok(stopped(ctx, &mut resources, signal));

@@ -124,6 +124,7 @@ fn request(
         limits: args.container.limits(None)?,
         cache_volumes: args.container.cache_volumes,
         project_dir: ctx.root.clone(),
+        extra_paths: extra_paths(&passthrough.tiers_dir),
         plain_env: args.container.forwarding(&ctx.env)?.plain,
     })
 }
@@ -157,8 +158,7 @@ pub fn run(ctx: &Context, args: &super::Args) -> Result<Outcome> {
     let purpose = super::Purpose::Experiment { agent: agent.as_deref() };
     super::warn_about_credentials(ctx, &status, &bundle, &forwarding, purpose);
     let plan = SwarmPlan::new(request, image, &bundle.file_names());
-    let extra = extra_paths(&passthrough.tiers_dir);
-    execute::execute(ctx, &engine, &plan, &bundle, extra, &watch)
+    execute::execute(ctx, &engine, &plan, &bundle, &watch)
 }
 
 #[cfg(test)]

@@ -137,6 +137,8 @@ pub struct SwarmRequest {
     pub limits: Limits,
     pub cache_volumes: bool,
     pub project_dir: Utf8PathBuf,
+    /// Project paths staged besides the usual ones (a `--tiers-dir` outside them).
+    pub extra_paths: Vec<Utf8PathBuf>,
     /// Forwarded plain settings (`ANTHROPIC_BASE_URL`, `--env NAME=VALUE`, ...).
     pub plain_env: Vec<(String, String)>,
 }

@@ -19,6 +19,7 @@ fn request() -> SwarmRequest {
         limits: Limits { memory: "8g".into(), cpus: "2".into(), pids: 4096 },
         cache_volumes: false,
         project_dir: "/p".into(),
+        extra_paths: Vec::new(),
         plain_env: Vec::new(),
     }
 }
