@@ -123,3 +123,23 @@ fn a_registry_that_cannot_be_trusted_or_reached_changes_nothing() {
     );
     assert_eq!(dockerfile(&dir.path), original);
 }
+
+#[test]
+fn update_pins_under_dry_run_prints_the_edits_and_writes_nothing() {
+    let registry = Registry::serve(&with_latest("2.1.331"));
+    let (dir, original) = project("2.1.330", &integrity("2.1.330"));
+    let out = xtask()
+        .args(["--dry-run", "--project-dir", dir.path.to_str().unwrap(), "docker-build"])
+        .args(["--update-pins", "--registry-timeout", "5"])
+        .env("SCYLLA_NPM_REGISTRY", &registry.url)
+        .output()
+        .expect("xtask runs");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("+ ARG CLAUDE_CODE_VERSION=2.1.331"), "the edit is shown: {stdout}");
+    assert!(stderr.contains("would update 2 pin(s) in "), "{stderr}");
+    assert!(!stderr.contains("updated 2 pin(s)"), "{stderr}");
+    assert_eq!(dockerfile(&dir.path), original, "--dry-run rewrote the Dockerfile");
+    let left: Vec<_> = std::fs::read_dir(dir.path.join("docker")).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the Dockerfile is there: {left:?}");
+}

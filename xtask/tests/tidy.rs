@@ -89,8 +89,10 @@ fn no_line_is_wider_than_rustfmt_formats() {
 #[test]
 fn only_the_engine_layer_and_the_report_read_dry_run() {
     // engine::exec prints actions instead of running them and tells the task what it did;
-    // the report is the one task that writes files itself, with no engine command.
-    let allowed = ["context.rs", "main.rs", "engine/exec.rs", "report/mod.rs"];
+    // the files a task writes itself, with no engine command, are the exceptions: the
+    // report's pages and the Dockerfile that docker-build --update-pins rewrites.
+    let allowed =
+        ["context.rs", "main.rs", "engine/exec.rs", "report/mod.rs", "docker_build/modes.rs"];
     let offenders: Vec<String> = rust_sources()
         .into_iter()
         .filter(|p| !allowed.iter().any(|a| p.ends_with(a)))

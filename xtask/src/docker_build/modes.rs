@@ -101,10 +101,13 @@ fn update_pins(ctx: &Context, check: &PinsCheck) -> Result<Outcome> {
         rewrite.notes.extend(note);
     }
     report::pin_edits(&check.file, &rewrite);
-    if !rewrite.edits.is_empty() {
+    // The Dockerfile is the one file docker-build writes itself, not through the
+    // engine: under --dry-run the edits above are all it does.
+    let write = !ctx.dry_run;
+    if write && !rewrite.edits.is_empty() {
         replace_file(&check.file, &rewrite)?;
     }
-    report::pins_updated(ctx, &check.file, &rewrite);
+    report::pins_updated(ctx, &check.file, &rewrite, write);
     Ok(if rewrite.notes.is_empty() { Outcome::Success } else { Outcome::Failure })
 }
 

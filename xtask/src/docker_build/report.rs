@@ -174,9 +174,16 @@ pub fn pin_edits(file: &Utf8Path, rewrite: &Rewrite) {
 }
 
 /// `--update-pins`, once the file is written (or nothing was to change).
-pub fn pins_updated(ctx: &Context, file: &Utf8Path, rewrite: &Rewrite) {
-    if !rewrite.edits.is_empty() {
-        output::success(ctx, &format!("updated {} pin(s) in {file}", rewrite.edits.len()));
+/// What `--update-pins` did, or (`written` false, under `--dry-run`) would do.
+pub fn pins_updated(ctx: &Context, file: &Utf8Path, rewrite: &Rewrite, written: bool) {
+    let count = rewrite.edits.len();
+    if count > 0 && written {
+        output::success(ctx, &format!("updated {count} pin(s) in {file}"));
+    } else if count > 0 {
+        output::note(
+            ctx,
+            &format!("would update {count} pin(s) in {file} (--dry-run: not written)"),
+        );
     }
     for note in &rewrite.notes {
         output::warn(ctx, note);
