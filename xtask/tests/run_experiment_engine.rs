@@ -250,6 +250,7 @@ fn dry_run_prints_commands_without_secret_values_and_runs_nothing(engine) {
         .trim_matches('\'');
     assert!(containers_with(&engine, ROLE).iter().all(|c| c != name), "dry run created {name}");
     assert!(!engine.output(&["container", "inspect", name]).status.success(), "{name} exists");
+    assert!(!project.path.join("results").exists(), "dry run made results/");
 }
 
 fn verbose_names_the_engine_and_why_it_was_picked(engine) {

@@ -123,8 +123,11 @@ fn execute(
     watch: &SignalWatch,
 ) -> Result<Outcome> {
     guard::sweep_leftovers(ctx, engine, plan::ROLE)?;
-    std::fs::create_dir_all(plan.results_dir.as_std_path())
-        .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
+    // A launch that is only printed (--dry-run) makes nothing on the host either.
+    if exec::will_run(ctx, plan.launch.first_command()) {
+        std::fs::create_dir_all(plan.results_dir.as_std_path())
+            .map_err(|e| usage(format!("cannot create {}: {e}", plan.results_dir)))?;
+    }
 
     let mut container = ContainerGuard::new(ctx, engine, &plan.spec.name);
     let name = plan.spec.name.as_str();

@@ -114,6 +114,16 @@ pub enum Launch {
     CreateDeliverStart { create: EngineCommand, start: EngineCommand, hand_back: bool },
 }
 
+impl Launch {
+    /// The command that makes the container: `run`, or `create`.
+    pub fn first_command(&self) -> &EngineCommand {
+        match self {
+            Launch::Run(run) => run,
+            Launch::CreateDeliverStart { create, .. } => create,
+        }
+    }
+}
+
 /// The value of the last `--agent X` / `--agent=X` among the experiment's args.
 pub fn requested_agent(args: &[String]) -> Option<String> {
     let mut agent = None;
