@@ -2,8 +2,9 @@
 //!
 //! 0: success. 1: the task ran and its own check or job failed (a failed build,
 //! lint findings, an unhealthy container). 2: the task could not run as asked
-//! (bad flags or input, a missing engine or file). A container's own exit code is
-//! passed through unchanged by the tasks that run one.
+//! (bad flags or input, a missing engine or file). 130 / 143: stopped by SIGINT /
+//! SIGTERM. A container's own exit code is passed through unchanged by the tasks
+//! that run one.
 
 use std::fmt;
 
@@ -31,9 +32,33 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(message.into()))
 }
 
-/// The exit code an error maps to: 2 if any cause is a [`UsageError`], else 1.
+/// Work cut short by a signal, with the shell's exit code for it (130 for SIGINT,
+/// 143 for SIGTERM). Build it with [`interrupted`].
+#[derive(Debug)]
+pub struct Interrupted {
+    pub exit_code: i32,
+    pub message: String,
+}
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// An error for work a signal stopped; it exits with `exit_code`.
+pub fn interrupted(exit_code: i32, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Interrupted { exit_code, message: message.into() })
+}
+
+/// The exit code an error maps to: a signal's code if a cause is [`Interrupted`],
+/// else 2 if any cause is a [`UsageError`], else 1.
 pub fn exit_code_for(error: &anyhow::Error) -> i32 {
-    if error.chain().any(|cause| cause.is::<UsageError>()) {
+    if let Some(stopped) = error.chain().find_map(|cause| cause.downcast_ref::<Interrupted>()) {
+        stopped.exit_code
+    } else if error.chain().any(|cause| cause.is::<UsageError>()) {
         EXIT_USAGE
     } else {
         EXIT_FAILURE

@@ -163,15 +163,18 @@ fn message_prefixes(source: &str) -> Vec<String> {
             found.extend(literal_prefix(rest));
         }
     }
-    let mut rest = source;
-    while let Some(index) = rest.find("warn(") {
-        rest = &rest[index + "warn(".len()..];
-        // `fn warn(ctx: ...` is the definition, not a call.
-        if source[..source.len() - rest.len()].ends_with("fn warn(") {
-            continue;
-        }
-        if let Some(comma) = first_argument_end(rest) {
-            found.extend(literal_prefix(&rest[comma + 1..]));
+    // The message is the second argument: `warn(ctx, "...")`, `interrupted(code, "...")`.
+    for opener in ["warn(", "interrupted("] {
+        let mut rest = source;
+        while let Some(index) = rest.find(opener) {
+            rest = &rest[index + opener.len()..];
+            // `fn warn(ctx: ...` is the definition, not a call.
+            if source[..source.len() - rest.len()].ends_with(&format!("fn {opener}")) {
+                continue;
+            }
+            if let Some(comma) = first_argument_end(rest) {
+                found.extend(literal_prefix(&rest[comma + 1..]));
+            }
         }
     }
     found

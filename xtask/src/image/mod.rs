@@ -21,9 +21,9 @@ pub use steps::{first_invalidated, Invalidation, StepRecord};
 
 use crate::build_context::Builder;
 use crate::context::{Context, Verbosity};
-use crate::engine::exec::{self, Ran};
+use crate::engine::exec::{self, Ran, SignalWatch};
 use crate::engine::{inspect, push_pair, Engine, EngineCommand, EngineKind};
-use crate::error::usage;
+use crate::error::{self, usage};
 use crate::output;
 
 /// Label holding the source hash.
@@ -216,6 +216,23 @@ const FAILED_BUILD_TAIL: usize = 20;
 /// first line, so a dry run writes nothing), and on failure the log's last
 /// lines and its path.
 fn run_build(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str) -> Result<Ran> {
+    // Ctrl-C reaches the builder too, which stops; this process waits for it and
+    // then says so, instead of dying before the builder has ended.
+    let watch = SignalWatch::install()?;
+    let ran = run_builder(ctx, engine, command, tag);
+    match watch.received() {
+        Some(signal) => Err(error::interrupted(
+            signal.exit_code(),
+            format!(
+                "{}: the build of {tag} was stopped; the image is unchanged",
+                signal.past_tense()
+            ),
+        )),
+        None => ran,
+    }
+}
+
+fn run_builder(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str) -> Result<Ran> {
     use std::io::Write as _;
     let program = engine.program_str();
     if ctx.verbosity >= Verbosity::Verbose {
