@@ -24,8 +24,9 @@ pub struct ContainerOptions {
     #[arg(long, default_value = "8g", allow_hyphen_values = true)]
     pub memory: String,
     /// CPU limit of the container, from 0.01 to this machine's CPU count
-    #[arg(long, default_value = "2", allow_hyphen_values = true)]
-    pub cpus: String,
+    /// [default: 2, or all of this machine's CPUs when it has fewer]
+    #[arg(long, allow_hyphen_values = true, value_name = "CPUS")]
+    pub cpus: Option<String>,
     /// Maximum number of processes in the container (at least 1)
     #[arg(long, default_value = "4096", allow_hyphen_values = true)]
     pub pids_limit: String,
@@ -81,14 +82,18 @@ impl ContainerOptions {
     /// (`None` where the engine's nodes decide, as in a swarm).
     pub fn limits(&self, cpu_count: Option<usize>) -> anyhow::Result<Limits> {
         check_memory(&self.memory)?;
-        check_cpus(&self.cpus, cpu_count)?;
-        Ok(Limits {
-            memory: self.memory.clone(),
-            cpus: self.cpus.clone(),
-            pids: parse_pids_limit(&self.pids_limit)?,
-        })
+        // The default must fit a one-CPU machine: 2, or every CPU there is.
+        let cpus = match &self.cpus {
+            Some(cpus) => cpus.clone(),
+            None => DEFAULT_CPUS.min(cpu_count.unwrap_or(DEFAULT_CPUS)).to_string(),
+        };
+        check_cpus(&cpus, cpu_count)?;
+        Ok(Limits { memory: self.memory.clone(), cpus, pids: parse_pids_limit(&self.pids_limit)? })
     }
 }
+
+/// The CPUs a container gets without `--cpus` (fewer on a smaller machine).
+const DEFAULT_CPUS: usize = 2;
 
 /// The CPUs this machine offers, the ceiling of `--cpus` for a local container.
 pub fn host_cpu_count() -> usize {
@@ -236,6 +241,10 @@ mod tests {
         }
         // In a swarm the nodes decide the ceiling.
         assert!(limits(&["--cpus", "999"], None).is_ok());
+        // Without --cpus: 2, or every CPU of a smaller machine; 2 where nodes decide.
+        assert_eq!(limits(&[], Some(1)).unwrap().cpus, "1");
+        assert_eq!(limits(&[], Some(8)).unwrap().cpus, "2");
+        assert_eq!(limits(&[], None).unwrap().cpus, "2");
         assert!(limits(&["--cpus=-1"], None).unwrap_err().contains("at least 0.01"));
         for pids in ["-1", "0", "lots"] {
             let message = limits(&["--pids-limit", pids], Some(2)).unwrap_err();
