@@ -78,6 +78,31 @@ pub fn engine_choice(flag: Option<String>, env: &Env) -> anyhow::Result<Option<S
     )))
 }
 
+/// The project directory: `--project-dir`, else `SCYLLA_PROJECT_DIR` (empty means
+/// unset), else `default`. It must exist, for every task: the ones that mount it need
+/// its source (`--volume` used to create a mistyped one), and the others would look
+/// for the wrong files under it.
+pub fn project_dir(
+    flag: Option<Utf8PathBuf>,
+    env: &Env,
+    default: Utf8PathBuf,
+) -> anyhow::Result<Utf8PathBuf> {
+    if flag.as_ref().is_some_and(|dir| dir.as_str().is_empty()) {
+        return Err(usage(
+            "--project-dir needs a directory (the project root, holding docker/ and scripts/)",
+        ));
+    }
+    let dir =
+        flag.or_else(|| env.get("SCYLLA_PROJECT_DIR").map(Utf8PathBuf::from)).unwrap_or(default);
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    Err(usage(format!(
+        "the project directory {dir} is not a directory\n  \
+         pass an existing one with --project-dir DIR (or SCYLLA_PROJECT_DIR)"
+    )))
+}
+
 /// Shared state handed to every task.
 #[derive(Clone, Debug)]
 pub struct Context {
@@ -86,8 +111,8 @@ pub struct Context {
     pub verbosity: Verbosity,
     /// Print the engine commands a task would run, secrets redacted, and run none.
     pub dry_run: bool,
-    /// `--engine`, else a valid `CONTAINER_ENGINE` ([`engine_choice`]); detection happens in
-    /// `engine`.
+    /// `--engine` as given; `CONTAINER_ENGINE` is read with it ([`engine_choice`]) when a
+    /// task looks for its engine, so tasks that drive none never trip over it.
     pub engine_choice: Option<String>,
     pub env: Env,
     pub stdout_is_tty: bool,
@@ -123,19 +148,6 @@ impl Context {
     /// Colour on stderr: only on a terminal, never with `NO_COLOR` set.
     pub fn stderr_color(&self) -> bool {
         self.stderr_is_tty && !self.env.is_set("NO_COLOR")
-    }
-
-    /// The project directory must exist for the tasks that mount it: a bind
-    /// `--mount` needs its source (`--volume` used to create a mistyped one).
-    pub fn require_project_dir(&self) -> anyhow::Result<()> {
-        if self.root.is_dir() {
-            return Ok(());
-        }
-        Err(usage(format!(
-            "the project directory {} is not a directory\n  \
-             pass an existing one with --project-dir DIR (or SCYLLA_PROJECT_DIR)",
-            self.root
-        )))
     }
 
     /// A path relative to the project root.

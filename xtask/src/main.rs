@@ -12,6 +12,9 @@ use xtask::context::{Context, Verbosity, ENGINE_CHOICES};
 use xtask::error::{exit_code_for, Outcome, EXIT_USAGE};
 use xtask::{docker_build, healthcheck, lint_dockerfile, report, run_experiment, shell};
 
+/// The help heading of the options every task takes.
+const GLOBAL: &str = "Global options";
+
 /// Build, run and check the scylla-runner container.
 #[derive(Parser, Debug)]
 #[command(
@@ -26,26 +29,30 @@ use xtask::{docker_build, healthcheck, lint_dockerfile, report, run_experiment, 
         cargo xtask healthcheck\n  \
         cargo xtask lint-dockerfile\n  \
         cargo xtask report\n\n\
-        Exit codes: 0 success, 1 the task's own failure, 2 usage or environment error;\n\
-        run-experiment and shell pass the container's exit code through."
+        Exit codes: 0 success, 1 the task's own failure, 2 usage or environment error,\n\
+        130 / 143 stopped by Ctrl-C / SIGTERM; run-experiment and shell pass the\n\
+        container's exit code through."
 )]
 pub struct Cli {
     /// Container engine to drive [env: CONTAINER_ENGINE] [default: docker, else podman]
     // CONTAINER_ENGINE is read by the context, not by clap: clap would blame
     // `--engine` for a bad value and treat an empty one as a missing value.
-    #[arg(long, global = true, value_parser = ENGINE_CHOICES)]
+    #[arg(long, global = true, value_parser = ENGINE_CHOICES, help_heading = GLOBAL)]
     engine: Option<String>,
-    /// Print the engine commands that would change something (secrets redacted) and run none
-    #[arg(long, global = true)]
+    /// Print what would change something (engine commands with secrets redacted, files
+    /// to write) and change nothing
+    #[arg(long, global = true, help_heading = GLOBAL)]
     dry_run: bool,
     /// Say more: the engine commands as they run, cache decisions, timings
-    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    #[arg(short, long, global = true, conflicts_with = "quiet", help_heading = GLOBAL)]
     verbose: bool,
     /// Say less: errors, warnings and results only
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     quiet: bool,
     /// Project directory mounted at /workspace and used as the build context root
-    #[arg(long, global = true, env = "SCYLLA_PROJECT_DIR", value_name = "DIR")]
+    /// [env: SCYLLA_PROJECT_DIR] [default: this workspace]
+    // SCYLLA_PROJECT_DIR is read by the context, where an empty value means unset.
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     project_dir: Option<Utf8PathBuf>,
     #[command(subcommand)]
     task: Task,
@@ -79,9 +86,8 @@ fn run(cli: Cli) -> Result<Outcome> {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let root = cli.project_dir.unwrap_or_else(workspace_root);
-    let mut ctx = Context::new(root, verbosity, cli.dry_run, cli.engine);
-    ctx.engine_choice = xtask::context::engine_choice(ctx.engine_choice.take(), &ctx.env)?;
+    let mut ctx = Context::new(workspace_root(), verbosity, cli.dry_run, cli.engine);
+    ctx.root = xtask::context::project_dir(cli.project_dir, &ctx.env, workspace_root())?;
     match cli.task {
         Task::DockerBuild(args) => args.run(&ctx),
         Task::RunExperiment(args) => {

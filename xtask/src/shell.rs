@@ -139,7 +139,6 @@ impl Args {
             ));
         }
         // Bad flags are reported before the engine is asked anything.
-        ctx.require_project_dir()?;
         self.container.limits(Some(host_cpu_count()))?;
         self.container.forwarding(&ctx.env)?;
         self.container.network()?;

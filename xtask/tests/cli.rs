@@ -209,4 +209,30 @@ fn a_missing_project_directory_is_refused_before_anything_is_created() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).starts_with("ERROR: the project directory"));
+    // Every task: the engine-free ones would look for the wrong files there.
+    for task in [&["report"][..], &["lint-dockerfile"], &["healthcheck", "--static"]] {
+        let out = xtask().args(["--project-dir", missing.to_str().unwrap()]).args(task).output();
+        let out = out.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{task:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with("ERROR: the project directory"), "{task:?}: {stderr}");
+    }
+    let out = xtask().args(["--project-dir", "", "report"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("ERROR: --project-dir needs a directory"));
+}
+
+#[test]
+fn an_empty_project_dir_variable_is_unset_and_a_bad_engine_variable_stops_only_engine_tasks() {
+    let out = xtask()
+        .args(["lint-dockerfile", "--format", "json"])
+        .env("SCYLLA_PROJECT_DIR", "")
+        .env("CONTAINER_ENGINE", "foo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = xtask().args(["--dry-run", "healthcheck"]).env("CONTAINER_ENGINE", "foo").output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("ERROR: CONTAINER_ENGINE is set to `foo`"));
 }

@@ -116,7 +116,8 @@ fn not_installed(kind: EngineKind) -> anyhow::Error {
 impl Engine {
     /// Detects the engine for a task's context; `-v` says which and why.
     pub fn from_context(ctx: &Context) -> Result<Engine> {
-        let engine = detect(ctx.engine_choice.as_deref(), &ctx.env)?;
+        let choice = crate::context::engine_choice(ctx.engine_choice.clone(), &ctx.env)?;
+        let engine = detect(choice.as_deref(), &ctx.env)?;
         let why = if ctx.engine_choice.is_some() || ctx.env.is_set("CONTAINER_ENGINE") {
             "as asked (--engine or CONTAINER_ENGINE)"
         } else {

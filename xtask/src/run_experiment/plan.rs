@@ -41,7 +41,6 @@ pub struct RunRequest {
 impl RunRequest {
     /// Validates the flags; a bad `--env` name or limit is a usage error.
     pub fn from_args(args: &Args, ctx: &Context) -> Result<RunRequest> {
-        ctx.require_project_dir()?;
         let options = &args.container;
         let (uid, gid) = host::user_ids();
         Ok(RunRequest {
