@@ -139,6 +139,7 @@ impl Args {
             ));
         }
         // Bad flags are reported before the engine is asked anything.
+        self.container.image()?;
         self.container.limits(Some(host_cpu_count()))?;
         self.container.forwarding(&ctx.env)?;
         self.container.network()?;

@@ -236,3 +236,21 @@ fn an_empty_project_dir_variable_is_unset_and_a_bad_engine_variable_stops_only_e
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).starts_with("ERROR: CONTAINER_ENGINE is set to `foo`"));
 }
+
+#[test]
+fn a_bad_image_name_is_a_usage_error_before_any_engine_call() {
+    // An empty PATH: were the engine looked for first, the error would be "not installed".
+    let cases: [&[&str]; 4] = [
+        &["run-experiment", "--image", "bad name", "--", "--tiers", "T0"],
+        &["run-experiment", "--swarm", "--image", "Bad:x"],
+        &["docker-build", "--tag", "bad name"],
+        &["docker-build", "--tag", "x@sha256:12"],
+    ];
+    for args in cases {
+        let out = xtask().args(args).env("PATH", "").output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("ERROR: --"), "{args:?}: {stderr}");
+        assert!(stderr.contains("takes an image name like scylla-runner:latest"), "{stderr}");
+    }
+}

@@ -68,6 +68,12 @@ impl ContainerOptions {
         Ok(forward::forwarding(env, &self.env_args()?, SECRETS_MOUNT))
     }
 
+    /// The `--image`, checked to be an image name.
+    pub fn image(&self) -> anyhow::Result<String> {
+        crate::image::check_reference("--image", &self.image)?;
+        Ok(self.image.clone())
+    }
+
     /// The `--network`, checked for emptiness (the engine checks the rest).
     pub fn network(&self) -> anyhow::Result<Option<String>> {
         match self.network.as_deref() {

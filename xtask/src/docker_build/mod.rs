@@ -20,7 +20,7 @@ use crate::context::Context;
 use crate::engine::Engine;
 use crate::error::{usage, Outcome};
 use crate::image::inputs::check_extras;
-use crate::image::{build_if_needed, builder_for, gather_inputs, BuildRequest};
+use crate::image::{build_if_needed, builder_for, check_reference, gather_inputs, BuildRequest};
 use crate::output;
 // Swarm still reaches the image through this task (see tests/tidy.rs).
 
@@ -102,6 +102,7 @@ pub enum Format {
 impl Args {
     /// The request these flags describe, with build args merged and extras checked.
     pub fn request(&self, ctx: &Context) -> Result<BuildRequest> {
+        check_reference("--tag", &self.tag)?;
         let mut request = BuildRequest::project(ctx, &self.tag)?;
         if let Some(context_dir) = &self.context {
             request.context_dir = context_dir.clone();

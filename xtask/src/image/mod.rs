@@ -39,6 +39,21 @@ pub struct ImageState {
     pub source_hash: Option<String>,
 }
 
+/// Checks an image name given with `flag` (`--image`, `--tag`) before any engine
+/// call: the engine's own refusal comes only after the context is hashed and sent.
+pub fn check_reference(flag: &str, value: &str) -> Result<()> {
+    let problem = match crate::dockerfile::ImageRef::parse(value) {
+        Ok(reference) if flag == "--tag" && reference.digest.is_some() => {
+            "a tag names an image to build, so it cannot hold a digest".to_string()
+        }
+        Ok(_) => return Ok(()),
+        Err(problem) => problem,
+    };
+    Err(usage(format!(
+        "{flag} takes an image name like scylla-runner:latest, got `{value}`: {problem}"
+    )))
+}
+
 impl BuildRequest {
     /// The project's own build of `tag`: the project root as context,
     /// docker/Dockerfile, the build args of .xtask/build-args, the last stage.

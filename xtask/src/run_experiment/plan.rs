@@ -44,7 +44,7 @@ impl RunRequest {
         let options = &args.container;
         let (uid, gid) = host::user_ids();
         Ok(RunRequest {
-            image: options.image.clone(),
+            image: options.image()?,
             project_dir: ctx.root.clone(),
             limits: options.limits(Some(host_cpu_count()))?,
             cache_volumes: options.cache_volumes,

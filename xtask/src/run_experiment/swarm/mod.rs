@@ -133,6 +133,7 @@ fn request(
 pub fn run(ctx: &Context, args: &super::Args) -> Result<Outcome> {
     let swarm = &args.swarm;
     validate(swarm)?;
+    args.container.image()?;
     let engine = Engine::from_context(ctx)?;
     let passthrough = passthrough::parse(&args.experiment_args)?;
     let request = request(ctx, args, &passthrough)?;
