@@ -17,7 +17,7 @@ use crate::container::guard::ContainerGuard;
 use crate::container::options::{host_cpu_count, ContainerOptions};
 use crate::container::secrets::SecretBundle;
 use crate::container::{
-    deliver_secrets, host, identity_env, labels, ContainerSpec, Role, UserMapping, ROLE_LABEL,
+    self, deliver_secrets, host, identity_env, labels, ContainerSpec, Role, UserMapping, ROLE_LABEL,
 };
 use crate::context::Context;
 use crate::engine::exec::SignalWatch;
@@ -142,8 +142,9 @@ impl Args {
         self.container.image()?;
         self.container.limits(Some(host_cpu_count()))?;
         self.container.forwarding(&ctx.env)?;
-        self.container.network()?;
+        let network = self.container.network()?;
         let engine = Engine::from_context(ctx)?;
+        container::require_network(ctx, &engine, network.as_deref())?;
         let action = match inspect::container(ctx, &engine, &name)? {
             Some(info) if info.labels.get(ROLE_LABEL).map(String::as_str) != Some(ROLE.name()) => {
                 return Err(usage(format!(

@@ -253,6 +253,18 @@ fn dry_run_prints_commands_without_secret_values_and_runs_nothing(engine) {
     assert!(!project.path.join("results").exists(), "dry run made results/");
 }
 
+fn a_network_the_engine_does_not_have_is_a_usage_error_before_anything_is_made(engine) {
+    let image = test_image(&engine);
+    let network = support::unique_name("no-such-net");
+    let args = ["run-experiment", "--no-build", "--image", image, "--network", &network];
+    let out = engine.xtask().args(args).args(["--", "--tiers", "T0"]).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let expected = format!("ERROR: --network {network}: this engine has no such network\n");
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(stderr.contains(&format!("{} network ls", engine.program)), "{stderr}");
+}
+
 fn verbose_names_the_engine_and_why_it_was_picked(engine) {
     let image = test_image(&engine);
     let args = ["-v", "--dry-run", "run-experiment", "--no-build", "--image", image];

@@ -15,7 +15,9 @@ mod spec;
 
 pub use spec::{push_cache_env, ContainerSpec, Limits, UserMapping, CACHE_VOLUMES};
 
-use crate::engine::EngineCommand;
+use crate::context::Context;
+use crate::engine::{exec, Engine, EngineCommand};
+use crate::error::usage;
 use crate::image::ImageState;
 
 /// Label on every container this tool creates; its value is the owner
@@ -91,14 +93,13 @@ pub fn receive_command(name: &str, user: &UserMapping, keeper_follows: bool) -> 
 /// the tmpfs at `/run/secrets`, as files owned by `user`. (`cp` would write
 /// beneath the tmpfs, into the container's layer on the host's disk.)
 pub fn deliver_secrets(
-    ctx: &crate::context::Context,
-    engine: &crate::engine::Engine,
+    ctx: &Context,
+    engine: &Engine,
     name: &str,
     user: &UserMapping,
     bundle: &secrets::SecretBundle,
     keeper_follows: bool,
 ) -> anyhow::Result<()> {
-    use crate::engine::exec;
     if bundle.is_empty() {
         return Ok(());
     }
@@ -114,13 +115,34 @@ pub fn deliver_secrets(
 
 /// Waits (at most 30 s, and never past a signal) until the container `name`
 /// runs; `false` when it ended or never started.
+/// A `--network` the engine does not have is a usage error before anything is
+/// made (the engine would refuse it only at `run`, in its own words). Other
+/// failures of the query are left to the launch to report.
+pub fn require_network(
+    ctx: &Context,
+    engine: &Engine,
+    network: Option<&str>,
+) -> anyhow::Result<()> {
+    let Some(name) = network else { return Ok(()) };
+    let query = EngineCommand::query(["network", "inspect", "--format", "{{.Name}}", name]);
+    let out = exec::output(ctx, engine, &query)?;
+    if out.status.success() || !out.stderr.to_ascii_lowercase().contains("not found") {
+        return Ok(());
+    }
+    let program = engine.kind.program_name();
+    Err(usage(format!(
+        "--network {name}: this engine has no such network\n  \
+         see the ones it has with `{program} network ls`, \
+         or make it: {program} network create {name}"
+    )))
+}
+
 pub fn wait_until_running(
-    ctx: &crate::context::Context,
-    engine: &crate::engine::Engine,
+    ctx: &Context,
+    engine: &Engine,
     name: &str,
     watch: &crate::engine::exec::SignalWatch,
 ) -> bool {
-    use crate::engine::exec;
     let query = EngineCommand::query(["inspect", "--format", "{{.State.Status}}", name]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::time::Instant::now() < deadline && watch.received().is_none() {

@@ -18,7 +18,7 @@ use crate::container::guard::{self, ContainerGuard};
 use crate::container::options::ContainerOptions;
 use crate::container::refresh::Keeper;
 use crate::container::secrets::{CredentialsStatus, SecretBundle, CREDENTIALS_FILE};
-use crate::container::{deliver_secrets, wait_until_running};
+use crate::container::{self, deliver_secrets, wait_until_running};
 use crate::context::Context;
 use crate::engine::exec::{self, Launched, Signal, SignalWatch};
 use crate::engine::{Engine, EngineCommand};
@@ -66,6 +66,7 @@ impl Args {
         // Flags first: a bad value is reported before any engine is looked for.
         let request = RunRequest::from_args(&self, ctx)?;
         let engine = Engine::from_context(ctx)?;
+        container::require_network(ctx, &engine, request.network.as_deref())?;
         let watch = SignalWatch::install()?;
         let image =
             image::image_for_run(ctx, &engine, &self.container.image, self.container.no_build)?;
