@@ -153,7 +153,7 @@ fn a_missing_image_is_exit_2(engine) {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with(&format!("ERROR: no image {image}\n")), "{stderr}");
-    assert!(stderr.contains("cargo xtask docker-build"), "{stderr}");
+    assert!(stderr.contains(&format!("cargo xtask docker-build --tag {image}")), "{stderr}");
 }
 
 fn dry_run_prints_run_and_rm_and_starts_nothing(engine) {

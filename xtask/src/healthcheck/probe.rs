@@ -36,7 +36,7 @@ pub fn check_image(
 ) -> Result<Option<Report>> {
     let info = inspect::image(ctx, engine, image)?.ok_or_else(|| {
         usage(format!(
-            "no image {image}\n  build it: cargo xtask docker-build \
+            "no image {image}\n  build it: cargo xtask docker-build --tag {image} \
              (or name another with --image NAME:TAG)"
         ))
     })?;
