@@ -265,4 +265,22 @@ fn ctrl_c_during_a_build_exits_130_and_leaves_the_image_unchanged(engine) {
     assert!(stderr.contains(&format!("interrupted: the build of {tag} was stopped")), "{stderr}");
     assert!(!engine.output(&["image", "inspect", &tag]).status.success(), "{tag} was built");
 }
+
+fn dry_run_prints_the_build_says_it_would_build_and_builds_nothing(engine) {
+    let dir = project(&format!("FROM {}\nCOPY app/ /app/\n", python_base()));
+    let tag = format!("xtask-test-build:{}", support::unique_name("dry"));
+    let _image = Resource::image(&engine, &tag);
+    let project = dir.path.to_str().unwrap();
+    let args = ["--dry-run", "--project-dir", project, "docker-build", "--tag", &tag];
+    let out = engine.run_xtask(&args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains(" build ") && stdout.contains(&tag), "the command: {stdout}");
+    assert!(stderr.contains(&format!("would build {tag}, source hash ")), "{stderr}");
+    assert!(!stderr.contains("built"), "{stderr}");
+    let out = engine.run_xtask(&[&args[..], &["--format", "json"]].concat());
+    let last = text(&out.stdout).lines().last().unwrap_or_default().to_string();
+    assert_eq!(json(&last)["action"], "printed", "{last}");
+    assert!(!engine.output(&["image", "inspect", &tag]).status.success(), "{tag} was built");
+}
 }

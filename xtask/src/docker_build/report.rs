@@ -58,7 +58,11 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
         let object = json!({
             "image": built.image.reference, "image_id": built.image.id,
             "source_hash": built.inputs.source_hash,
-            "action": if built.skipped { "skipped" } else { "built" },
+            "action": match (built.skipped, built.printed) {
+                (true, _) => "skipped",
+                (false, true) => "printed",
+                (false, false) => "built",
+            },
             "duration_ms": elapsed.as_millis() as u64, "bases": bases,
             "first_invalidated_step": invalidation_json(first),
         });
@@ -71,6 +75,9 @@ pub fn build_result(ctx: &Context, built: &Built, elapsed: Duration, format: For
             "{} is up to date (source hash {hash})",
             built.image.reference
         ));
+    } else if built.printed {
+        let tag = &built.image.reference;
+        output::note(ctx, &format!("would build {tag}, source hash {hash} (--dry-run)"));
     } else {
         output::success(
             ctx,

@@ -171,6 +171,8 @@ pub struct Built {
     pub inputs: BuildInputs,
     pub image: ImageState,
     pub skipped: bool,
+    /// The build command was only printed (`--dry-run`): nothing was built.
+    pub printed: bool,
     pub invalidated: Vec<Invalidation>,
 }
 
@@ -205,22 +207,25 @@ pub fn build_if_needed(
                 id: image.id.clone(),
                 source_hash: Some(inputs.source_hash.clone()),
             };
-            return Ok(Built { inputs, image: state, skipped: true, invalidated: Vec::new() });
+            let invalidated = Vec::new();
+            return Ok(Built { inputs, image: state, skipped: true, printed: false, invalidated });
         }
     }
     let command = build_command(&inputs, engine.kind, builder, no_cache);
-    let id = match run_build(ctx, engine, &command, &inputs.request.tag)? {
-        Ran::Printed => String::from("(dry run)"),
+    let ran = run_build(ctx, engine, &command, &inputs.request.tag)?;
+    let id = match ran {
+        Ran::Printed => String::new(),
         Ran::Exited(_) => {
             inspect::image(ctx, engine, &inputs.request.tag)?.map(|i| i.id).unwrap_or_default()
         }
     };
+    let printed = ran == Ran::Printed;
     let state = ImageState {
         reference: inputs.request.tag.clone(),
         id,
         source_hash: Some(inputs.source_hash.clone()),
     };
-    Ok(Built { inputs, image: state, skipped: false, invalidated })
+    Ok(Built { inputs, image: state, skipped: false, printed, invalidated })
 }
 
 /// Lines of a failed build's output shown with its error.
@@ -357,6 +362,8 @@ pub fn ensure_current(ctx: &Context, engine: &Engine, tag: &str) -> Result<Image
                 output::short_digest(&built.inputs.source_hash)
             ),
         );
+    } else if built.printed {
+        output::note(ctx, &format!("would build {tag} (--dry-run: the command above)"));
     } else {
         output::note(ctx, &format!("built {tag} in {:.1} s", started.elapsed().as_secs_f64()));
     }
