@@ -160,6 +160,7 @@ fn sigint_and_sigterm_stop_and_remove_the_container(engine) {
         let mut stderr = String::new();
         child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
         assert!(stderr.contains("stopping container"), "{stderr}");
+        assert!(!stderr.contains("credentials"), "no credentials advice after a stop: {stderr}");
     }
 }
 

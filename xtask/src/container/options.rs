@@ -41,7 +41,7 @@ pub struct ContainerOptions {
     #[arg(long, value_name = "NAME")]
     pub network: Option<String>,
     /// Claude credentials file [default: ~/.claude/.credentials.json]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = file_path)]
     pub credentials: Option<Utf8PathBuf>,
 }
 
@@ -96,6 +96,14 @@ impl ContainerOptions {
         check_cpus(&cpus, cpu_count)?;
         Ok(Limits { memory: self.memory.clone(), cpus, pids: parse_pids_limit(&self.pids_limit)? })
     }
+}
+
+/// A path flag's value: not empty (an empty one would name the current directory).
+fn file_path(value: &str) -> Result<Utf8PathBuf, String> {
+    if value.is_empty() {
+        return Err("needs a file path; leave the flag out for the default".to_string());
+    }
+    Ok(Utf8PathBuf::from(value))
 }
 
 /// The CPUs a container gets without `--cpus` (fewer on a smaller machine).

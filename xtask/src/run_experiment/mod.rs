@@ -174,10 +174,12 @@ fn execute(
     let (code, signal) = supervised?;
     // After the experiment's own output, so that a usage error of the runner's
     // arguments is the first thing on the screen (the runner itself says at
-    // its start which agent runs and why).
-    auth::warn_about_files(ctx, &secrets.unusable_files);
-    let purpose = Purpose::Experiment { agent: plan.requested_agent.as_deref() };
-    warn_about_credentials(ctx, &secrets.status, &secrets.bundle, &plan.forwarding, purpose);
+    // its start which agent runs and why). Not after Ctrl-C: the user stopped it.
+    if signal.is_none() {
+        auth::warn_about_files(ctx, &secrets.unusable_files);
+        let purpose = Purpose::Experiment { agent: plan.requested_agent.as_deref() };
+        warn_about_credentials(ctx, &secrets.status, &secrets.bundle, &plan.forwarding, purpose);
+    }
     match signal {
         Some(signal) => {
             container.remove_now();
