@@ -12,7 +12,7 @@ use crate::error::usage;
 #[derive(clap::Args, Debug, Clone)]
 pub struct ContainerOptions {
     /// Image to run
-    #[arg(long, default_value = "scylla-runner:latest")]
+    #[arg(long, default_value = "scylla-runner:latest", value_name = "NAME:TAG")]
     pub image: String,
     /// Use the image as it is: do not rebuild it when it is missing or stale
     #[arg(long)]

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub file: Option<Utf8PathBuf>,
     /// Image name and tag
-    #[arg(long, default_value = "scylla-runner:latest")]
+    #[arg(long, default_value = "scylla-runner:latest", value_name = "NAME:TAG")]
     pub tag: String,
     /// A build argument (repeatable); overrides .xtask/build-args
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]
