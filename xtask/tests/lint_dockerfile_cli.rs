@@ -1,6 +1,7 @@
 //! `cargo xtask lint-dockerfile` as a user runs it: ShellCheck through the real
 //! `shellcheck` program (one process per run, pragmas and `--ignore` honoured, skipped
-//! with a `-v` note when absent) and one build-context listing per context.
+//! with a `-v` note when absent), one build-context listing per context, and the
+//! closing count on stderr.
 //!
 //! Without `shellcheck` on PATH the ShellCheck test prints `skipped: <reason>`; in CI
 //! (`CI=true`, where `.ci/run` installs it) it fails instead.
@@ -158,4 +159,29 @@ fn long_scripts_are_left_to_the_other_rules() {
     assert!(stderr.contains("1 RUN script(s) over 64 KB (the first on line 2)"), "{stderr}");
     assert_eq!(stderr.matches("shellcheck --norc").count(), 0, "{stderr}");
     assert_eq!(json(&out.stdout), vec![]);
+}
+
+#[test]
+fn a_run_ends_with_a_count_on_stderr_unless_quiet() {
+    let dir = TempDir::new("lint-summary");
+    let clean = dir.path.join("Dockerfile");
+    std::fs::write(&clean, format!("{BASE}{TAIL}")).unwrap();
+    let dirty = dir.path.join("app.Dockerfile");
+    std::fs::write(&dirty, format!("{BASE}RUN cd /tmp\n{TAIL}")).unwrap();
+    let (clean, dirty) = (clean.to_str().unwrap(), dirty.to_str().unwrap());
+    let lint = |args: &[&str]| {
+        let mut all = vec!["lint-dockerfile", "--no-context", "--no-shellcheck"];
+        all.extend(args);
+        run_xtask(&all)
+    };
+    let out = lint(&[clean]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "", "tty prints findings only");
+    assert_eq!(text(&out.stderr), "lint-dockerfile: 1 Dockerfile(s), no findings\n");
+    let out = lint(&["--format", "json", clean, dirty]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out.stdout), vec![("DL3003".to_string(), 2)], "stdout stays JSON");
+    assert_eq!(text(&out.stderr), "lint-dockerfile: 2 Dockerfile(s), 1 finding(s) (warning 1)\n");
+    let quiet = run_xtask(&["-q", "lint-dockerfile", "--no-context", "--no-shellcheck", clean]);
+    assert_eq!((quiet.status.code(), text(&quiet.stderr)), (Some(0), String::new()));
 }

@@ -139,6 +139,13 @@ impl Args {
             })
             .collect();
         print!("{}", output::render(self.format, &reports, ctx.stdout_color()));
+        // On stderr, so the machine formats' stdout stays one document.
+        let summary = output::summary(&reports);
+        if reports.iter().all(|r| r.findings.is_empty()) {
+            crate::output::success(ctx, &summary);
+        } else {
+            crate::output::note(ctx, &summary);
+        }
         let failed = reports.iter().flat_map(|r| &r.findings).any(|f| threshold.fails(f.severity));
         Ok(if failed { Outcome::Failure } else { Outcome::Success })
     }
