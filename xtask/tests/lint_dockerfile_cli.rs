@@ -247,3 +247,21 @@ fn list_rules_prints_the_catalog_and_lints_nothing() {
     assert!(listing.lines().any(|line| line.starts_with("SCY008  error    ")), "{listing}");
     assert_eq!(text(&out.stderr), "", "no Dockerfile was linted");
 }
+
+#[test]
+fn help_has_examples_exit_codes_and_the_default_file_set() {
+    let out = run_xtask(&["lint-dockerfile", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    // clap wraps long help lines; compare the words.
+    let help = text(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("Examples: cargo xtask lint-dockerfile "), "{help}");
+    assert!(help.contains("cargo xtask lint-dockerfile --list-rules"), "{help}");
+    assert!(
+        help.contains("Exit codes: 0 no finding at or above the failure threshold, 1 at least one"),
+        "{help}"
+    );
+    let default = "named Dockerfile, Containerfile, *.Dockerfile, *.Containerfile, Dockerfile.* \
+                   or Containerfile.* (not *.dockerignore), outside target/, .git/ and \
+                   node_modules/";
+    assert!(help.contains(default), "{help}");
+}

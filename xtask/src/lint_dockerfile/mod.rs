@@ -43,9 +43,20 @@ pub use pipeline::{lint, lint_all, Input};
 
 /// Lint Dockerfiles with hadolint's rule codes and this project's rules.
 #[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "Examples:\n  \
+    cargo xtask lint-dockerfile                              # every Dockerfile of the project\n  \
+    cargo xtask lint-dockerfile docker/Dockerfile --failure-threshold warning\n  \
+    cargo xtask lint-dockerfile --ignore DL3008 --format json\n  \
+    cargo xtask lint-dockerfile --format sarif > lint.sarif  # for GitHub code scanning\n  \
+    cargo xtask lint-dockerfile --list-rules\n\n\
+    Stdout holds the findings only; a count of files and findings ends the run on stderr.\n\
+    Exit codes: 0 no finding at or above the failure threshold, 1 at least one,\n\
+    2 usage or I/O error (a bad flag or configuration, an unreadable file or build context,\n\
+    no Dockerfile found).")]
 pub struct Args {
-    /// Dockerfiles to lint [default: every Dockerfile, Containerfile, *.Dockerfile and
-    /// Dockerfile.* in the project, outside target/ and .git/]
+    /// Dockerfiles to lint [default: every file of the project named Dockerfile,
+    /// Containerfile, *.Dockerfile, *.Containerfile, Dockerfile.* or Containerfile.* (not
+    /// *.dockerignore), outside target/, .git/ and node_modules/]
     pub files: Vec<Utf8PathBuf>,
 
     /// Output format
