@@ -322,3 +322,40 @@ fn an_export_target_that_is_not_a_directory_is_named() {
     let fresh = root.join("new/deeper");
     assert!(ReportPlan::new(data_dir(), &[], Some(fresh)).is_ok(), "created when missing");
 }
+
+/// An experiment of completed runs by these agents, in memory.
+fn experiment_of(agents: &[&str]) -> Experiment {
+    let runs = agents
+        .iter()
+        .enumerate()
+        .map(|(index, agent)| {
+            let result = json!({
+                "tier": "T0", "run": index + 1, "status": "completed", "agent": agent,
+                "score": 1.0, "passed": true, "grade": "S",
+            });
+            results::Run { unit: format!("T0/run-{}", index + 1), result }
+        })
+        .collect();
+    Experiment { id: "x".into(), dir: "x".into(), runs, unreadable: Vec::new() }
+}
+
+#[test]
+fn an_oracle_experiment_says_its_scores_check_the_harness() {
+    let render = |experiment: &Experiment| {
+        let prefixes = [String::new()];
+        let experiments = std::slice::from_ref(experiment);
+        (
+            html::render(experiments, &prefixes, "now"),
+            markdown::render(experiments, &prefixes, "now"),
+        )
+    };
+    let (page, md) = render(&experiment_of(&["oracle", "oracle"]));
+    let note = "These runs used the oracle agent (the reference solution), so the scores \
+                check the harness, not a model.";
+    assert!(page.contains(&format!("<p class=\"note\">{note}</p>")), "{page}");
+    assert!(md.contains(&format!("## x\n\n> {note}\n\n### Per tier")), "{md}");
+    for experiment in [experiment_of(&["oracle", "claude-code"]), experiment_of(&[]), sample()] {
+        let (page, md) = render(&experiment);
+        assert!(!page.contains("oracle agent") && !md.contains("oracle agent"), "{md}");
+    }
+}
