@@ -1,6 +1,7 @@
 //! `cargo xtask lint-dockerfile` as a user runs it: ShellCheck through the real
 //! `shellcheck` program (one process per run, pragmas and `--ignore` honoured, skipped
-//! with a `-v` note when absent) and one build-context listing per context.
+//! with a `-v` note when absent), one build-context listing per context, and the
+//! closing count on stderr.
 //!
 //! Without `shellcheck` on PATH the ShellCheck test prints `skipped: <reason>`; in CI
 //! (`CI=true`, where `.ci/run` installs it) it fails instead.
@@ -158,4 +159,109 @@ fn long_scripts_are_left_to_the_other_rules() {
     assert!(stderr.contains("1 RUN script(s) over 64 KB (the first on line 2)"), "{stderr}");
     assert_eq!(stderr.matches("shellcheck --norc").count(), 0, "{stderr}");
     assert_eq!(json(&out.stdout), vec![]);
+}
+
+#[test]
+fn a_run_ends_with_a_count_on_stderr_unless_quiet() {
+    let dir = TempDir::new("lint-summary");
+    let clean = dir.path.join("Dockerfile");
+    std::fs::write(&clean, format!("{BASE}{TAIL}")).unwrap();
+    let dirty = dir.path.join("app.Dockerfile");
+    std::fs::write(&dirty, format!("{BASE}RUN cd /tmp\n{TAIL}")).unwrap();
+    let (clean, dirty) = (clean.to_str().unwrap(), dirty.to_str().unwrap());
+    let lint = |args: &[&str]| {
+        let mut all = vec!["lint-dockerfile", "--no-context", "--no-shellcheck"];
+        all.extend(args);
+        run_xtask(&all)
+    };
+    let out = lint(&[clean]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "", "tty prints findings only");
+    assert_eq!(text(&out.stderr), "lint-dockerfile: 1 Dockerfile(s), no findings\n");
+    let out = lint(&["--format", "json", clean, dirty]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out.stdout), vec![("DL3003".to_string(), 2)], "stdout stays JSON");
+    assert_eq!(text(&out.stderr), "lint-dockerfile: 2 Dockerfile(s), 1 finding(s) (warning 1)\n");
+    let quiet = run_xtask(&["-q", "lint-dockerfile", "--no-context", "--no-shellcheck", clean]);
+    assert_eq!((quiet.status.code(), text(&quiet.stderr)), (Some(0), String::new()));
+}
+
+#[test]
+fn codes_that_name_no_rule_are_warned_about_once_each() {
+    let dir = TempDir::new("lint-unknown-codes");
+    let file = dir.path.join("Dockerfile");
+    std::fs::write(&file, format!("{BASE}{TAIL}")).unwrap();
+    let config = dir.path.join("lint.yaml");
+    std::fs::write(&config, "ignored: [nope, DL3068]\noverride:\n  error: [SCY0044]\n").unwrap();
+    let (file, config) = (file.to_str().unwrap(), config.to_str().unwrap());
+    let ignores = ["NOPE", "DL3O08", "DL3005", "SC2086", "dl3008"];
+    let lint = |global: &[&str]| {
+        let mut args = global.to_vec();
+        args.extend(["lint-dockerfile", "--no-context", "--no-shellcheck", "--config", config]);
+        args.push(file);
+        args.extend(ignores.iter().flat_map(|code| ["--ignore", code]));
+        run_xtask(&args)
+    };
+    let out = lint(&[]);
+    assert_eq!(out.status.code(), Some(0), "warnings do not fail the run");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let rule_list = "`cargo xtask lint-dockerfile --list-rules` lists them";
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "WARNING: lint-dockerfile: NOPE in `ignored` of {config} is not a rule code, \
+                 so it changes nothing; {rule_list}"
+            )
+            .as_str(),
+            &format!(
+                "lint-dockerfile: DL3068 in `ignored` of {config} is a hadolint rule this \
+                 linter does not check; it is not used"
+            ),
+            &format!(
+                "WARNING: lint-dockerfile: SCY0044 in `override` of {config} is not a rule \
+                 code, so it changes nothing (did you mean SCY004?); {rule_list}"
+            ),
+            &format!(
+                "WARNING: lint-dockerfile: DL3O08 in --ignore is not a rule code, so it \
+                 changes nothing (did you mean DL3008?); {rule_list}"
+            ),
+            "lint-dockerfile: DL3005 in --ignore is a hadolint rule this linter does not \
+             check; it is not used",
+            "lint-dockerfile: 1 Dockerfile(s), no findings",
+        ],
+        "{stderr}"
+    );
+    let quiet = text(&lint(&["-q"]).stderr);
+    assert_eq!(quiet.lines().count(), 3, "-q keeps the warnings only: {quiet}");
+    assert!(quiet.lines().all(|line| line.starts_with("WARNING: ")), "{quiet}");
+}
+
+#[test]
+fn list_rules_prints_the_catalog_and_lints_nothing() {
+    let out = run_xtask(&["lint-dockerfile", "--list-rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    let listing = text(&out.stdout);
+    assert!(listing.lines().any(|line| line.starts_with("DL3008  warning  ")), "{listing}");
+    assert!(listing.lines().any(|line| line.starts_with("SCY008  error    ")), "{listing}");
+    assert_eq!(text(&out.stderr), "", "no Dockerfile was linted");
+}
+
+#[test]
+fn help_has_examples_exit_codes_and_the_default_file_set() {
+    let out = run_xtask(&["lint-dockerfile", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    // clap wraps long help lines; compare the words.
+    let help = text(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("Examples: cargo xtask lint-dockerfile "), "{help}");
+    assert!(help.contains("cargo xtask lint-dockerfile --list-rules"), "{help}");
+    assert!(
+        help.contains("Exit codes: 0 no finding at or above the failure threshold, 1 at least one"),
+        "{help}"
+    );
+    let default = "named Dockerfile, Containerfile, *.Dockerfile, *.Containerfile, Dockerfile.* \
+                   or Containerfile.* (not *.dockerignore), outside target/, .git/ and \
+                   node_modules/";
+    assert!(help.contains(default), "{help}");
 }

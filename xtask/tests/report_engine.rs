@@ -3,7 +3,8 @@
 //! ProjectScylla's analysis layout, which is checked against the loader's field
 //! list, and headless Chromium renders the page. A second, one-run experiment
 //! on a copy of the fixture whose every item is N/A gives an errored run, which
-//! is exported with what it has and shown side by side with the first.
+//! is exported with what it has and shown side by side with the first. The page
+//! of the oracle's runs says that their scores check the harness.
 //!
 //! Chromium is a CI prerequisite like the engine (`.ci/run` installs it): without
 //! it the render prints `skipped: <reason>`, and with `SCYLLA_REQUIRE_ENGINE=1`
@@ -98,6 +99,10 @@ fn oracle_experiment_is_reported_exported_and_rendered(engine) {
     let Some(chromium) = chromium() else { return };
     let dom = render(&chromium, &page, &format!("{id}.png"));
     assert_charts(&dom, &id, &["T0", "T1"]);
+    assert!(
+        dom.contains("used the oracle agent (the reference solution), so the scores check"),
+        "an oracle experiment says what its scores mean"
+    );
     let dom = render(&chromium, &both, &format!("{id}-side-by-side.png"));
     assert_charts(&dom, &id, &["T0", "T1"]);
     assert_charts(&dom, &errored_id, &["T0"]);

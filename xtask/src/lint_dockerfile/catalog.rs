@@ -20,6 +20,91 @@ pub fn rule(code: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.code.eq_ignore_ascii_case(code))
 }
 
+/// hadolint's codes that are not in [`RULES`]: rules hadolint removed (DL3005, DL3017,
+/// DL3031, DL3039) and rules of newer hadolint versions (DL3068 to DL3077, DL4007). A
+/// configuration shared with hadolint may name them, so they are no typos.
+pub const HADOLINT_ONLY: &[&str] = &[
+    "DL3005", "DL3017", "DL3031", "DL3039", "DL3068", "DL3069", "DL3070", "DL3071", "DL3072",
+    "DL3073", "DL3074", "DL3075", "DL3076", "DL3077", "DL4007",
+];
+
+/// What a code given to `--ignore`, `ignored:` or `override:` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeKind {
+    /// A rule of [`RULES`].
+    Rule,
+    /// `SC` and four digits: ShellCheck's, passed through when ShellCheck runs.
+    ShellCheck,
+    /// One of [`HADOLINT_ONLY`]: valid for hadolint, never reported here.
+    HadolintOnly,
+    /// Nothing reports it: a typo. `near`: the rules one edit away (at most three).
+    Unknown { near: Vec<&'static str> },
+}
+
+/// Classifies a code (case-insensitive).
+pub fn classify(code: &str) -> CodeKind {
+    let upper = code.to_ascii_uppercase();
+    let digits = upper.strip_prefix("SC").filter(|d| d.len() == 4);
+    if rule(&upper).is_some() {
+        CodeKind::Rule
+    } else if digits.is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit())) {
+        CodeKind::ShellCheck
+    } else if HADOLINT_ONLY.contains(&upper.as_str()) {
+        CodeKind::HadolintOnly
+    } else {
+        let near: Vec<&'static str> =
+            RULES.iter().map(|r| r.code).filter(|c| edit_distance(c, &upper) == 1).collect();
+        CodeKind::Unknown { near: if near.len() <= 3 { near } else { Vec::new() } }
+    }
+}
+
+/// The warning for a code that names no rule; `place` says where it was given.
+pub fn unknown_code_message(code: &str, place: &str, near: &[&str]) -> String {
+    let hint = match near {
+        [] => String::new(),
+        [one] => format!(" (did you mean {one}?)"),
+        [first @ .., last] => format!(" (did you mean {} or {last}?)", first.join(", ")),
+    };
+    format!(
+        "lint-dockerfile: {code} in {place} is not a rule code, so it changes nothing{hint}; \
+         `cargo xtask lint-dockerfile --list-rules` lists them"
+    )
+}
+
+/// `--list-rules`: one line per rule, its code, default severity (`off`: only an
+/// override turns it on) and meaning.
+pub fn listing() -> String {
+    RULES
+        .iter()
+        .map(|r| {
+            let severity = r.default.map_or("off", Severity::name);
+            format!("{:<6}  {severity:<7}  {}\n", r.code, r.summary)
+        })
+        .collect()
+}
+
+/// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // rows[i][j]: the distance between a[..i] and b[..j].
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    rows[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let substitution = rows[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let mut best = substitution.min(rows[i - 1][j] + 1).min(rows[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
 /// All rules, in code order.
 pub const RULES: &[Rule] = &[
     on("DL1000", Error, "The Dockerfile cannot be parsed as the engine would."),
@@ -134,5 +219,44 @@ mod tests {
             assert!(RULES[..i].iter().all(|o| o.code != r.code), "{}", r.code);
             assert_eq!(rule(&r.code.to_lowercase()).map(|f| f.code), Some(r.code));
         }
+        assert!(HADOLINT_ONLY.iter().all(|code| rule(code).is_none()));
+    }
+
+    #[test]
+    fn codes_are_rules_shellcheck_hadolint_or_typos_with_their_neighbours() {
+        assert_eq!(classify("dl3008"), CodeKind::Rule);
+        assert_eq!(classify("scy004"), CodeKind::Rule);
+        assert_eq!(classify("SC2086"), CodeKind::ShellCheck);
+        assert_eq!(classify("DL3005"), CodeKind::HadolintOnly);
+        assert_eq!(classify("NOPE"), CodeKind::Unknown { near: vec![] });
+        // A letter O for a zero, a swapped pair, a digit too many.
+        assert_eq!(classify("DL3O08"), CodeKind::Unknown { near: vec!["DL3008"] });
+        assert_eq!(classify("SCY040"), CodeKind::Unknown { near: vec!["SCY004"] });
+        assert_eq!(classify("SCY0044"), CodeKind::Unknown { near: vec!["SCY004"] });
+        // Too many neighbours to be a useful hint.
+        assert_eq!(classify("DL400"), CodeKind::Unknown { near: vec![] });
+        assert_eq!(classify("SC20861"), CodeKind::Unknown { near: vec![] });
+    }
+
+    #[test]
+    fn the_warning_names_the_code_the_place_and_the_neighbours() {
+        let message = unknown_code_message("DL3O08", "--ignore", &["DL3008"]);
+        assert_eq!(
+            message,
+            "lint-dockerfile: DL3O08 in --ignore is not a rule code, so it changes nothing \
+             (did you mean DL3008?); `cargo xtask lint-dockerfile --list-rules` lists them"
+        );
+        let message = unknown_code_message("X", "--ignore", &["A", "B", "C"]);
+        assert!(message.contains("(did you mean A, B or C?)"), "{message}");
+        assert!(!unknown_code_message("X", "--ignore", &[]).contains("did you mean"));
+    }
+
+    #[test]
+    fn the_listing_has_every_rule_once_with_its_default() {
+        let listing = listing();
+        assert_eq!(listing.lines().count(), RULES.len());
+        assert!(listing.contains("DL3008  warning  apt-get install"), "{listing}");
+        assert!(listing.contains("DL3057  off      A stage image"), "{listing}");
+        assert!(listing.contains("SCY004  warning  The final stage"), "{listing}");
     }
 }

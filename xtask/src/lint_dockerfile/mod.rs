@@ -43,9 +43,20 @@ pub use pipeline::{lint, lint_all, Input};
 
 /// Lint Dockerfiles with hadolint's rule codes and this project's rules.
 #[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "Examples:\n  \
+    cargo xtask lint-dockerfile                              # every Dockerfile of the project\n  \
+    cargo xtask lint-dockerfile docker/Dockerfile --failure-threshold warning\n  \
+    cargo xtask lint-dockerfile --ignore DL3008 --format json\n  \
+    cargo xtask lint-dockerfile --format sarif > lint.sarif  # for GitHub code scanning\n  \
+    cargo xtask lint-dockerfile --list-rules\n\n\
+    Stdout holds the findings only; a count of files and findings ends the run on stderr.\n\
+    Exit codes: 0 no finding at or above the failure threshold, 1 at least one,\n\
+    2 usage or I/O error (a bad flag or configuration, an unreadable file or build context,\n\
+    no Dockerfile found).")]
 pub struct Args {
-    /// Dockerfiles to lint [default: every Dockerfile, Containerfile, *.Dockerfile and
-    /// Dockerfile.* in the project, outside target/ and .git/]
+    /// Dockerfiles to lint [default: every file of the project named Dockerfile,
+    /// Containerfile, *.Dockerfile, *.Containerfile, Dockerfile.* or Containerfile.* (not
+    /// *.dockerignore), outside target/, .git/ and node_modules/]
     pub files: Vec<Utf8PathBuf>,
 
     /// Output format
@@ -86,6 +97,11 @@ pub struct Args {
     /// Do not run ShellCheck over RUN scripts, even when it is installed
     #[arg(long)]
     pub no_shellcheck: bool,
+
+    /// Print every rule (code, default severity, meaning) and lint nothing; SC codes are
+    /// ShellCheck's
+    #[arg(long, conflicts_with = "files")]
+    pub list_rules: bool,
 }
 
 fn parse_builder(text: &str) -> Result<Builder, String> {
@@ -103,10 +119,15 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
 
 impl Args {
     pub fn run(self, ctx: &Context) -> anyhow::Result<Outcome> {
-        let config = load_config(ctx, self.config.as_deref())?;
+        if self.list_rules {
+            print!("{}", catalog::listing());
+            return Ok(Outcome::Success);
+        }
+        let (config, config_path) = load_config(ctx, self.config.as_deref())?;
         for key in &config.unknown_keys {
             eprintln!("lint-dockerfile: configuration key `{key}` is not used");
         }
+        self.report_codes(ctx, &config, config_path.as_deref());
         let threshold = self
             .failure_threshold
             .or(config.failure_threshold)
@@ -139,8 +160,45 @@ impl Args {
             })
             .collect();
         print!("{}", output::render(self.format, &reports, ctx.stdout_color()));
+        // On stderr, so the machine formats' stdout stays one document.
+        let summary = output::summary(&reports);
+        if reports.iter().all(|r| r.findings.is_empty()) {
+            crate::output::success(ctx, &summary);
+        } else {
+            crate::output::note(ctx, &summary);
+        }
         let failed = reports.iter().flat_map(|r| &r.findings).any(|f| threshold.fails(f.severity));
         Ok(if failed { Outcome::Failure } else { Outcome::Success })
+    }
+
+    /// Says, once per code, which codes of `ignored:`, `override:` and `--ignore` no rule
+    /// reports: a typo is a warning, a hadolint rule this linter lacks a note.
+    fn report_codes(&self, ctx: &Context, config: &Config, config_path: Option<&Utf8Path>) {
+        let file = config_path.map(|path| display_path(&ctx.root, path)).unwrap_or_default();
+        let (ignored, overridden) =
+            (format!("`ignored` of {file}"), format!("`override` of {file}"));
+        let named = (config.ignored.iter().map(|code| (code, ignored.as_str())))
+            .chain(config.overrides.keys().map(|code| (code, overridden.as_str())))
+            .chain(self.ignore.iter().map(|code| (code, "--ignore")));
+        let mut seen = std::collections::BTreeSet::new();
+        for (code, place) in named {
+            if !seen.insert(code.to_ascii_uppercase()) {
+                continue;
+            }
+            match catalog::classify(code) {
+                catalog::CodeKind::Unknown { near } => {
+                    crate::output::warn(ctx, &catalog::unknown_code_message(code, place, &near));
+                }
+                catalog::CodeKind::HadolintOnly => crate::output::note(
+                    ctx,
+                    &format!(
+                        "lint-dockerfile: {code} in {place} is a hadolint rule this linter \
+                         does not check; it is not used"
+                    ),
+                ),
+                catalog::CodeKind::Rule | catalog::CodeKind::ShellCheck => {}
+            }
+        }
     }
 
     /// The listed build context of each file (for SCY008), each context listed once.
@@ -224,7 +282,11 @@ fn checks_context(options: &Options) -> bool {
     !options.turned_off("SCY008")
 }
 
-fn load_config(ctx: &Context, explicit: Option<&Utf8Path>) -> anyhow::Result<Config> {
+/// The configuration and the file it came from (none: no file, the defaults).
+fn load_config(
+    ctx: &Context,
+    explicit: Option<&Utf8Path>,
+) -> anyhow::Result<(Config, Option<Utf8PathBuf>)> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
         None => match [".hadolint.yaml", ".hadolint.yml"]
@@ -233,14 +295,15 @@ fn load_config(ctx: &Context, explicit: Option<&Utf8Path>) -> anyhow::Result<Con
             .find(|p| p.is_file())
         {
             Some(path) => path,
-            None => return Ok(Config::default()),
+            None => return Ok((Config::default(), None)),
         },
     };
     let text =
         std::fs::read_to_string(&path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
-    config::parse(&text)
+    let config = config::parse(&text)
         .map_err(|e| usage(format!("{path}: {e}")))
-        .context("invalid lint configuration")
+        .context("invalid lint configuration")?;
+    Ok((config, Some(path)))
 }
 
 /// Whether a file name is one the default discovery lints.

@@ -100,6 +100,29 @@ pub struct FileReport {
     pub findings: Vec<Finding>,
 }
 
+/// The line a run ends with on stderr: how many files were linted and what was
+/// found, by severity, so that a clean run is seen to have linted something.
+pub fn summary(reports: &[FileReport]) -> String {
+    let findings: Vec<&Finding> = reports.iter().flat_map(|r| &r.findings).collect();
+    let files = reports.len();
+    if findings.is_empty() {
+        return format!("lint-dockerfile: {files} Dockerfile(s), no findings");
+    }
+    let by_severity: Vec<String> =
+        [Severity::Error, Severity::Warning, Severity::Info, Severity::Style]
+            .into_iter()
+            .filter_map(|severity| {
+                let count = findings.iter().filter(|f| f.severity == severity).count();
+                (count > 0).then(|| format!("{} {count}", severity.name()))
+            })
+            .collect();
+    format!(
+        "lint-dockerfile: {files} Dockerfile(s), {} finding(s) ({})",
+        findings.len(),
+        by_severity.join(", ")
+    )
+}
+
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

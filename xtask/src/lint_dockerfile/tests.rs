@@ -13,9 +13,14 @@ fn codes(src: &str) -> Vec<(&'static str, usize)> {
 
 #[test]
 fn file_names_for_discovery() {
-    for yes in
-        ["Dockerfile", "Containerfile", "app.Dockerfile", "Dockerfile.dev", "Containerfile.ci"]
-    {
+    for yes in [
+        "Dockerfile",
+        "Containerfile",
+        "app.Dockerfile",
+        "app.Containerfile",
+        "Dockerfile.dev",
+        "Containerfile.ci",
+    ] {
         assert!(is_dockerfile_name(yes), "{yes}");
     }
     for no in
@@ -23,6 +28,37 @@ fn file_names_for_discovery() {
     {
         assert!(!is_dockerfile_name(no), "{no}");
     }
+}
+
+#[test]
+fn discovery_finds_the_names_of_the_help_and_skips_build_and_vendor_trees() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let root = Utf8Path::from_path(dir.path()).expect("a UTF-8 path");
+    let files = [
+        "Dockerfile",
+        "a/Containerfile",
+        "a/app.Dockerfile",
+        "a/app.Containerfile",
+        "b/Dockerfile.dev",
+        "b/Containerfile.ci",
+        "b/Dockerfile.dockerignore",
+        "target/Dockerfile",
+        ".git/Dockerfile",
+        "web/node_modules/pkg/Dockerfile",
+    ];
+    for file in files {
+        let path = root.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "FROM scratch\n").unwrap();
+    }
+    let found: Vec<String> = discover(root)
+        .unwrap()
+        .iter()
+        .map(|path| path.strip_prefix(root).unwrap().to_string())
+        .collect();
+    let mut expected = files[..6].to_vec();
+    expected.sort();
+    assert_eq!(found, expected, "sorted, and nothing under target/, .git/ or node_modules/");
 }
 
 const PINNED: &str =

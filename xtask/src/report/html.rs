@@ -18,6 +18,8 @@ body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24p
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:18px 0 8px}\
 h3{font-size:15px;margin:14px 0 6px}
 .meta{color:#555;font-size:13px;margin:0 0 12px}
+.note{font-size:13px;margin:0 0 12px;padding:4px 8px;border-left:3px solid #b8860b;\
+background:#fdf6e3}
 .columns{display:grid;gap:24px;grid-template-columns:repeat(var(--n),minmax(0,1fr))}
 .charts{display:flex;flex-wrap:wrap;gap:10px}
 figure{margin:0;break-inside:avoid}
@@ -127,6 +129,9 @@ fn summary_header(experiment: &Experiment) -> String {
         total.errors,
         escape(experiment.started_at().unwrap_or(tables::UNKNOWN))
     );
+    if let Some(note) = tables::experiment_note(experiment) {
+        let _ = write!(out, "<p class=\"note\">{}</p>", escape(note));
+    }
     out.push_str(&table_html(&tables::tier_table(experiment)));
     out
 }

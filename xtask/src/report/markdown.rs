@@ -13,7 +13,11 @@ pub fn render(experiments: &[Experiment], prefixes: &[String], generated_at: &st
         ids.join(" vs ")
     );
     for (experiment, prefix) in experiments.iter().zip(prefixes) {
-        out.push_str(&format!("\n## {}\n\n### Per tier\n\n", experiment.id));
+        out.push_str(&format!("\n## {}\n\n", experiment.id));
+        if let Some(note) = tables::experiment_note(experiment) {
+            out.push_str(&format!("> {note}\n\n"));
+        }
+        out.push_str("### Per tier\n\n");
         out.push_str(&table_markdown(&tables::tier_table(experiment)));
         out.push_str("\n### Runs\n\n");
         out.push_str(&table_markdown(&tables::runs_table(experiment, prefix)));

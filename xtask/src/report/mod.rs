@@ -8,8 +8,8 @@
 //! `--export-analysis DIR` writes ProjectScylla's analysis layout instead
 //! ([`export`]). No engine is involved: the task reads `results/` only.
 //!
-//! Flags become a [`ReportPlan`] (ids resolved, every output path decided) before
-//! any file is written; `--dry-run` prints that plan and writes nothing.
+//! Flags become a [`ReportPlan`] (paths checked, ids resolved, every output path
+//! decided) before any file is written; `--dry-run` prints that plan and writes nothing.
 
 pub mod export;
 pub mod html;
@@ -38,7 +38,8 @@ use results::Experiment;
     cargo xtask report test-001-T0 test-001-T0-T1   # side by side: results/report-<a>+<b>.html\n  \
     cargo xtask report --export-analysis fullruns test-001-T0\n\n\
     The page needs no network and runs no script; open it in any browser or print it.\n\
-    Exit codes: 0 written, 2 no such experiment or unreadable results.")]
+    Exit codes: 0 written, 1 a file that cannot be written, 2 no such experiment,\n\
+    unreadable results, or a results or export path that is empty or not a directory.")]
 pub struct Args {
     /// Experiments under the results directory [default: the most recent one]
     #[arg(value_name = "EXPERIMENT_ID")]
@@ -68,12 +69,17 @@ pub enum Action {
 }
 
 impl ReportPlan {
-    /// Resolves the ids (none: the most recent experiment) and the output paths.
+    /// Checks the results and export paths, then resolves the ids (none: the most
+    /// recent experiment) and the output paths.
     pub fn new(
         results_dir: Utf8PathBuf,
         ids: &[String],
         export: Option<Utf8PathBuf>,
     ) -> Result<ReportPlan> {
+        check_results_dir(&results_dir)?;
+        if let Some(dir) = &export {
+            check_export_dir(dir)?;
+        }
         let experiment_ids = if ids.is_empty() {
             let latest = results::most_recent(&results_dir, SystemTime::UNIX_EPOCH);
             vec![latest.ok_or_else(|| {
@@ -115,6 +121,50 @@ impl ReportPlan {
                 .map(|id| format!("would export {id} to {dir}/{id}/<start time>-{id}/"))
                 .collect(),
         }
+    }
+}
+
+/// The results directory must be one: an empty path, a missing directory or a file
+/// is a usage error that says so, before any experiment is looked for.
+fn check_results_dir(results_dir: &Utf8Path) -> Result<()> {
+    if results_dir.as_str().is_empty() {
+        return Err(usage(
+            "--results-dir needs a directory, got an empty path; pass the directory \
+             run-experiment wrote the results to, or leave the flag out for results/",
+        ));
+    }
+    match std::fs::metadata(results_dir) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(usage(format!(
+            "the results directory {results_dir} is not a directory; pass --results-dir \
+             with the directory run-experiment wrote the results to"
+        ))),
+        Err(_) => Err(usage(format!(
+            "the results directory {results_dir} does not exist; pass --results-dir \
+             with the directory run-experiment wrote the results to (by default results/ \
+             of the project)"
+        ))),
+    }
+}
+
+/// The export directory is created when missing, but an empty path, or a path that
+/// is (or lies under) something other than a directory, is a usage error naming it.
+fn check_export_dir(dir: &Utf8Path) -> Result<()> {
+    let fix = "pass a directory to export into (it is created when missing)";
+    if dir.as_str().is_empty() {
+        return Err(usage(format!(
+            "--export-analysis needs a directory, got an empty path; {fix}"
+        )));
+    }
+    let existing = dir.ancestors().find(|path| std::fs::metadata(path).is_ok());
+    match existing {
+        Some(path) if !path.is_dir() && path == dir => {
+            Err(usage(format!("--export-analysis {dir} is not a directory; {fix}")))
+        }
+        Some(path) if !path.is_dir() => {
+            Err(usage(format!("--export-analysis {dir}: {path} is not a directory; {fix}")))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -127,6 +127,12 @@ impl Experiment {
         self.runs.iter().filter(move |run| run.tier() == tier)
     }
 
+    /// Whether it has runs and every one used the oracle agent, which copies the
+    /// reference solution instead of asking a model.
+    pub fn oracle_only(&self) -> bool {
+        !self.runs.is_empty() && self.runs.iter().all(|run| run.str("agent") == Some("oracle"))
+    }
+
     /// The earliest `started_at` of its runs (ISO 8601 UTC, so strings order by time).
     pub fn started_at(&self) -> Option<&str> {
         self.runs.iter().filter_map(|run| run.str("started_at")).min()

@@ -11,6 +11,16 @@ use super::results::{Aggregate, Experiment, Run};
 
 pub const UNKNOWN: &str = "unknown";
 
+/// Said above an experiment whose every run is the oracle's: a perfect score there
+/// is the harness working, not a model's result.
+pub const ORACLE_NOTE: &str = "These runs used the oracle agent (the reference solution), \
+                               so the scores check the harness, not a model.";
+
+/// The note an experiment's summary starts with, if any.
+pub fn experiment_note(experiment: &Experiment) -> Option<&'static str> {
+    experiment.oracle_only().then_some(ORACLE_NOTE)
+}
+
 /// A cell: its text and optional links (label, relative href).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cell {

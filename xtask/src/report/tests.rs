@@ -3,7 +3,7 @@
 //! two judged claude-code runs on T0, an agent that failed at once on T1 and an
 //! agent that timed out on T2.
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{json, Value};
 
 use super::export::{self, export_run};
@@ -262,8 +262,100 @@ fn the_experiment_id_is_read_from_the_runners_arguments() {
 
 #[test]
 fn dry_run_describes_every_output() {
-    let plan = ReportPlan::new("r".into(), &["a".into()], None).unwrap();
-    assert_eq!(plan.describe(), ["would write r/a/report.html", "would write r/a/report.md"]);
-    let plan = ReportPlan::new("r".into(), &["a".into()], Some("out".into())).unwrap();
+    let dir = data_dir();
+    let plan = ReportPlan::new(dir.clone(), &["a".into()], None).unwrap();
+    assert_eq!(
+        plan.describe(),
+        [format!("would write {dir}/a/report.html"), format!("would write {dir}/a/report.md")]
+    );
+    let plan = ReportPlan::new(dir, &["a".into()], Some("out".into())).unwrap();
     assert_eq!(plan.describe(), ["would export a to out/a/<start time>-a/"]);
+}
+
+/// The plan's usage error (exit 2) for these paths, as text.
+fn plan_error(results_dir: &Utf8Path, export: Option<&Utf8Path>) -> String {
+    let ids = ["claude-sample".to_string()];
+    let error = ReportPlan::new(results_dir.to_path_buf(), &ids, export.map(Utf8Path::to_path_buf))
+        .expect_err("a usage error");
+    assert_eq!(crate::error::exit_code_for(&error), crate::error::EXIT_USAGE, "{error}");
+    format!("{error:#}")
+}
+
+#[test]
+fn empty_paths_are_usage_errors_that_say_what_to_pass() {
+    let message = plan_error("".into(), None);
+    assert!(message.starts_with("--results-dir needs a directory, got an empty path"), "{message}");
+    let message = plan_error(&data_dir(), Some("".into()));
+    assert_eq!(
+        message,
+        "--export-analysis needs a directory, got an empty path; pass a directory to export \
+         into (it is created when missing)"
+    );
+}
+
+#[test]
+fn a_results_dir_that_is_missing_or_a_file_is_said_so_and_an_empty_one_asks_for_a_run() {
+    let scratch = tempfile::tempdir().expect("a scratch directory");
+    let root = Utf8Path::from_path(scratch.path()).expect("UTF-8");
+    let missing = root.join("nonexistent");
+    let message = plan_error(&missing, None);
+    assert!(message.contains(&format!("{missing} does not exist")), "{message}");
+    assert!(!message.contains("run one first"), "{message}");
+    let file = root.join("results.txt");
+    std::fs::write(&file, "").unwrap();
+    assert!(plan_error(&file, None).contains(&format!("{file} is not a directory")));
+    let error = ReportPlan::new(root.to_path_buf(), &[], None).expect_err("no experiment");
+    assert!(error.to_string().starts_with(&format!("no experiment results in {root}; run one")));
+}
+
+#[test]
+fn an_export_target_that_is_not_a_directory_is_named() {
+    let scratch = tempfile::tempdir().expect("a scratch directory");
+    let root = Utf8Path::from_path(scratch.path()).expect("UTF-8");
+    let file = root.join("README.md");
+    std::fs::write(&file, "").unwrap();
+    let message = plan_error(&data_dir(), Some(&file));
+    assert!(message.starts_with(&format!("--export-analysis {file} is not a directory")));
+    let under = file.join("out");
+    let message = plan_error(&data_dir(), Some(&under));
+    assert!(message.starts_with(&format!("--export-analysis {under}: {file} is not a directory")));
+    let fresh = root.join("new/deeper");
+    assert!(ReportPlan::new(data_dir(), &[], Some(fresh)).is_ok(), "created when missing");
+}
+
+/// An experiment of completed runs by these agents, in memory.
+fn experiment_of(agents: &[&str]) -> Experiment {
+    let runs = agents
+        .iter()
+        .enumerate()
+        .map(|(index, agent)| {
+            let result = json!({
+                "tier": "T0", "run": index + 1, "status": "completed", "agent": agent,
+                "score": 1.0, "passed": true, "grade": "S",
+            });
+            results::Run { unit: format!("T0/run-{}", index + 1), result }
+        })
+        .collect();
+    Experiment { id: "x".into(), dir: "x".into(), runs, unreadable: Vec::new() }
+}
+
+#[test]
+fn an_oracle_experiment_says_its_scores_check_the_harness() {
+    let render = |experiment: &Experiment| {
+        let prefixes = [String::new()];
+        let experiments = std::slice::from_ref(experiment);
+        (
+            html::render(experiments, &prefixes, "now"),
+            markdown::render(experiments, &prefixes, "now"),
+        )
+    };
+    let (page, md) = render(&experiment_of(&["oracle", "oracle"]));
+    let note = "These runs used the oracle agent (the reference solution), so the scores \
+                check the harness, not a model.";
+    assert!(page.contains(&format!("<p class=\"note\">{note}</p>")), "{page}");
+    assert!(md.contains(&format!("## x\n\n> {note}\n\n### Per tier")), "{md}");
+    for experiment in [experiment_of(&["oracle", "claude-code"]), experiment_of(&[]), sample()] {
+        let (page, md) = render(&experiment);
+        assert!(!page.contains("oracle agent") && !md.contains("oracle agent"), "{md}");
+    }
 }
