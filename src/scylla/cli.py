@@ -25,7 +25,8 @@ from .plan import (default_experiment_id, parse_shard, plan_units, shard_units,
                    valid_experiment_id)
 from .probe import ProbeTarget, probe_models
 from .provenance import git_state
-from .runner import RunContext, check_resume_conflicts, pending_units, run_units
+from .runner import (RunContext, check_resume_conflicts, pending_units, recover_run_dirs,
+                     run_units)
 from .summary import build_summary, collect_rows, render_table, write_summary
 from .tiers import TIER_IDS, valid_tiers_text
 
@@ -189,6 +190,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, env: dict) 
         env=env, git=git_state(fixture.root), parallel=args.parallel,
     )
     mine = shard_units(planned, args.shard)
+    recover_run_dirs(context, [unit for unit, _ in mine])
     check_resume_conflicts(context, [unit for unit, _ in mine], args.fresh)
     try:
         experiment_dir.mkdir(parents=True, exist_ok=True)
