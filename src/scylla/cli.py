@@ -25,7 +25,8 @@ from .plan import (default_experiment_id, parse_shard, plan_units, shard_units,
                    valid_experiment_id)
 from .probe import ProbeTarget, probe_models
 from .provenance import git_state
-from .runner import RunContext, check_resume_conflicts, pending_units, run_units
+from .runner import (RunContext, check_resume_conflicts, pending_units, recover_run_dirs,
+                     run_units)
 from .summary import build_summary, collect_rows, render_table, write_summary
 from .tiers import TIER_IDS, valid_tiers_text
 
@@ -189,14 +190,21 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace, env: dict) 
         env=env, git=git_state(fixture.root), parallel=args.parallel,
     )
     mine = shard_units(planned, args.shard)
+    recover_run_dirs(context, [unit for unit, _ in mine])
     check_resume_conflicts(context, [unit for unit, _ in mine], args.fresh)
+    created = _missing_dirs(experiment_dir)
     try:
         experiment_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ResultsWriteError.from_os_error(error, experiment_dir) from None
     pending = pending_units(context, mine, args.fresh)
     if pending and not args.no_probe:
-        _probe(context, pending, args.model)
+        try:
+            _probe(context, pending, args.model)
+        except BaseException:
+            # No unit ran: leave behind no empty results/<id>/ that this run made.
+            _remove_if_empty(created)
+            raise
     errors = run_units(context, pending)
     if args.shard is not None:
         log.info("shard %s: %d unit(s), %d error(s); the summary is written by "
@@ -219,6 +227,23 @@ def _probe(context: RunContext, pending, model_override) -> None:
     executable = claude_availability(context.env).executable
     if targets and executable is not None:
         probe_models(executable, targets, context.env)
+
+
+def _missing_dirs(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _remove_if_empty(directories: list[Path]) -> None:
+    for directory in directories:
+        try:
+            directory.rmdir()  # only ever removes an empty directory
+        except OSError:
+            return
 
 
 def _summarize(experiment_id: str, experiment_dir: Path, expected) -> int:

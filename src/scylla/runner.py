@@ -10,7 +10,9 @@ workspace, agent and judge processes; each writes only its own run directory,
 so the results are the same as a sequential run's. Ctrl-C, SIGTERM, a results
 write that fails, or the same unrecoverable API error twice in a row stop every
 unit: their process groups are ended (see :class:`scylla.claude.ProcessRegistry`)
-and the units in progress record nothing, so a re-run redoes them.
+and the units in progress record nothing, so a re-run redoes them; a unit that
+ran again keeps its earlier result until the new one is written
+(:mod:`scylla.rundir`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
 
+from . import rundir
 from .agents import AgentChoice, AgentError, AgentRun, run_claude_code, run_oracle
 from .checks import workspace_files
 from .claude import PROCESSES
@@ -144,16 +147,33 @@ class _RepeatWatch:
         return self.count
 
 
+def recover_run_dirs(context: RunContext, units: list[Unit]) -> None:
+    """Put back earlier results that a killed runner left set aside (see :mod:`scylla.rundir`)."""
+    for unit in units:
+        run_dir = context.experiment_dir / unit.relative_dir
+        try:
+            rundir.recover(run_dir)
+        except OSError as error:
+            raise ResultsWriteError.from_os_error(error, error.filename or run_dir) from None
+
+
 def _run_and_record(context: RunContext, unit: Unit, settings: TierSettings) -> tuple[Unit, dict]:
     run_dir = context.experiment_dir / unit.relative_dir
+    previous = None
     try:
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True)
-    except OSError as error:
-        raise ResultsWriteError.from_os_error(error, error.filename or run_dir) from None
-    result = run_unit(context, unit, settings, run_dir)
-    write_json_atomically(run_dir / RESULT_FILE, result)
+        try:
+            previous = rundir.set_aside(run_dir)
+            run_dir.mkdir(parents=True)
+        except OSError as error:
+            raise ResultsWriteError.from_os_error(error, error.filename or run_dir) from None
+        result = run_unit(context, unit, settings, run_dir)
+        write_json_atomically(run_dir / RESULT_FILE, result)
+    except BaseException:
+        # Abandoned (Ctrl-C, SIGTERM, a failed write, an early stop): the earlier
+        # result stays what the experiment holds for this unit.
+        rundir.put_back(run_dir, previous)
+        raise
+    rundir.discard(previous)
     return unit, result
 
 

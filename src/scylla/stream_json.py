@@ -11,7 +11,10 @@ Provenance comes from the same events: the ``init`` event names the CLI's
 ``claude_code_version`` and the ``model`` it resolved; the ``result`` event
 holds the ``session_id``, ``num_turns``, ``duration_ms``, ``subtype`` and, when
 the API refused the work, ``api_error_status`` / ``api_error_type`` with the
-CLI's own message in ``result``. ``system`` events of subtype ``api_retry``
+CLI's own message in ``result``. When no answer came at all (a refused
+connection, an unknown host) ``api_error_status`` is null and ``api_error``
+names the kind (``connection_failed`` in Claude Code 2.1.332). Such a result
+event still has ``subtype`` ``success``: only ``is_error`` says it failed. ``system`` events of subtype ``api_retry``
 (``error_status``, ``error``) say that the CLI is retrying a failed request.
 
 When the stream ends without a ``result`` event (a timeout, a crash) the token
@@ -84,6 +87,7 @@ class StreamSummary:
     subtype: str | None = None
     api_error_status: int | None = None
     api_error_type: str | None = None
+    api_error_kind: str | None = None
     errors: tuple[str, ...] = ()
     duration_ms: int | None = None
     api_retries: int = 0
@@ -110,11 +114,16 @@ class StreamSummary:
         if not self.is_error:
             return None
         message = (self.result_text or "; ".join(self.errors) or "").strip()
-        message = " ".join(message.split())[:300] or "no message"
+        message = " ".join(message.split())[:300]
         if self.api_error_status is not None:
             kind = f" {self.api_error_type}" if self.api_error_type else ""
-            return f"API error {self.api_error_status}{kind}: {message}"
-        return f"{self.subtype or 'error'}: {message}"
+            return f"API error {self.api_error_status}{kind}: {message or 'no message'}"
+        if self.subtype == "success" and message:
+            # The CLI's own words ("API Error: Can't reach the API server ..."); the
+            # subtype of a failed request is "success", which would contradict them.
+            return message
+        subtype = self.subtype if self.subtype and self.subtype != "success" else "error"
+        return f"{subtype}: {message or 'no message'}"
 
 
 def parse_stream(text: str) -> StreamSummary:
@@ -187,6 +196,7 @@ def parse_stream(text: str) -> StreamSummary:
         subtype=_str_or_none(result_event.get("subtype")),
         api_error_status=_int_or_none(result_event.get("api_error_status")),
         api_error_type=_str_or_none(result_event.get("api_error_type")),
+        api_error_kind=_str_or_none(result_event.get("api_error")),
         errors=tuple(str(e) for e in errors) if isinstance(errors, list) else (),
         duration_ms=_int_or_none(result_event.get("duration_ms")),
         models_used=tuple(sorted(model_usage)) if isinstance(model_usage, dict) else (),

@@ -6,7 +6,9 @@
 # ok | hang (the agent never finishes) | crash (the agent fails at once, as with
 # bad credentials) | orphan (hang, after starting a `sleep` in its own session) | bad-judge (the judge answers no JSON) | bad-key (the probe
 # "Say 'OK'" is refused with 401, as the real CLI reports it) | retry-401 (the probe
-# passes, the agent keeps retrying a 401).
+# passes, the agent keeps retrying a 401) | offline (every call fails to connect, as
+# Claude Code 2.1.332 reports an unknown host) | overloaded (the probe's first try gets
+# 529; its retry, in stream-json, reports a 529 retry every 0.2 s and never answers).
 import json
 import os
 import re
@@ -15,8 +17,8 @@ import time
 
 args = sys.argv[1:]
 mode = os.environ.get("FAKE_CLAUDE_MODE", "ok")
-is_agent = "stream-json" in args
-is_probe = not is_agent and args[-1] == "Say 'OK'"
+is_probe = args[-1] == "Say 'OK'"
+is_agent = "stream-json" in args and not is_probe
 prompt = args[-1] if is_agent or is_probe else sys.stdin.read()
 with open(os.environ["FAKE_CLAUDE_LOG"], "a", encoding="utf-8") as log:
     log.write(json.dumps({
@@ -24,7 +26,26 @@ with open(os.environ["FAKE_CLAUDE_LOG"], "a", encoding="utf-8") as log:
         "role": "agent" if is_agent else "probe" if is_probe else "judge", "prompt": prompt, "pid": os.getpid(),
     }) + "\n")
 
+if mode == "offline" and (is_probe or is_agent):
+    print(json.dumps({"type": "result", "subtype": "success", "is_error": True,
+                      "api_error_status": None, "api_error": "connection_failed",
+                      "terminal_reason": "api_error", "result": "API Error: Can't reach the "
+                      "API server — check your internet or DNS (ENOTFOUND)"}))
+    sys.exit(1)
+
 if is_probe:
+    if mode == "overloaded" and os.environ.get("CLAUDE_CODE_MAX_RETRIES") == "0":
+        print(json.dumps({"type": "result", "subtype": "success", "is_error": True,
+                          "api_error_status": 529, "api_error_type": "overloaded_error",
+                          "result": "API Error: 529 Overloaded. This is a server-side issue, "
+                          "usually temporary — try again in a moment."}))
+        sys.exit(1)
+    if mode == "overloaded":
+        for attempt in range(1, 601):
+            print(json.dumps({"type": "system", "subtype": "api_retry", "attempt": attempt,
+                              "max_retries": 10, "retry_delay_ms": 200, "error_status": 529,
+                              "error": "overloaded"}), flush=True)
+            time.sleep(0.2)
     if mode == "bad-key":
         print(json.dumps({"type": "result", "subtype": "success", "is_error": True,
                           "api_error_status": 401, "api_error_type": "authentication_error",

@@ -2,10 +2,13 @@
 
 import json
 import unittest
+from pathlib import Path
 
 from scylla.stream_json import TokenStats, parse_stream
 
 from .support import STREAM_SAMPLE
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 class StreamJsonTest(unittest.TestCase):
@@ -41,6 +44,20 @@ class StreamJsonTest(unittest.TestCase):
         self.assertEqual(summary.result_text, "boom")
         self.assertEqual(summary.tokens.input, 3)
         self.assertEqual(summary.unparsed_lines, 2)
+
+    def test_an_error_without_a_status_is_in_the_cli_words(self):
+        # Claude Code 2.1.332 with no route to the API: subtype "success", is_error true.
+        summary = parse_stream((DATA / "claude-2.1.332-unreachable.json").read_text())
+        self.assertEqual(summary.error_reason(), "API Error: Can't reach the API server — check "
+                                                 "your internet or DNS (EAI_AGAIN)")
+        self.assertEqual(summary.api_error_kind, "connection_failed")
+        self.assertIsNone(summary.api_error_status)
+        other = parse_stream(json.dumps({"type": "result", "subtype": "error_during_execution",
+                                         "is_error": True, "result": "boom"}))
+        self.assertEqual(other.error_reason(), "error_during_execution: boom")
+        silent = parse_stream(json.dumps({"type": "result", "subtype": "success",
+                                          "is_error": True}))
+        self.assertEqual(silent.error_reason(), "error: no message")
 
     def test_empty_stream(self):
         summary = parse_stream("")

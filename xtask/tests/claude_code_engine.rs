@@ -378,6 +378,34 @@ fn unusable_api_answers_stop_the_experiment_in_seconds() {
     }
 }
 
+#[test]
+fn an_unreachable_api_stops_the_experiment_at_the_probe_in_seconds() {
+    let Some(engine) = support::engine() else { return };
+    let image = test_image(&engine);
+    let project = runner_project(None);
+    // The stand-in's address with nothing listening any more: the connection is refused.
+    let mut api = StandIn::start(&engine, "solve-test-001.json", None);
+    api.child.kill().unwrap();
+    api.child.wait().unwrap();
+    let started = Instant::now();
+    let args = ["--tiers", "T0", "--runs", "3", "--experiment-id", "unreachable"];
+    let out = finish(experiment(&project, image, &api, "sk-ant-fake", &args));
+    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("answered success") && !stderr.contains("trying again"), "{stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default();
+    assert!(
+        line.contains("the agent's model sonnet cannot be used: the CLI cannot reach the API (")
+            && line.contains("ECONNREFUSED")
+            && line.contains("ANTHROPIC_BASE_URL is set")
+            && line.contains("cargo xtask run-experiment --network NAME"),
+        "{stderr}"
+    );
+    let results = project.path.join("results/unreachable");
+    assert!(!results.exists(), "the probe left {results:?}");
+}
+
 /// Containers of this test's runs (by the project directory they mount).
 fn own_containers(engine: &support::Engine, project: &TempDir) -> Vec<String> {
     let mount = project.path.to_string_lossy().into_owned();
