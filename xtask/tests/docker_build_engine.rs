@@ -243,27 +243,34 @@ fn an_unreachable_registry_is_an_error_and_changes_nothing(engine) {
     assert_eq!(std::fs::read_to_string(dir.path.join("docker/Dockerfile")).unwrap(), dockerfile);
 }
 
-fn ctrl_c_during_a_build_exits_130_and_leaves_the_image_unchanged(engine) {
+fn ctrl_c_or_sigterm_during_a_build_stops_it_exits_130_or_143_and_leaves_no_image(engine) {
     use std::os::unix::process::CommandExt as _;
     let dir = project(&format!("FROM {}\nRUN sleep 60\n", python_base()));
-    let tag = format!("xtask-test-build:{}", support::unique_name("int"));
-    let _image = Resource::image(&engine, &tag);
-    let mut command = engine.xtask();
-    command.args(["--project-dir", dir.path.to_str().unwrap(), "docker-build", "--tag", &tag]);
-    // Its own process group, which a Ctrl-C at a terminal signals as a whole.
-    command.process_group(0).stdout(std::process::Stdio::null());
-    let child = command.stderr(std::process::Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let sent = std::time::Instant::now();
-    let group = format!("-{}", child.id());
-    let killed = support::project::command("kill").args(["-s", "INT", "--", &group]).status();
-    assert!(killed.unwrap().success(), "kill -s INT -- {group}");
-    let out = child.wait_with_output().unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(sent.elapsed() < std::time::Duration::from_secs(30), "took {:?}", sent.elapsed());
-    assert!(stderr.contains(&format!("interrupted: the build of {tag} was stopped")), "{stderr}");
-    assert!(!engine.output(&["image", "inspect", &tag]).status.success(), "{tag} was built");
+    // Ctrl-C at a terminal signals the whole process group; `timeout` or `kill PID`
+    // signal xtask alone, which passes it on to the builder.
+    for (signal, group, code, word) in [("INT", true, 130, "interrupted"), ("TERM", false, 143, "terminated")]
+    {
+        let tag = format!("xtask-test-build:{}", support::unique_name("int"));
+        let _image = Resource::image(&engine, &tag);
+        let mut command = engine.xtask();
+        let project = dir.path.to_str().unwrap();
+        command.args(["--project-dir", project, "docker-build", "--no-cache", "--tag", &tag]);
+        command.process_group(0).stdout(std::process::Stdio::null());
+        let child = command.stderr(std::process::Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(4));
+        let sent = std::time::Instant::now();
+        let target = if group { format!("-{}", child.id()) } else { child.id().to_string() };
+        let killed =
+            support::project::command("kill").args(["-s", signal, "--", &target]).status();
+        assert!(killed.unwrap().success(), "kill -s {signal} -- {target}");
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{signal}: {stderr}");
+        assert!(sent.elapsed() < std::time::Duration::from_secs(30), "took {:?}", sent.elapsed());
+        let said = format!("{word}: the build of {tag} was stopped");
+        assert!(stderr.contains(&said), "{signal}: {stderr}");
+        assert!(!engine.output(&["image", "inspect", &tag]).status.success(), "{tag} was built");
+    }
 }
 
 fn dry_run_prints_the_build_says_it_would_build_and_builds_nothing(engine) {

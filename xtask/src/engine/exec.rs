@@ -213,8 +213,14 @@ impl Ran {
 }
 
 /// Runs a command with its output streamed to the user's stderr (its stdout
-/// too: our stdout carries only results).
-pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result<Ran> {
+/// too: our stdout carries only results). A signal `watch` sees is passed on
+/// to the command, which ends as it does on Ctrl-C.
+pub fn stream(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+    watch: &SignalWatch,
+) -> Result<Ran> {
     if !announce(ctx, engine, command) {
         return Ok(Ran::Printed);
     }
@@ -227,8 +233,45 @@ pub fn stream(ctx: &Context, engine: &Engine, command: &EngineCommand) -> Result
     }
     process.stdin(std::process::Stdio::null());
     process.stdout(stderr_as_stdio()?);
-    let status = process.status().map_err(|e| spawn_error(engine, command, e))?;
+    let mut child = process.spawn().map_err(|e| spawn_error(engine, command, e))?;
+    let mut forward = Forward::default();
+    let status = loop {
+        if let Some(status) = child.try_wait().context("lost track of the engine process")? {
+            break status;
+        }
+        forward.check(watch, child.id());
+        std::thread::sleep(Duration::from_millis(25));
+    };
     Ok(Ran::Exited(exit_code(status)))
+}
+
+/// Passes the first signal a task received on to its child, once: a Ctrl-C at
+/// the terminal reaches the child itself, but `kill PID` or `timeout` signal
+/// only this process, and the child would go on (a build would still tag its image).
+#[derive(Default)]
+struct Forward {
+    done: bool,
+}
+
+impl Forward {
+    fn check(&mut self, watch: &SignalWatch, pid: u32) {
+        if self.done {
+            return;
+        }
+        if let Some(signal) = watch.received() {
+            self.done = true;
+            let name = match signal {
+                Signal::Interrupt => "INT",
+                Signal::Terminate => "TERM",
+            };
+            // The spawn point for `kill`: std has no way to send a signal but SIGKILL.
+            #[allow(clippy::disallowed_methods)]
+            let _ = std::process::Command::new("kill")
+                .args(["-s", name, &pid.to_string()])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
 }
 
 /// Runs a command and hands each line of its stdout and stderr to `on_line`
@@ -238,6 +281,7 @@ pub fn lines(
     ctx: &Context,
     engine: &Engine,
     command: &EngineCommand,
+    watch: &SignalWatch,
     on_line: &mut dyn FnMut(&str),
 ) -> Result<Ran> {
     use std::io::BufRead as _;
@@ -268,8 +312,14 @@ pub fn lines(
         });
     }
     drop(sender);
-    for line in receiver {
-        on_line(&line);
+    let mut forward = Forward::default();
+    loop {
+        match receiver.recv_timeout(Duration::from_millis(25)) {
+            Ok(line) => on_line(&line),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        forward.check(watch, child.id());
     }
     let status = child.wait().map_err(|e| spawn_error(engine, command, e))?;
     Ok(Ran::Exited(exit_code(status)))

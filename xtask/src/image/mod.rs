@@ -239,7 +239,7 @@ fn run_build(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str)
     // Ctrl-C reaches the builder too, which stops; this process waits for it and
     // then says so, instead of dying before the builder has ended.
     let watch = SignalWatch::install()?;
-    let ran = run_builder(ctx, engine, command, tag);
+    let ran = run_builder(ctx, engine, command, tag, &watch);
     match watch.received() {
         Some(signal) => Err(error::interrupted(
             signal.exit_code(),
@@ -252,11 +252,17 @@ fn run_build(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str)
     }
 }
 
-fn run_builder(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &str) -> Result<Ran> {
+fn run_builder(
+    ctx: &Context,
+    engine: &Engine,
+    command: &EngineCommand,
+    tag: &str,
+    watch: &SignalWatch,
+) -> Result<Ran> {
     use std::io::Write as _;
     let program = engine.program_str();
     if ctx.verbosity >= Verbosity::Verbose {
-        let ran = exec::stream(ctx, engine, command)?;
+        let ran = exec::stream(ctx, engine, command, watch)?;
         if !ran.succeeded() {
             let code = ran.code();
             anyhow::bail!(
@@ -287,7 +293,7 @@ fn run_builder(ctx: &Context, engine: &Engine, command: &EngineCommand, tag: &st
             output::note(ctx, &step.line(started.elapsed().as_secs_f64()));
         }
     };
-    let ran = exec::lines(ctx, engine, command, &mut on_line)?;
+    let ran = exec::lines(ctx, engine, command, watch, &mut on_line)?;
     if let Some(step) = steps.finish(!ran.succeeded()) {
         output::note(ctx, &step.line(started.elapsed().as_secs_f64()));
     }
