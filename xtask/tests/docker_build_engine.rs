@@ -248,8 +248,8 @@ fn ctrl_c_or_sigterm_during_a_build_stops_it_exits_130_or_143_and_leaves_no_imag
     let dir = project(&format!("FROM {}\nRUN sleep 60\n", python_base()));
     // Ctrl-C at a terminal signals the whole process group; `timeout` or `kill PID`
     // signal xtask alone, which passes it on to the builder.
-    for (signal, group, code, word) in [("INT", true, 130, "interrupted"), ("TERM", false, 143, "terminated")]
-    {
+    let cases = [("INT", true, 130, "interrupted"), ("TERM", false, 143, "terminated")];
+    for (signal, group, code, word) in cases {
         let tag = format!("xtask-test-build:{}", support::unique_name("int"));
         let _image = Resource::image(&engine, &tag);
         let mut command = engine.xtask();
